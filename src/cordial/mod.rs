@@ -1,0 +1,15 @@
+//! Cordial's REST API v2, as the jobs use it: request builders, response parsing, and the
+//! classification of Cordial's errors into "retry later" and "give up".
+
+mod client;
+mod contact;
+mod error;
+mod http;
+mod list_name;
+pub mod requests;
+
+pub use client::{AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome};
+pub use contact::{ContactUpsert, SubscribeStatus};
+pub use error::{CordialError, parse_retry_after};
+pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
+pub use list_name::{audience_list_name, check_list_name};
