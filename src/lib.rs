@@ -5,5 +5,7 @@
 //! the job components implement with their WIT imports and unit tests implement with fakes.
 //! That is what lets one job run in the bundled host, under Spin, and in plain `cargo test`.
 
+pub mod activity;
 pub mod cordial;
+pub mod realtime;
 pub mod settings;

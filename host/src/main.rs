@@ -1,1 +1,71 @@
-fn main(){}
+//! `cordial-host`: the command line.
+
+use clap::{Parser, Subcommand};
+use cordial_host::commands;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs Cordial integration jobs (WebAssembly components) against Cordial's API.
+#[derive(Parser)]
+#[command(name = "cordial-host", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks a config file and each job's settings (the job's component checks its own
+    /// part, against Cordial); prints what to fix and exits non-zero on any problem.
+    Check { config: PathBuf },
+    /// Runs a scheduled job once, now.
+    Run { config: PathBuf, job: String },
+    /// Shows a job end to end with no Cordial account: starts the local Cordial emulator and
+    /// runs the jobs of an embedded config against it.
+    Demo,
+    /// Serves the local Cordial emulator until interrupted.
+    Emulator {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "emulator-key")]
+        api_key: String,
+        /// `demo` seeds a few attributes and a list; `empty` starts blank.
+        #[arg(long, default_value = "demo")]
+        seed: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CORDIAL_LOG")
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Check { config } => commands::check::run(&config).await,
+            Command::Run { config, job } => commands::run::run(&config, &job).await,
+            Command::Demo => commands::demo::run().await,
+            Command::Emulator {
+                listen,
+                api_key,
+                seed,
+            } => commands::emulator::run(listen, api_key, &seed).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

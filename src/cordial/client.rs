@@ -85,12 +85,11 @@ impl<T: HttpTransport> CordialClient<T> {
 
     fn call_json(&mut self, request: HttpRequest) -> Result<(u16, Value), CordialError> {
         let response = self.call(request)?;
-        let value = serde_json::from_slice(&response.body).map_err(|e| {
-            CordialError::UnexpectedBody {
+        let value =
+            serde_json::from_slice(&response.body).map_err(|e| CordialError::UnexpectedBody {
                 status: response.status,
                 message: format!("not JSON: {e}"),
-            }
-        })?;
+            })?;
         Ok((response.status, value))
     }
 
@@ -237,8 +236,14 @@ mod tests {
     #[test]
     fn upsert_reports_created_or_updated_from_the_status() {
         let mut s = scripted(&[
-            (201, r#"{"success":true,"message":"contact created","cID":"abc"}"#),
-            (200, r#"{"success":true,"message":"contact updated","cID":"abc"}"#),
+            (
+                201,
+                r#"{"success":true,"message":"contact created","cID":"abc"}"#,
+            ),
+            (
+                200,
+                r#"{"success":true,"message":"contact updated","cID":"abc"}"#,
+            ),
         ]);
         let mut client = CordialClient::new("http://c", &mut s);
         let c = ContactUpsert::new("a@b.co");

@@ -36,7 +36,9 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// The body parsed as JSON, for tests and contract checks.
     pub fn json_body(&self) -> Option<serde_json::Value> {
-        self.body.as_deref().and_then(|b| serde_json::from_slice(b).ok())
+        self.body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
     }
 }
 

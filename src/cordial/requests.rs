@@ -33,7 +33,11 @@ fn encode_segment(segment: &str) -> String {
 
 /// `GET /v2/accountcontactattributes`: the account's attribute schema.
 pub fn list_contact_attributes(base: &str) -> HttpRequest {
-    with_json(Method::Get, format!("{base}/v2/accountcontactattributes"), None)
+    with_json(
+        Method::Get,
+        format!("{base}/v2/accountcontactattributes"),
+        None,
+    )
 }
 
 /// `GET /v2/accountlists`: every list of the account.

@@ -58,6 +58,10 @@ mod tests {
             Ok(Frequency::Cron("0 3 * * *".into()))
         );
         assert!(Frequency::parse("every 0 hours").is_err());
-        assert!(Frequency::parse("fortnightly").unwrap_err().contains("daily"));
+        assert!(
+            Frequency::parse("fortnightly")
+                .unwrap_err()
+                .contains("daily")
+        );
     }
 }

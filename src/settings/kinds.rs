@@ -1,7 +1,7 @@
 //! The four kinds of job, the settings each accepts, and their typed, defaulted form.
 
 use super::ConfigProblem;
-use super::spec::{Shape, SettingSpec, optional, required};
+use super::spec::{SettingSpec, Shape, optional, required};
 use crate::cordial::check_list_name;
 use serde::Deserialize;
 use serde_json::Value;
@@ -92,9 +92,9 @@ impl JobKind {
 fn check_attribute_key(key: &str) -> Option<String> {
     let ok = !key.is_empty()
         && key.split('.').count() <= 2
-        && key
-            .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        && key.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
     (!ok).then(|| {
         format!("`{key}` is not a Cordial attribute key (letters, digits and `_`; `address.city` for a geo field)")
     })
@@ -297,7 +297,10 @@ mod tests {
 
     #[test]
     fn import_activity_rejects_an_impossible_since_date() {
-        let problems = validate(JobKind::ImportActivity, &json!({"import_since": "2026-02-30"}));
+        let problems = validate(
+            JobKind::ImportActivity,
+            &json!({"import_since": "2026-02-30"}),
+        );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("yyyy-mm-dd"));
     }

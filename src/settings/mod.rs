@@ -5,11 +5,13 @@
 //! of the host config without the host's own keys). The component validates them with this
 //! module, so the rules live in one place for every runtime.
 
+mod account;
 mod calendar;
 mod frequency;
 mod kinds;
 mod spec;
 
+pub use account::check_against_account;
 pub use calendar::parse_iso_date;
 pub use frequency::Frequency;
 pub use kinds::{

@@ -90,9 +90,8 @@ fn check_shape(name: &str, shape: Shape, value: &Value) -> Option<ConfigProblem>
             Some(_) => None,
             None => problem(format!("must be text in quotes, not {value}")),
         },
-        Shape::Bool => (!value.is_boolean()).then(|| {
-            ConfigProblem::new(name, format!("must be true or false, not {value}"))
-        }),
+        Shape::Bool => (!value.is_boolean())
+            .then(|| ConfigProblem::new(name, format!("must be true or false, not {value}"))),
         Shape::Count(lo, hi) => match value.as_u64() {
             Some(n) if (lo..=hi).contains(&n) => None,
             _ => problem(format!(
@@ -121,7 +120,13 @@ fn check_shape(name: &str, shape: Shape, value: &Value) -> Option<ConfigProblem>
             }),
         },
         Shape::TextList => match value.as_array() {
-            Some(items) if items.iter().all(|i| i.as_str().is_some_and(|s| !s.is_empty())) => None,
+            Some(items)
+                if items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| !s.is_empty())) =>
+            {
+                None
+            }
             _ => problem(format!(
                 "must be a list of names in quotes, e.g. [\"a\", \"b\"], not {value}"
             )),
@@ -158,9 +163,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
             prev = cur;
         }
     }
@@ -188,7 +191,12 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["import_sinse", "audience", "existing_users", "field_mapping.a"]
+            [
+                "import_sinse",
+                "audience",
+                "existing_users",
+                "field_mapping.a"
+            ]
         );
         assert!(problems[0].message.contains("did you mean `import_since`?"));
     }

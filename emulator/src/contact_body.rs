@@ -1,0 +1,326 @@
+//! Reading a `POST`/`PUT /v2/contacts` body into a change to apply.
+//!
+//! The whole body is validated before anything is written, and every problem is
+//! collected, so a 422 leaves the contact untouched and names all bad keys at
+//! once, as Laravel's validator does.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::config::AttributeType;
+use crate::errors::{ApiError, ValidationErrors, not_in_schema};
+use crate::store::{Contact, Store, SubscribeStatus};
+use crate::values;
+
+const EMAIL_FIELD: &str = "channels.email.address";
+const STATUS_FIELD: &str = "channels.email.subscribeStatus";
+
+/// A validated contact change.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ContactPatch {
+    /// Lower-cased email address.
+    pub email: Option<String>,
+    pub status: Option<SubscribeStatus>,
+    pub force_subscribe: bool,
+    /// Whole attribute values; `Null` removes the value.
+    pub attributes: Vec<(String, Value)>,
+    /// `geo_key.sub_field` writes; `Null` removes the sub-field.
+    pub geo_fields: Vec<(String, String, Value)>,
+    /// List id → member or not.
+    pub lists: Vec<(u64, bool)>,
+}
+
+impl ContactPatch {
+    /// Writes the change into `c`.
+    pub fn apply(self, c: &mut Contact, now: DateTime<Utc>) {
+        if let Some(email) = self.email {
+            c.email = email;
+        }
+        if let Some(status) = self.status {
+            c.set_status(status, self.force_subscribe, now);
+        }
+        for (key, value) in self.attributes {
+            if value.is_null() {
+                c.attributes.remove(&key);
+            } else {
+                c.attributes.insert(key, value);
+            }
+        }
+        for (key, sub, value) in self.geo_fields {
+            let slot = c
+                .attributes
+                .entry(key)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(fields) = slot {
+                if value.is_null() {
+                    fields.remove(&sub);
+                } else {
+                    fields.insert(sub, value);
+                }
+            }
+        }
+        for (id, member) in self.lists {
+            if member && !c.in_list(id) {
+                c.lists.push((id, now));
+            } else if !member {
+                c.lists.retain(|(l, _)| *l != id);
+            }
+        }
+        c.modified = now;
+    }
+}
+
+/// Whether a request creates (POST) or updates (PUT) — POST requires the email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Post,
+    Put,
+}
+
+/// Validates a contact body against the account's schema.
+pub fn parse(body: &Value, store: &Store, mode: Mode) -> Result<ContactPatch, ApiError> {
+    let Value::Object(fields) = body else {
+        return Err(ApiError::invalid_field(
+            "body",
+            "The request body must be a JSON object.",
+        ));
+    };
+    let mut p = Parser {
+        store,
+        patch: ContactPatch::default(),
+        errors: ValidationErrors::new(),
+    };
+    for (key, value) in fields {
+        p.top_level(key, value);
+    }
+    if mode == Mode::Post && p.patch.email.is_none() && !p.errors.contains_key(EMAIL_FIELD) {
+        p.error(EMAIL_FIELD, format!("The {EMAIL_FIELD} field is required."));
+    }
+    if p.errors.is_empty() {
+        Ok(p.patch)
+    } else {
+        Err(ApiError::Validation(p.errors))
+    }
+}
+
+struct Parser<'a> {
+    store: &'a Store,
+    patch: ContactPatch,
+    errors: ValidationErrors,
+}
+
+impl Parser<'_> {
+    fn error(&mut self, field: &str, message: String) {
+        self.errors.entry(field.into()).or_default().push(message);
+    }
+
+    fn top_level(&mut self, key: &str, value: &Value) {
+        match key {
+            "channels" => self.channels(value),
+            "forceSubscribe" => match values::lenient_bool(value) {
+                Some(b) => self.patch.force_subscribe = b,
+                None => self.error(key, format!("The {key} field must be true or false.")),
+            },
+            "suppressTriggers" => {
+                if values::lenient_bool(value).is_none() {
+                    self.error(key, "Incorrect value for suppressTriggers".into());
+                }
+            }
+            "identifyBy" => {
+                let ok = value
+                    .as_array()
+                    .is_some_and(|keys| keys.iter().all(Value::is_string));
+                if !ok {
+                    self.error(key, "Search field is not correct".into());
+                }
+            }
+            // The undocumented nested form the Zendesk app sends.
+            "attributes" => match value {
+                Value::Object(inner) => {
+                    for (k, v) in inner {
+                        self.field(k, v);
+                    }
+                }
+                _ => self.error(key, format!("The {key} must be an object.")),
+            },
+            _ => self.field(key, value),
+        }
+    }
+
+    /// An attribute value, a `geo.sub_field` value or a list membership.
+    fn field(&mut self, key: &str, value: &Value) {
+        let store = self.store;
+        if let Some(attr) = store.attribute(key) {
+            match values::check(attr, key, value) {
+                Ok(v) => self.patch.attributes.push((key.into(), v)),
+                Err(m) => self.error(key, m),
+            }
+        } else if let Some(list) = store.list_by_name(key) {
+            match values::lenient_bool(value) {
+                Some(member) => self.patch.lists.push((list.id, member)),
+                None => self.error(key, format!("The {key} field must be true or false.")),
+            }
+        } else if let Some((geo, sub)) = key.split_once('.')
+            && store
+                .attribute(geo)
+                .is_some_and(|a| a.r#type == AttributeType::Geo)
+        {
+            match values::check_geo_field(key, sub, value) {
+                Ok(v) => self.patch.geo_fields.push((geo.into(), sub.into(), v)),
+                Err(m) => self.error(key, m),
+            }
+        } else {
+            self.error(key, not_in_schema(key));
+        }
+    }
+
+    fn channels(&mut self, value: &Value) {
+        let Value::Object(channels) = value else {
+            self.error("channels", "The channels must be an object.".into());
+            return;
+        };
+        // Only the email channel is emulated; other channel keys are accepted and
+        // ignored rather than rejected, as the account may define them.
+        let Some(email) = channels.get("email") else {
+            return;
+        };
+        let Value::Object(email) = email else {
+            self.error(
+                "channels.email",
+                "The channels.email must be an object.".into(),
+            );
+            return;
+        };
+        match email.get("address") {
+            None => {}
+            Some(Value::String(a)) if is_email(a.trim()) => {
+                self.patch.email = Some(a.trim().to_lowercase());
+            }
+            Some(_) => self.error(
+                EMAIL_FIELD,
+                format!("The {EMAIL_FIELD} must be a valid email address."),
+            ),
+        }
+        match email.get("subscribeStatus") {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_str().and_then(SubscribeStatus::parse) {
+                Some(s) => self.patch.status = Some(s),
+                None => self.error(
+                    STATUS_FIELD,
+                    format!("The selected {STATUS_FIELD} is invalid."),
+                ),
+            },
+        }
+    }
+}
+
+/// A plausibility check, like Laravel's `email` rule: one `@`, both sides
+/// non-empty, a dot in the domain, no whitespace.
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Seed;
+    use crate::time;
+    use serde_json::json;
+
+    fn store() -> Store {
+        Store::from_seed(&Seed::demo())
+    }
+
+    #[test]
+    fn reads_top_level_and_nested_attributes_and_lists() {
+        let s = store();
+        let p = parse(
+            &json!({
+                "channels": {"email": {"address": "Jane@Example.com", "subscribeStatus": "subscribed"}},
+                "first_name": "Jane",
+                "attributes": {"age": "33"},
+                "address.city": "San Diego",
+                "newsletter": true,
+                "forceSubscribe": true,
+                "suppressTriggers": true,
+                "identifyBy": ["email"]
+            }),
+            &s,
+            Mode::Post,
+        )
+        .unwrap();
+        assert_eq!(p.email.as_deref(), Some("jane@example.com"));
+        assert_eq!(p.status, Some(SubscribeStatus::Subscribed));
+        assert!(p.force_subscribe);
+        assert!(p.attributes.contains(&("first_name".into(), json!("Jane"))));
+        assert!(p.attributes.contains(&("age".into(), json!(33))));
+        assert_eq!(
+            p.geo_fields,
+            vec![("address".into(), "city".into(), json!("San Diego"))]
+        );
+        assert_eq!(p.lists.len(), 1);
+    }
+
+    #[test]
+    fn collects_every_error() {
+        let s = store();
+        let Err(ApiError::Validation(e)) = parse(
+            &json!({"nickname": "J", "age": "old", "newsletter": "maybe", "weekly": true}),
+            &s,
+            Mode::Post,
+        ) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(e["nickname"], vec![not_in_schema("nickname")]);
+        assert_eq!(e["weekly"], vec![not_in_schema("weekly")]);
+        assert_eq!(e["age"], vec!["The age must be a number.".to_string()]);
+        assert!(e.contains_key("newsletter"));
+        assert!(e.contains_key(EMAIL_FIELD));
+    }
+
+    #[test]
+    fn put_does_not_need_the_email() {
+        assert!(parse(&json!({"first_name": "J"}), &store(), Mode::Put).is_ok());
+        assert!(parse(&json!([]), &store(), Mode::Put).is_err());
+    }
+
+    #[test]
+    fn apply_merges_geo_fields_and_keeps_join_dates() {
+        let s = store();
+        let list = s.list_by_name("newsletter").unwrap().id;
+        let t0 = time::now();
+        let mut c = Contact::new("a@x.io".into(), t0);
+        ContactPatch {
+            geo_fields: vec![("address".into(), "city".into(), json!("SD"))],
+            lists: vec![(list, true)],
+            ..Default::default()
+        }
+        .apply(&mut c, t0);
+        let later = t0 + chrono::Duration::seconds(5);
+        ContactPatch {
+            geo_fields: vec![("address".into(), "state".into(), json!("CA"))],
+            lists: vec![(list, true)],
+            ..Default::default()
+        }
+        .apply(&mut c, later);
+        assert_eq!(
+            c.attributes["address"],
+            json!({"city": "SD", "state": "CA"})
+        );
+        assert_eq!(c.lists, vec![(list, t0)]);
+        assert_eq!(c.modified, later);
+    }
+}

@@ -1,0 +1,161 @@
+//! `/v2/contacts`: upsert, read, update, delete and unsubscribe contacts.
+
+use axum::Json;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::contact_body::{self, Mode};
+use crate::errors::ApiError;
+use crate::pipeline::ParsedBody;
+use crate::routes::query;
+use crate::store::{Contact, SubscribeStatus};
+use crate::time;
+
+/// Page size when `per_page` is absent or not a positive number. Cordial
+/// documents no default; 25 is the common one across its paged endpoints.
+const DEFAULT_PER_PAGE: usize = 25;
+/// Largest page served.
+const MAX_PER_PAGE: usize = 10_000;
+
+type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+
+fn ok(body: Value) -> Answer {
+    Ok((StatusCode::OK, Json(body)))
+}
+
+/// `GET /v2/contacts`: a bare array, paged with `page`/`per_page`, no paging headers.
+///
+/// A filter that matches nothing (`email`, or any `audience-key`, since the
+/// emulator has no audiences) is the Swagger's 404 `RECORD_NOT_FOUND`; an
+/// unfiltered page past the end is `[]`, so clients paging until a short page stop.
+pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
+    let q = query(raw);
+    if q.contains_key("audience-key") {
+        return Err(ApiError::record_not_found());
+    }
+    let store = app.store();
+    let email = q.get("email").map(|e| e.trim().to_lowercase());
+    let mut found: Vec<&Contact> = store
+        .contacts()
+        .filter(|c| email.as_ref().is_none_or(|e| &c.email == e))
+        .collect();
+    if email.is_some() && found.is_empty() {
+        return Err(ApiError::record_not_found());
+    }
+    match q.get("sort_by").map(String::as_str) {
+        None | Some("createdAt") => {}
+        Some("lastModified") => found.sort_by_key(|c| c.modified),
+        Some("email" | "channels.email.address") => found.sort_by(|a, b| a.email.cmp(&b.email)),
+        Some("cID" | "_id") => found.sort_by(|a, b| a.cid.cmp(&b.cid)),
+        Some(key) => found.sort_by_key(|c| c.attributes.get(key).map(Value::to_string)),
+    }
+    if q.get("sort_dir")
+        .is_some_and(|d| d.eq_ignore_ascii_case("desc"))
+    {
+        found.reverse();
+    }
+    let number = |name: &str| {
+        q.get(name)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    let per_page = number("per_page")
+        .unwrap_or(DEFAULT_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    let page = number("page").unwrap_or(1);
+    let items: Vec<Value> = found
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|c| store.render(c))
+        .collect();
+    ok(Value::Array(items))
+}
+
+/// `POST /v2/contacts`: an upsert keyed on the lower-cased email. 201
+/// `contact created` for a new contact, 200 `contact updated` (same cID) for an
+/// existing one, as recorded on v1.
+pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
+    let mut store = app.store();
+    let patch = contact_body::parse(&body.0, &store, Mode::Post)?;
+    let email = patch.email.clone().unwrap_or_default();
+    let now = time::now();
+    if let Some(seq) = store.find_email(&email) {
+        store.update_contact(seq, |c| patch.apply(c, now));
+        let cid = store.contact(seq).map(|c| c.cid.clone());
+        return ok(json!({"success": true, "message": "contact updated", "cID": cid}));
+    }
+    let mut contact = Contact::new(email, now);
+    patch.apply(&mut contact, now);
+    let cid = contact.cid.clone();
+    store.insert_contact(contact);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"success": true, "message": "contact created", "cID": cid})),
+    ))
+}
+
+/// `GET /v2/contacts/{pk}`: the v2 contact shape, or 404 `RECORD_NOT_FOUND`.
+pub async fn show(State(app): State<App>, Path(pk): Path<String>) -> Answer {
+    let store = app.store();
+    let seq = store.find(&pk).ok_or_else(ApiError::record_not_found)?;
+    let contact = store.contact(seq).ok_or_else(ApiError::record_not_found)?;
+    ok(store.render(contact))
+}
+
+/// `PUT /v2/contacts/{pk}`: 200 `{"success":true}` (the v2 Swagger's shape), or
+/// 404 `CONTACTS_CONTACT_NOT_FOUND` for a missing contact: PUT never creates.
+pub async fn update(
+    State(app): State<App>,
+    Path(pk): Path<String>,
+    Extension(body): Extension<ParsedBody>,
+) -> Answer {
+    let mut store = app.store();
+    let seq = store
+        .find(&pk)
+        .ok_or_else(ApiError::contact_not_found_for_update)?;
+    let patch = contact_body::parse(&body.0, &store, Mode::Put)?;
+    if let Some(email) = &patch.email
+        && store.find_email(email).is_some_and(|other| other != seq)
+    {
+        return Err(ApiError::invalid_field(
+            "channels.email.address",
+            "The channels.email.address has already been taken.",
+        ));
+    }
+    let now = time::now();
+    store.update_contact(seq, |c| patch.apply(c, now));
+    ok(json!({"success": true}))
+}
+
+/// `DELETE /v2/contacts/{pk}`.
+pub async fn destroy(State(app): State<App>, Path(pk): Path<String>) -> Answer {
+    let mut store = app.store();
+    let seq = store.find(&pk).ok_or_else(ApiError::record_not_found)?;
+    store.remove_contact(seq);
+    ok(json!({"success": true}))
+}
+
+/// `PUT /v2/contacts/{pk}/unsubscribe/{channel}`: only the email channel exists
+/// here; `mcID` (query) is accepted and ignored.
+pub async fn unsubscribe(
+    State(app): State<App>,
+    Path((pk, channel)): Path<(String, String)>,
+) -> Answer {
+    let mut store = app.store();
+    let seq = store.find(&pk).ok_or_else(ApiError::record_not_found)?;
+    if channel != "email" {
+        return Err(ApiError::invalid_field(
+            "channel",
+            "The selected channel is invalid.",
+        ));
+    }
+    let now = time::now();
+    store.update_contact(seq, |c| {
+        c.set_status(SubscribeStatus::Unsubscribed, false, now);
+        c.modified = now;
+    });
+    ok(json!({"success": true}))
+}

@@ -1,0 +1,128 @@
+//! Fault injection: answers the next requests with a rate limit or a server error,
+//! so clients' retry and back-off paths can be tested without a real outage.
+
+use std::collections::VecDeque;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::errors::ApiError;
+
+/// A canned failure for the next `count` API requests, whatever their endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// `429 Too Many Requests` with Cordial's rate-limit headers (cordial-api.md
+    /// §1.5): `Retry-After`, `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining: 0` and
+    /// `X-Rate-Limit-Reset`.
+    RateLimited { retry_after_secs: u64, count: usize },
+    /// A 5xx with the recorded `{"error":"an error has occurred"}` body. A status
+    /// that is not a valid HTTP status is answered as 500.
+    ServerError { status: u16, count: usize },
+}
+
+/// The `X-Rate-Limit-Limit` the emulator reports. Cordial publishes no default;
+/// any positive number will do for clients, which must key off `Retry-After`.
+const REPORTED_LIMIT: u64 = 100;
+
+impl Fault {
+    fn count(&self) -> usize {
+        match self {
+            Self::RateLimited { count, .. } | Self::ServerError { count, .. } => *count,
+        }
+    }
+
+    /// The HTTP answer for one request hit by this fault.
+    pub fn response(&self) -> Response {
+        match self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => {
+                let body = json!({
+                    "error": true,
+                    "errorKey": "TOO_MANY_REQUESTS",
+                    "message": "Too Many Requests",
+                });
+                let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                let h = r.headers_mut();
+                h.insert("retry-after", HeaderValue::from(*retry_after_secs));
+                h.insert("x-rate-limit-limit", HeaderValue::from(REPORTED_LIMIT));
+                h.insert("x-rate-limit-remaining", HeaderValue::from(0u64));
+                h.insert("x-rate-limit-reset", HeaderValue::from(*retry_after_secs));
+                r
+            }
+            Self::ServerError { status, .. } => {
+                let status =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                ApiError::Server(status).into_response()
+            }
+        }
+    }
+}
+
+/// Queued faults, each with how many requests it still has to answer.
+#[derive(Debug, Default)]
+pub struct FaultQueue(VecDeque<(Fault, usize)>);
+
+impl FaultQueue {
+    pub fn push(&mut self, fault: Fault) {
+        let n = fault.count();
+        if n > 0 {
+            self.0.push_back((fault, n));
+        }
+    }
+
+    /// The fault the current request gets, if any, consuming one use of it.
+    pub fn take(&mut self) -> Option<Fault> {
+        let (fault, left) = self.0.front_mut()?;
+        let fault = fault.clone();
+        *left -= 1;
+        if *left == 0 {
+            self.0.pop_front();
+        }
+        Some(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_served_in_order_and_count() {
+        let mut q = FaultQueue::default();
+        let rl = Fault::RateLimited {
+            retry_after_secs: 3,
+            count: 2,
+        };
+        let se = Fault::ServerError {
+            status: 503,
+            count: 1,
+        };
+        q.push(Fault::ServerError {
+            status: 500,
+            count: 0,
+        });
+        q.push(rl.clone());
+        q.push(se.clone());
+        assert_eq!(q.take(), Some(rl.clone()));
+        assert_eq!(q.take(), Some(rl));
+        assert_eq!(q.take(), Some(se));
+        assert_eq!(q.take(), None);
+    }
+
+    #[test]
+    fn rate_limit_answer_carries_the_headers() {
+        let r = Fault::RateLimited {
+            retry_after_secs: 7,
+            count: 1,
+        }
+        .response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "7");
+        assert_eq!(r.headers()["x-rate-limit-remaining"], "0");
+        assert_eq!(r.headers()["x-rate-limit-reset"], "7");
+        assert!(r.headers().contains_key("x-rate-limit-limit"));
+    }
+}

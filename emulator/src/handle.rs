@@ -1,0 +1,68 @@
+//! The in-process view of a running emulator, for tests and the demo host.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::app::App;
+use crate::faults::Fault;
+
+/// One request as the emulator received it. The `Authorization` value itself is
+/// never stored, only whether it was there, so a log dump cannot leak a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path and query as sent, e.g. `/v2/contacts?email=a%40x.io`.
+    pub path: String,
+    /// Whether an `Authorization` header was present (valid or not).
+    pub has_authorization: bool,
+    /// The body: JSON if it parsed, a decoded form, the raw text, or `Null` if empty.
+    pub body: Value,
+}
+
+/// Inspection and fault injection for a running emulator. Clone it freely.
+#[derive(Debug, Clone)]
+pub struct EmulatorHandle {
+    pub(crate) app: App,
+}
+
+impl EmulatorHandle {
+    /// A contact by cID, email or `key:value`, in the shape `GET /v2/contacts/{pk}` returns.
+    pub fn contact(&self, key: &str) -> Option<Value> {
+        let store = self.app.store();
+        let seq = store.find(key)?;
+        store.contact(seq).map(|c| store.render(c))
+    }
+
+    /// How many contacts the account holds.
+    pub fn contact_count(&self) -> usize {
+        self.app.store().contact_count()
+    }
+
+    /// The account lists, as `GET /v2/accountlists` returns them.
+    pub fn lists(&self) -> Vec<Value> {
+        self.app
+            .store()
+            .lists
+            .values()
+            .map(|l| l.to_json())
+            .collect()
+    }
+
+    /// Every request received so far (the most recent 100,000), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.app.requests()
+    }
+
+    /// Queues a fault: the next `count` requests, to any endpoint and before
+    /// authentication, get its answer. Faults queued together are served in order.
+    pub fn inject(&self, fault: Fault) {
+        self.app.push_fault(fault);
+    }
+
+    /// Delays every later response by `d` (zero turns the delay off).
+    pub fn set_latency(&self, d: Duration) {
+        self.app.set_latency(d);
+    }
+}

@@ -1,0 +1,149 @@
+//! A local, in-memory fake of Cordial's REST API v2.
+//!
+//! Tests and the zero-account demo talk to it over real HTTP exactly as they
+//! would to `api.cordial.io`: Basic auth with the key as user name, Cordial's
+//! error envelopes, `+0000` timestamps, upserting contacts, lists and the
+//! attribute schema. The behaviour follows `cordial-api.md` §9 and the v2
+//! Swagger; where they disagree the choice is noted at the code that makes it.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use cordial_emulator::{EmulatorConfig, Seed, start};
+//! let emulator = start(EmulatorConfig { seed: Seed::demo(), ..Default::default() }).await?;
+//! println!("{}/v2/contacts", emulator.base_url());
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod app;
+mod attributes;
+mod auth;
+mod body;
+mod config;
+mod contact_body;
+mod contacts;
+mod errors;
+mod faults;
+mod handle;
+mod ids;
+mod lists;
+mod pipeline;
+mod routes;
+mod store;
+mod time;
+mod values;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{AttributeSeed, AttributeType, EmulatorConfig, Seed};
+pub use faults::Fault;
+pub use handle::{EmulatorHandle, RecordedRequest};
+
+/// An emulator serving on a local port. Dropping it without [`shutdown`]
+/// leaves the server running until the runtime stops.
+///
+/// [`shutdown`]: RunningEmulator::shutdown
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    handle: EmulatorHandle,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://IP:PORT`, without a trailing slash or `/v2`: the same shape as the
+    /// real base `https://api.cordial.io`, so clients append `/v2/...` to either.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address actually bound (useful when the configured port was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Inspection and fault injection.
+    pub fn handle(&self) -> EmulatorHandle {
+        self.handle.clone()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("emulator server ended with an error: {e}"),
+            Err(e) => tracing::warn!("emulator server task failed: {e}"),
+        }
+    }
+}
+
+/// Binds `config.addr` and serves the API in a background task.
+pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding the Cordial emulator to {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let app = app::Shared::new(&config);
+    let router = routes::router(app.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!("Cordial emulator listening on http://{addr}");
+    Ok(RunningEmulator {
+        addr,
+        handle: EmulatorHandle { app },
+        stop,
+        task,
+    })
+}
+
+/// Starts the emulator, prints its base URL and API key, and serves until ctrl-c.
+pub async fn serve_forever(config: EmulatorConfig) -> anyhow::Result<()> {
+    let api_key = config.api_key.clone();
+    let emulator = start(config).await?;
+    println!("Cordial emulator: {}", emulator.base_url());
+    println!("API key (Basic auth user name, empty password): {api_key}");
+    println!(
+        "Try: curl -u '{api_key}:' {}/v2/health",
+        emulator.base_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for ctrl-c")?;
+    emulator.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The handle is shared across test tasks and the host's threads.
+    #[test]
+    fn handle_is_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<EmulatorHandle>();
+    }
+
+    #[tokio::test]
+    async fn base_url_has_no_trailing_slash_or_version() {
+        let emulator = start(EmulatorConfig::default()).await.unwrap();
+        let url = emulator.base_url();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(!url.ends_with('/') && !url.contains("/v2"), "{url}");
+        assert_ne!(emulator.local_addr().port(), 0);
+        emulator.shutdown().await;
+    }
+}

@@ -1,0 +1,80 @@
+//! What happens to every request before its handler: latency, logging, faults,
+//! authentication and body decoding, in that order.
+//!
+//! Faults come before authentication so that "the next N requests fail" holds
+//! whatever the request; authentication comes before the body so that a client
+//! with a bad key learns that first, as it would from Cordial.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::App;
+use crate::auth;
+use crate::body;
+use crate::errors::{ApiError, GENERIC};
+use crate::handle::RecordedRequest;
+
+/// Largest body accepted; bulk contact calls are far smaller.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// The decoded request body, `Null` when there was none.
+#[derive(Debug, Clone)]
+pub struct ParsedBody(pub serde_json::Value);
+
+pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
+    let latency = app.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let (mut parts, raw_body) = request.into_parts();
+    let Ok(bytes) = to_bytes(raw_body, MAX_BODY_BYTES).await else {
+        return ApiError::Keyed {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error_key: GENERIC,
+            message: "Payload too large".into(),
+        }
+        .into_response();
+    };
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let authorization = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+
+    app.record(RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+        has_authorization: parts.headers.contains_key(AUTHORIZATION),
+        body: body::for_log(content_type.as_deref(), &bytes),
+    });
+
+    if let Some(fault) = app.take_fault() {
+        return fault.response();
+    }
+    if !auth::is_authorized(authorization, &app.api_key) {
+        return ApiError::Unauthorized.into_response();
+    }
+
+    let parsed = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        match body::decode(content_type.as_deref(), &bytes) {
+            Ok(v) => v,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        serde_json::Value::Null
+    };
+    parts.extensions.insert(ParsedBody(parsed));
+    next.run(Request::from_parts(parts, Body::empty())).await
+}

@@ -1,0 +1,85 @@
+//! The route table and the few handlers that belong to no resource.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+
+use crate::app::App;
+use crate::errors::{ApiError, GENERIC};
+use crate::pipeline::pipeline;
+use crate::{attributes, contacts, lists};
+
+/// Every route lives under `/v2`, whatever the `Host`, as on api.cordial.io.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/v2/health", get(health))
+        .route("/v2/contacts", get(contacts::index).post(contacts::create))
+        .route(
+            "/v2/contacts/{pk}",
+            get(contacts::show)
+                .put(contacts::update)
+                .delete(contacts::destroy),
+        )
+        .route(
+            "/v2/contacts/{pk}/unsubscribe/{channel}",
+            put(contacts::unsubscribe),
+        )
+        .route("/v2/accountlists", get(lists::index).post(lists::create))
+        .route(
+            "/v2/accountlists/{id}",
+            get(lists::show).put(lists::update).delete(lists::destroy),
+        )
+        .route("/v2/accountlists/{id}/count", get(lists::count))
+        .route("/v2/accountlists/{id}/clear", put(lists::clear))
+        .route(
+            "/v2/accountcontactattributes",
+            get(attributes::index).post(attributes::create),
+        )
+        .route(
+            "/v2/accountcontactattributes/{key}",
+            get(attributes::show)
+                .put(attributes::update)
+                .delete(attributes::destroy),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), pipeline))
+        .with_state(app)
+}
+
+/// `GET /v2/health` answers the plain text `Good` (Segment's recorded probe). It
+/// sits behind authentication, which makes it a cheap credentials check.
+async fn health() -> &'static str {
+    "Good"
+}
+
+async fn not_found() -> Response {
+    ApiError::Keyed {
+        status: StatusCode::NOT_FOUND,
+        error_key: GENERIC,
+        message: "Not Found".into(),
+    }
+    .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::Keyed {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        error_key: GENERIC,
+        message: "Method Not Allowed".into(),
+    }
+    .into_response()
+}
+
+/// Query parameters by name (the last one wins). A malformed query yields what
+/// could be decoded rather than axum's plain-text 400, which Cordial never sends.
+pub fn query(raw: Option<String>) -> HashMap<String, String> {
+    raw.and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,6 @@
+//! The CLI's commands, one module each.
+
+pub mod check;
+pub mod demo;
+pub mod emulator;
+pub mod run;

@@ -1,0 +1,452 @@
+//! The config file's shape and its checks.
+
+use super::Problem;
+use super::limits::{Limits, LimitsOverride};
+use super::secret::SecretSource;
+use super::toml_json::to_json;
+use cordial_jobs::settings::JobKind;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The whole, checked configuration.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The SQLite file holding job state, outboxes and streams.
+    pub store: PathBuf,
+    /// Where the job components (`import_activity.wasm`, …) are.
+    pub components_dir: PathBuf,
+    pub limits: Limits,
+    pub auths: BTreeMap<String, AuthConfig>,
+    pub jobs: Vec<JobConfig>,
+}
+
+impl HostConfig {
+    pub fn job(&self, name: &str) -> Option<&JobConfig> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+}
+
+/// An authorization: a Cordial API key, and the SFTP server for the file-based jobs.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub name: String,
+    /// Cordial's REST base without `/v2`, e.g. `https://api.cordial.io`.
+    pub base_url: String,
+    pub api_key: SecretSource,
+    pub sftp: Option<SftpConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SftpConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub credential: SftpCredential,
+    /// The folder jobs work in; empty means the login's home directory.
+    pub folder: String,
+    /// The server's host key fingerprint (`SHA256:…`) to pin.
+    pub host_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SftpCredential {
+    Password(SecretSource),
+    PrivateKey(PathBuf),
+}
+
+/// One job.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    pub name: String,
+    pub kind: JobKind,
+    pub auth: String,
+    pub limits: Limits,
+    /// A component file to use instead of the kind's own (for testing a build of a job).
+    pub component: Option<PathBuf>,
+    /// The job's own settings, as the component receives them.
+    pub settings: serde_json::Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    store: Option<PathBuf>,
+    components_dir: Option<PathBuf>,
+    #[serde(default)]
+    limits: LimitsOverride,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    api_key_file: Option<PathBuf>,
+    sftp: Option<RawSftp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSftp {
+    host: String,
+    port: Option<u16>,
+    username: String,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    private_key_file: Option<PathBuf>,
+    #[serde(default)]
+    folder: String,
+    host_key: Option<String>,
+}
+
+/// Keys of a `[[job]]` table that belong to the host; the rest are the job's settings.
+const HOST_JOB_KEYS: [&str; 5] = ["name", "kind", "auth", "limits", "component"];
+
+pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut problem = |place: &str, message: String| {
+        problems.push(Problem {
+            place: place.to_owned(),
+            message,
+        })
+    };
+    let root: toml::Table = toml::from_str(text).map_err(|e| {
+        vec![Problem {
+            place: "config".into(),
+            message: format!("not valid TOML: {e}"),
+        }]
+    })?;
+    for key in root.keys() {
+        if !["host", "auth", "job"].contains(&key.as_str()) {
+            problem(
+                key,
+                "unknown section; the config has [host], [auth.<name>] and [[job]] sections".into(),
+            );
+        }
+    }
+    let host: RawHost = match root.get("host") {
+        None => RawHost::default(),
+        Some(v) => v.clone().try_into().unwrap_or_else(|e| {
+            problem("[host]", e.to_string());
+            RawHost::default()
+        }),
+    };
+    let limits = Limits::default().with(host.limits);
+    if let Some(why) = limits.check() {
+        problem("[host.limits]", why);
+    }
+
+    let mut auths = BTreeMap::new();
+    if let Some(table) = root.get("auth") {
+        let Some(table) = table.as_table() else {
+            return Err(vec![Problem {
+                place: "auth".into(),
+                message: "write authorizations as [auth.<name>] tables".into(),
+            }]);
+        };
+        for (name, value) in table {
+            let place = format!("auth \"{name}\"");
+            match value.clone().try_into::<RawAuth>() {
+                Err(e) => problem(&place, e.to_string()),
+                Ok(raw) => match auth_from_raw(name, raw) {
+                    Ok(auth) => {
+                        auths.insert(name.clone(), auth);
+                    }
+                    Err(messages) => messages.into_iter().for_each(|m| problem(&place, m)),
+                },
+            }
+        }
+    }
+
+    let mut jobs: Vec<JobConfig> = Vec::new();
+    let raw_jobs = match root.get("job") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items.clone(),
+        Some(_) => {
+            problem("job", "write jobs as [[job]] tables".into());
+            Vec::new()
+        }
+    };
+    for (index, raw) in raw_jobs.iter().enumerate() {
+        let Some(table) = raw.as_table() else {
+            problem(&format!("job #{}", index + 1), "must be a table".into());
+            continue;
+        };
+        let name = table.get("name").and_then(|v| v.as_str()).unwrap_or("");
+        let place = if name.is_empty() {
+            format!("job #{}", index + 1)
+        } else {
+            format!("job \"{name}\"")
+        };
+        let mut job_problems = Vec::new();
+        if name.is_empty() {
+            job_problems.push("needs `name = \"...\"`".to_owned());
+        } else if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            job_problems.push(format!(
+                "name `{name}` may hold only letters, digits, `-` and `_` (it is used in URLs and commands)"
+            ));
+        } else if jobs.iter().any(|j| j.name == name) {
+            job_problems.push(format!("another job is already named `{name}`"));
+        }
+        let kinds = JobKind::ALL.map(|k| k.as_str()).join(", ");
+        let kind = match table.get("kind").and_then(|v| v.as_str()) {
+            None => {
+                job_problems.push(format!("needs `kind = \"...\"`, one of: {kinds}"));
+                None
+            }
+            Some(k) => JobKind::parse(k).or_else(|| {
+                job_problems.push(format!("kind `{k}` is unknown; use one of: {kinds}"));
+                None
+            }),
+        };
+        let auth = table.get("auth").and_then(|v| v.as_str()).unwrap_or("");
+        if auth.is_empty() {
+            job_problems.push("needs `auth = \"<name of an [auth.<name>] section>\"`".into());
+        } else if !auths.contains_key(auth)
+            && !root.get("auth").is_some_and(|a| a.get(auth).is_some())
+        {
+            job_problems.push(format!(
+                "auth `{auth}` is not defined; add an [auth.{auth}] section"
+            ));
+        }
+        let job_limits = match table.get("limits") {
+            None => limits,
+            Some(v) => match v.clone().try_into::<LimitsOverride>() {
+                Ok(o) => limits.with(o),
+                Err(e) => {
+                    job_problems.push(format!("limits: {e}"));
+                    limits
+                }
+            },
+        };
+        if let Some(why) = job_limits.check() {
+            job_problems.push(format!("limits: {why}"));
+        }
+        let component = table
+            .get("component")
+            .and_then(|v| v.as_str())
+            .map(PathBuf::from);
+        let settings = serde_json::Value::Object(
+            table
+                .iter()
+                .filter(|(k, _)| !HOST_JOB_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        );
+        if !job_problems.is_empty() {
+            job_problems.into_iter().for_each(|m| problem(&place, m));
+            continue;
+        }
+        jobs.push(JobConfig {
+            name: name.to_owned(),
+            kind: kind.expect("checked above"),
+            auth: auth.to_owned(),
+            limits: job_limits,
+            component,
+            settings,
+        });
+    }
+
+    if problems.is_empty() {
+        Ok(HostConfig {
+            store: host.store.unwrap_or_else(|| "cordial-host.sqlite".into()),
+            components_dir: host
+                .components_dir
+                .unwrap_or_else(|| "jobs/target/wasm32-wasip2/release".into()),
+            limits,
+            auths,
+            jobs,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn auth_from_raw(name: &str, raw: RawAuth) -> Result<AuthConfig, Vec<String>> {
+    let mut messages = Vec::new();
+    let base_url =
+        match normalise_base_url(raw.base_url.as_deref().unwrap_or("https://api.cordial.io")) {
+            Ok(u) => u,
+            Err(m) => {
+                messages.push(m);
+                String::new()
+            }
+        };
+    let api_key = match (raw.api_key_env, raw.api_key_file) {
+        (Some(var), None) => Some(SecretSource::Env(var)),
+        (None, Some(path)) => Some(SecretSource::File(path)),
+        (Some(_), Some(_)) => {
+            messages.push("set api_key_env or api_key_file, not both".into());
+            None
+        }
+        (None, None) => {
+            messages.push(
+                "needs the Cordial API key: api_key_env = \"CORDIAL_API_KEY\" or api_key_file = \"/path/to/key\"".into(),
+            );
+            None
+        }
+    };
+    let sftp = raw.sftp.and_then(|s| match sftp_from_raw(s) {
+        Ok(s) => Some(s),
+        Err(m) => {
+            messages.push(format!("sftp: {m}"));
+            None
+        }
+    });
+    match api_key {
+        Some(api_key) if messages.is_empty() => Ok(AuthConfig {
+            name: name.to_owned(),
+            base_url,
+            api_key,
+            sftp,
+        }),
+        _ => Err(messages),
+    }
+}
+
+fn sftp_from_raw(raw: RawSftp) -> Result<SftpConfig, String> {
+    let credential = match (raw.password_env, raw.password_file, raw.private_key_file) {
+        (Some(var), None, None) => SftpCredential::Password(SecretSource::Env(var)),
+        (None, Some(path), None) => SftpCredential::Password(SecretSource::File(path)),
+        (None, None, Some(path)) => SftpCredential::PrivateKey(path),
+        _ => {
+            return Err(
+                "set exactly one of password_env, password_file or private_key_file".into(),
+            );
+        }
+    };
+    if raw.host.trim().is_empty() {
+        return Err("host must not be empty".into());
+    }
+    Ok(SftpConfig {
+        host: raw.host,
+        port: raw.port.unwrap_or(22),
+        username: raw.username,
+        credential,
+        folder: raw.folder,
+        host_key: raw.host_key,
+    })
+}
+
+/// `https://api.cordial.io/v2/` and friends → `https://api.cordial.io`.
+fn normalise_base_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v2").unwrap_or(trimmed);
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("base_url `{url}` must start with https:// (or http:// for a local emulator)")
+        })?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "base_url `{url}` must be just the origin, e.g. https://api.cordial.io"
+        ));
+    }
+    if rest.contains("admin.cordial.io") {
+        return Err(format!(
+            "base_url `{url}` is Cordial's admin UI, not its API; use https://api.cordial.io (or https://api.usw2.cordial.io)"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [host]
+        store = "x.sqlite"
+        [host.limits]
+        memory_mb = 64
+
+        [auth.cordial]
+        base_url = "https://api.cordial.io/v2/"
+        api_key_env = "CORDIAL_API_KEY"
+
+        [[job]]
+        name = "activity"
+        kind = "import-activity"
+        auth = "cordial"
+        import_since = 2026-11-01
+        [job.limits]
+        timeout_secs = 5
+    "#;
+
+    #[test]
+    fn a_good_config_parses_with_defaults_and_overrides() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.auths["cordial"].base_url, "https://api.cordial.io");
+        let job = c.job("activity").unwrap();
+        assert_eq!(job.kind, JobKind::ImportActivity);
+        assert_eq!(job.limits.memory_mb, 64);
+        assert_eq!(job.limits.timeout_secs, 5);
+        assert_eq!(
+            job.settings,
+            serde_json::json!({"import_since": "2026-11-01"})
+        );
+    }
+
+    #[test]
+    fn every_problem_names_its_place() {
+        let problems = parse(
+            r#"
+            [auth.a]
+            base_url = "https://admin.cordial.io"
+            [[job]]
+            name = "x"
+            kind = "export-everything"
+            auth = "missing"
+            [[job]]
+            kind = "export-bulk"
+            auth = "a"
+            "#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("auth \"a\": base_url") && t.contains("admin UI")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("auth \"a\": needs the Cordial API key")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("job \"x\": kind `export-everything` is unknown")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("job \"x\": auth `missing` is not defined")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with("job #2: needs `name")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn sftp_needs_exactly_one_credential() {
+        let problems = parse(
+            r#"
+            [auth.a]
+            api_key_env = "K"
+            [auth.a.sftp]
+            host = "h"
+            username = "u"
+            "#,
+        )
+        .unwrap_err();
+        assert!(problems[0].message.contains("exactly one of password_env"));
+    }
+}

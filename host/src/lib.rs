@@ -1,0 +1,8 @@
+//! `cordial-host`: runs the Cordial job components in wasmtime and gives them their
+//! capabilities (HTTP to Cordial, SFTP, state, the platform's streams and audiences).
+
+pub mod capabilities;
+pub mod commands;
+pub mod config;
+pub mod runtime;
+pub mod store;

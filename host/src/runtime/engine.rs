@@ -1,0 +1,114 @@
+//! The engine, the linker with every capability, the epoch ticker, and the cache of linked
+//! components.
+
+use super::bindings::capabilities::cordial::jobs as caps;
+use super::components::{self, JobPre};
+use super::run_state::RunState;
+use crate::config::{HostConfig, JobConfig};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+/// How often the epoch advances; a call's deadline is counted in these ticks.
+pub(super) const EPOCH_TICK: Duration = Duration::from_millis(100);
+
+/// Everything needed to run jobs: shared by all calls, cheap to share behind an `Arc`.
+pub struct Runtime {
+    pub(super) engine: Engine,
+    linker: Linker<RunState>,
+    loaded: Mutex<HashMap<PathBuf, Arc<JobPre>>>,
+    pub(super) config: HostConfig,
+    pub(super) store: Store,
+    fuel_enabled: bool,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new(config: HostConfig, store: Store) -> anyhow::Result<Runtime> {
+        let fuel_enabled = config.jobs.iter().any(|j| j.limits.fuel > 0) || config.limits.fuel > 0;
+        let mut cfg = Config::new();
+        cfg.wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(fuel_enabled);
+        let engine = Engine::new(&cfg)?;
+
+        let mut linker = Linker::<RunState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        caps::types::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        caps::outcomes::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        caps::log::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        caps::state::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        caps::sftp::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        caps::platform::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (e, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(Runtime {
+            engine,
+            linker,
+            loaded: Mutex::new(HashMap::new()),
+            config,
+            store,
+            fuel_enabled,
+            ticker_stop,
+        })
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(super) fn fuel_enabled(&self) -> bool {
+        self.fuel_enabled
+    }
+
+    /// The job's linked component, compiling it on first use.
+    pub(super) fn component_for(&self, job: &JobConfig) -> anyhow::Result<Arc<JobPre>> {
+        let path = job.component.clone().unwrap_or_else(|| {
+            self.config
+                .components_dir
+                .join(components::component_file_name(job.kind))
+        });
+        if let Some(pre) = self
+            .loaded
+            .lock()
+            .expect("component cache poisoned")
+            .get(&path)
+        {
+            return Ok(pre.clone());
+        }
+        let pre = Arc::new(
+            components::load(&self.engine, &self.linker, job.kind, &path)
+                .map_err(anyhow::Error::from)?,
+        );
+        self.loaded
+            .lock()
+            .expect("component cache poisoned")
+            .insert(path, pre.clone());
+        Ok(pre)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,230 @@
+//! Calling a job: a fresh store per call with the job's limits, instantiation from the
+//! pre-linked component, the export call, and errors turned into [`CallError`]s.
+
+use super::bindings::outcomes::Outcome;
+use super::bindings::types::{ConfigProblem, JobError, RunContext, RunReport};
+use super::components::JobPre;
+use super::engine::{EPOCH_TICK, Runtime};
+use super::errors::CallError;
+use super::run_state::RunState;
+use crate::capabilities::http_policy::CordialHttpPolicy;
+use crate::config::JobConfig;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::{Store, Trap};
+
+pub use super::bindings::export_realtime::exports::cordial::jobs::realtime::{
+    AudienceEvent, Membership,
+};
+
+/// Identity of one call, for logs and the job's run context.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub run_id: String,
+    pub started_at: String,
+}
+
+impl CallContext {
+    pub fn now() -> CallContext {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let now = chrono::Utc::now();
+        CallContext {
+            run_id: format!(
+                "{:x}-{:x}",
+                now.timestamp_millis(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ),
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+/// How a scheduled run ended, when the component returned normally.
+#[derive(Debug)]
+pub enum RunOutcome {
+    Completed(RunReport),
+    Failed(JobError),
+}
+
+impl Runtime {
+    fn new_store(
+        &self,
+        job: &JobConfig,
+        call: &CallContext,
+    ) -> Result<(Store<RunState>, RunContext), CallError> {
+        let failed = |error: anyhow::Error| CallError::Failed {
+            job: job.name.clone(),
+            error,
+        };
+        let auth = self
+            .config
+            .auths
+            .get(&job.auth)
+            .ok_or_else(|| failed(anyhow::anyhow!("auth `{}` is not defined", job.auth)))?;
+        let api_key = auth
+            .api_key
+            .read()
+            .map_err(|e| failed(anyhow::anyhow!("auth `{}`: {e}", auth.name)))?;
+        let hooks = CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key).map_err(failed)?;
+        let state = RunState::new(
+            &job.name,
+            &call.run_id,
+            self.store.clone(),
+            auth.sftp.clone(),
+            hooks,
+            (job.limits.memory_mb as usize) << 20,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        if self.fuel_enabled() {
+            let fuel = if job.limits.fuel == 0 {
+                u64::MAX
+            } else {
+                job.limits.fuel
+            };
+            store.set_fuel(fuel).map_err(|e| failed(e.into()))?;
+        }
+        let ticks = (job.limits.timeout_secs * 1000).div_ceil(EPOCH_TICK.as_millis() as u64);
+        store.set_epoch_deadline(ticks.max(1));
+        store.epoch_deadline_trap();
+        let ctx = RunContext {
+            job_name: job.name.clone(),
+            run_id: call.run_id.clone(),
+            started_at: call.started_at.clone(),
+            cordial_base_url: auth.base_url.clone(),
+        };
+        Ok((store, ctx))
+    }
+
+    /// Turns a trap into what the operator needs to hear.
+    fn classify(job: &JobConfig, store: &Store<RunState>, error: wasmtime::Error) -> CallError {
+        let name = job.name.clone();
+        if store.data().limiter.refused_growth {
+            return CallError::OutOfMemory {
+                job: name,
+                limit_mb: job.limits.memory_mb,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+                job: name,
+                fuel: job.limits.fuel,
+            },
+            Some(Trap::Interrupt) => CallError::TimedOut {
+                job: name,
+                limit_secs: job.limits.timeout_secs,
+            },
+            _ => CallError::Failed {
+                job: name,
+                error: error.into(),
+            },
+        }
+    }
+
+    /// Asks the job's component to check its settings (it may consult Cordial).
+    pub async fn validate(&self, job: &JobConfig) -> Result<Vec<ConfigProblem>, CallError> {
+        let call = CallContext::now();
+        let (mut store, ctx) = self.new_store(job, &call)?;
+        let settings = job.settings.to_string();
+        let pre = self.component_for(job).map_err(|error| CallError::Failed {
+            job: job.name.clone(),
+            error,
+        })?;
+        let result = async {
+            Ok(match &*pre {
+                JobPre::ImportActivity(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_configurable()
+                        .call_validate(&mut store, &ctx, &settings)
+                        .await?
+                }
+                JobPre::ExportBulk(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_configurable()
+                        .call_validate(&mut store, &ctx, &settings)
+                        .await?
+                }
+                JobPre::ExportRealtime(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_configurable()
+                        .call_validate(&mut store, &ctx, &settings)
+                        .await?
+                }
+                JobPre::ExperienceCapture(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_configurable()
+                        .call_validate(&mut store, &ctx, &settings)
+                        .await?
+                }
+            })
+        }
+        .await;
+        result.map_err(|e: wasmtime::Error| Self::classify(job, &store, e))
+    }
+
+    /// One scheduled run of an import-activity or export-bulk job.
+    pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
+        let (mut store, ctx) = self.new_store(job, call)?;
+        let settings = job.settings.to_string();
+        let pre = self.component_for(job).map_err(|error| CallError::Failed {
+            job: job.name.clone(),
+            error,
+        })?;
+        let result = async {
+            match &*pre {
+                JobPre::ImportActivity(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_scheduled()
+                        .call_run(&mut store, &ctx, &settings)
+                        .await
+                }
+                JobPre::ExportBulk(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_scheduled()
+                        .call_run(&mut store, &ctx, &settings)
+                        .await
+                }
+                _ => Err(wasmtime::format_err!(
+                    "a `{}` job is driven by events, not runs",
+                    job.kind.as_str()
+                )),
+            }
+        }
+        .await;
+        match result {
+            Ok(Ok(report)) => Ok(RunOutcome::Completed(report)),
+            Ok(Err(e)) => Ok(RunOutcome::Failed(e)),
+            Err(e) => Err(Self::classify(job, &store, e)),
+        }
+    }
+
+    /// Hands a batch of audience events to an export-realtime job.
+    pub async fn deliver(
+        &self,
+        job: &JobConfig,
+        events: &[AudienceEvent],
+    ) -> Result<Vec<Outcome>, CallError> {
+        let call = CallContext::now();
+        let (mut store, ctx) = self.new_store(job, &call)?;
+        let settings = job.settings.to_string();
+        let pre = self.component_for(job).map_err(|error| CallError::Failed {
+            job: job.name.clone(),
+            error,
+        })?;
+        let result = async {
+            match &*pre {
+                JobPre::ExportRealtime(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_realtime()
+                        .call_deliver(&mut store, &ctx, &settings, events)
+                        .await
+                }
+                _ => Err(wasmtime::format_err!(
+                    "a `{}` job does not take audience events",
+                    job.kind.as_str()
+                )),
+            }
+        }
+        .await;
+        result.map_err(|e| Self::classify(job, &store, e))
+    }
+}

@@ -1,0 +1,72 @@
+//! The per-call state a job's store holds: its identity, its capabilities, and the WASI and
+//! wasi:http contexts.
+
+use super::bindings::{outcomes, types};
+use super::limiter::JobLimiter;
+use crate::capabilities::http_policy::CordialHttpPolicy;
+use crate::config::SftpConfig;
+use crate::store::Store;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub struct RunState {
+    pub job: String,
+    pub run_id: String,
+    pub store: Store,
+    pub sftp: Option<SftpConfig>,
+    pub table: ResourceTable,
+    pub limiter: JobLimiter,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: CordialHttpPolicy,
+}
+
+impl RunState {
+    pub fn new(
+        job: &str,
+        run_id: &str,
+        store: Store,
+        sftp: Option<SftpConfig>,
+        hooks: CordialHttpPolicy,
+        max_memory_bytes: usize,
+    ) -> Self {
+        // No environment, no arguments, no preopened directories, no sockets: a job reaches
+        // the world only through its capabilities. Stderr is passed through so a panicking
+        // job's message reaches the operator.
+        let wasi = WasiCtx::builder().inherit_stderr().build();
+        RunState {
+            job: job.to_owned(),
+            run_id: run_id.to_owned(),
+            store,
+            sftp,
+            table: ResourceTable::new(),
+            limiter: JobLimiter::new(max_memory_bytes),
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks,
+        }
+    }
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RunState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl types::Host for RunState {}
+impl outcomes::Host for RunState {}

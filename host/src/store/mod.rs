@@ -1,0 +1,190 @@
+//! The host's embedded store: one SQLite file holding each job's key-value state, the
+//! records jobs emit to streams, and the audience members the platform sent.
+//!
+//! SQLite in WAL mode gives durable writes that survive a killed process, which is what
+//! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
+
+mod schema;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the store {}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// A store that lives in memory, for `check` and tests that need no durability.
+    pub fn in_memory() -> anyhow::Result<Store> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Store> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        schema::migrate(&conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
+        let conn = self.conn.lock().expect("store mutex poisoned");
+        Ok(f(&conn)?)
+    }
+
+    pub fn state_get(&self, job: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT value FROM job_state WHERE job = ?1 AND key = ?2",
+                params![job, key],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    pub fn state_set(&self, job: &str, key: &str, value: &[u8]) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO job_state (job, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (job, key) DO UPDATE SET value = excluded.value",
+                params![job, key, value],
+            )
+            .map(drop)
+        })
+    }
+
+    pub fn state_delete(&self, job: &str, key: &str) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM job_state WHERE job = ?1 AND key = ?2",
+                params![job, key],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Appends records to a stream in one transaction; a record that is not a flat JSON
+    /// object (no nested objects, no arrays of objects) is refused and counted.
+    pub fn append_stream(&self, stream: &str, records: &[String]) -> anyhow::Result<(u32, u32)> {
+        let mut conn = self.conn.lock().expect("store mutex poisoned");
+        let tx = conn.transaction()?;
+        let (mut accepted, mut rejected) = (0u32, 0u32);
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO stream_records (stream, record) VALUES (?1, ?2)")?;
+            for record in records {
+                if is_flat_record(record) {
+                    insert.execute(params![stream, record])?;
+                    accepted += 1;
+                } else {
+                    rejected += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok((accepted, rejected))
+    }
+
+    /// The last `limit` records of a stream, oldest first.
+    pub fn stream_tail(&self, stream: &str, limit: u32) -> anyhow::Result<Vec<String>> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT record FROM (SELECT id, record FROM stream_records WHERE stream = ?1
+                 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+            )?;
+            q.query_map(params![stream, limit], |r| r.get(0))?.collect()
+        })
+    }
+
+    /// A page of an audience's members after `cursor` (a member row id), in id order.
+    pub fn audience_page(
+        &self,
+        audience: &str,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<(Vec<String>, Option<i64>)> {
+        let rows: Vec<(i64, String)> = self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT id, member FROM audience_members WHERE audience = ?1 AND id > ?2
+                 ORDER BY id LIMIT ?3",
+            )?;
+            q.query_map(params![audience, cursor.unwrap_or(0), limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })?;
+        let next = (rows.len() as u32 == limit && limit > 0)
+            .then(|| rows.last().map(|r| r.0))
+            .flatten();
+        Ok((rows.into_iter().map(|r| r.1).collect(), next))
+    }
+}
+
+/// Streams hold flat records: scalars and arrays of scalars, as the platform's collect API
+/// accepts.
+fn is_flat_record(record: &str) -> bool {
+    use serde_json::Value;
+    match serde_json::from_str::<Value>(record) {
+        Ok(Value::Object(map)) => map.values().all(|v| match v {
+            Value::Object(_) => false,
+            Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
+            _ => true,
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_kept_per_job_and_survives_reopening() {
+        let dir = std::env::temp_dir().join(format!("cordial-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sqlite");
+        {
+            let s = Store::open(&path).unwrap();
+            s.state_set("a", "cursor", b"1").unwrap();
+            s.state_set("b", "cursor", b"2").unwrap();
+            s.state_set("a", "cursor", b"3").unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.state_get("a", "cursor").unwrap(), Some(b"3".to_vec()));
+        assert_eq!(s.state_get("b", "cursor").unwrap(), Some(b"2".to_vec()));
+        s.state_delete("a", "cursor").unwrap();
+        assert_eq!(s.state_get("a", "cursor").unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn streams_take_flat_records_only() {
+        let s = Store::in_memory().unwrap();
+        let (ok, bad) = s
+            .append_stream(
+                "cordial_activity",
+                &[
+                    r#"{"cr_contact_id":"a","tags":["x"]}"#.into(),
+                    r#"{"nested":{"no":1}}"#.into(),
+                    "not json".into(),
+                ],
+            )
+            .unwrap();
+        assert_eq!((ok, bad), (1, 2));
+        assert_eq!(s.stream_tail("cordial_activity", 10).unwrap().len(), 1);
+    }
+}

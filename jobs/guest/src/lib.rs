@@ -1,0 +1,110 @@
+//! What every Cordial job component shares: Rust bindings for the capability interfaces of
+//! `wit/` (generated once here, reused by each component through `with:`), the wasi:http
+//! transport for the Cordial client, and small conversions between the pure logic's types
+//! and the WIT types.
+
+pub mod bindings;
+mod http;
+mod problems;
+
+pub use bindings::cordial::jobs::{log, outcomes, platform, sftp, state, types};
+pub use http::WasiHttp;
+pub use problems::{cordial_error_outcome, to_wit_problems};
+
+/// A Cordial client for the base URL the host gave this call.
+pub fn cordial_client(ctx: &types::RunContext) -> cordial_jobs::cordial::CordialClient<WasiHttp> {
+    cordial_jobs::cordial::CordialClient::new(&ctx.cordial_base_url, WasiHttp)
+}
+
+/// Logs at info level.
+pub fn info(message: &str) {
+    log::log(log::Level::Info, message);
+}
+
+/// Logs at warn level.
+pub fn warn(message: &str) {
+    log::log(log::Level::Warn, message);
+}
+
+/// Generates a component's bindings for its world, reusing this crate's capability bindings
+/// so every component shares one definition of the WIT types. `wit` is the path of the
+/// repository's `wit/` folder relative to the component crate. wit-bindgen refuses mappings a
+/// world does not use, hence one arm per family of worlds.
+#[macro_export]
+macro_rules! job_bindings {
+    (scheduled $wit:literal, $world:literal) => {
+        wit_bindgen::generate!({
+            path: $wit,
+            world: $world,
+            with: {
+                "cordial:jobs/types@0.1.0": cordial_guest::types,
+                "cordial:jobs/log@0.1.0": cordial_guest::log,
+                "cordial:jobs/state@0.1.0": cordial_guest::state,
+                "cordial:jobs/sftp@0.1.0": cordial_guest::sftp,
+                "cordial:jobs/platform@0.1.0": cordial_guest::platform,
+            },
+            generate_all,
+        });
+    };
+    (event_driven $wit:literal, $world:literal) => {
+        wit_bindgen::generate!({
+            path: $wit,
+            world: $world,
+            with: {
+                "cordial:jobs/types@0.1.0": cordial_guest::types,
+                "cordial:jobs/outcomes@0.1.0": cordial_guest::outcomes,
+                "cordial:jobs/log@0.1.0": cordial_guest::log,
+                "cordial:jobs/state@0.1.0": cordial_guest::state,
+            },
+            generate_all,
+        });
+    };
+}
+
+/// The `configurable.validate` export every job shares: the settings' shapes first, then,
+/// when those are right, the checks that need the Cordial account.
+pub fn validate_settings(
+    kind: cordial_jobs::settings::JobKind,
+    ctx: &types::RunContext,
+    config: &str,
+) -> Vec<types::ConfigProblem> {
+    use cordial_jobs::settings;
+    let value: serde_json::Value = match serde_json::from_str(config) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![types::ConfigProblem {
+                field: "(job)".into(),
+                message: format!("the host passed settings that are not JSON: {e}"),
+            }];
+        }
+    };
+    let mut problems = settings::validate(kind, &value);
+    if problems.is_empty() {
+        problems = settings::check_against_account(kind, &value, &mut cordial_client(ctx));
+    }
+    to_wit_problems(problems)
+}
+
+/// Parses the settings the host passed, for a job whose `validate` already accepted them.
+pub fn parse_settings<T: serde::de::DeserializeOwned>(config: &str) -> Result<T, String> {
+    serde_json::from_str(config).map_err(|e| format!("settings: {e}"))
+}
+
+/// A failed Cordial call as a run error: 401 means the authorization is wrong, other
+/// refusals are permanent, and what may pass later is transient.
+pub fn job_error(error: &cordial_jobs::cordial::CordialError) -> types::JobError {
+    use cordial_jobs::cordial::CordialError;
+    match error {
+        CordialError::Unauthorized(_) => types::JobError::InvalidConfig(error.to_string()),
+        e if e.is_retryable() => types::JobError::Transient(e.to_string()),
+        e => types::JobError::Permanent(e.to_string()),
+    }
+}
+
+/// A line describing the SFTP connection the host holds for this job, for reports.
+pub fn describe_sftp() -> String {
+    match sftp::describe() {
+        Ok(r) => format!("SFTP {}@{}:{}{}", r.username, r.server, r.port, r.folder),
+        Err(e) => format!("SFTP unavailable ({e:?})"),
+    }
+}

@@ -1,0 +1,128 @@
+//! How one audience event becomes one contact upsert for the real-time export.
+
+use crate::cordial::ContactUpsert;
+use crate::settings::ExportSettings;
+use serde_json::Value;
+
+/// What the event does to list membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    Enter,
+    Exit,
+    /// A watched field changed: update attributes, leave membership alone.
+    Change,
+}
+
+/// Why an event can never be delivered as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undeliverable(pub String);
+
+/// The upsert for one event: keyed on the configured email field, mapped attributes, and
+/// `"<list>": true|false` for enter and exit. Never asks for `forceSubscribe` unless the
+/// job's settings do.
+pub fn contact_for_event(
+    settings: &ExportSettings,
+    list: &str,
+    membership: Membership,
+    user: &Value,
+) -> Result<ContactUpsert, Undeliverable> {
+    let email = user
+        .get(&settings.email_field)
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.trim()),
+            Value::Array(items) => items.iter().find_map(Value::as_str).map(str::trim),
+            _ => None,
+        })
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| {
+            Undeliverable(format!(
+                "the user has no `{}` field to use as the email address",
+                settings.email_field
+            ))
+        })?;
+    if !looks_like_email(email) {
+        return Err(Undeliverable(format!(
+            "`{email}` in `{}` is not an email address",
+            settings.email_field
+        )));
+    }
+    let mut contact = ContactUpsert::new(email.to_lowercase());
+    for (source, target) in &settings.field_mapping {
+        if let Some(value) = user.get(source).filter(|v| !v.is_null()) {
+            contact.attributes.insert(target.clone(), value.clone());
+        }
+    }
+    match membership {
+        Membership::Enter => contact.lists.push((list.to_owned(), true)),
+        Membership::Exit => contact.lists.push((list.to_owned(), false)),
+        Membership::Change => {}
+    }
+    contact.force_subscribe = settings.force_subscribe;
+    Ok(contact)
+}
+
+/// A deliberately loose check: one `@` with text on both sides and a dot in the domain.
+pub fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings() -> ExportSettings {
+        serde_json::from_value(json!({
+            "audience": "vip",
+            "field_mapping": {"first_name": "fname", "city": "address.city"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn enter_maps_fields_and_joins_the_list() {
+        let c = contact_for_event(
+            &settings(),
+            "Lytics_vip",
+            Membership::Enter,
+            &json!({"email": " Beth@Example.com", "first_name": "Beth", "city": null, "other": 1}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.to_json(),
+            json!({"channels": {"email": {"address": "beth@example.com"}}, "fname": "Beth", "Lytics_vip": true})
+        );
+    }
+
+    #[test]
+    fn exit_leaves_the_list_and_change_does_not_touch_it() {
+        let user = json!({"email": "a@b.co"});
+        let exit = contact_for_event(&settings(), "l", Membership::Exit, &user).unwrap();
+        assert_eq!(exit.lists, vec![("l".to_owned(), false)]);
+        let change = contact_for_event(&settings(), "l", Membership::Change, &user).unwrap();
+        assert!(change.lists.is_empty());
+    }
+
+    #[test]
+    fn events_without_a_usable_email_are_undeliverable() {
+        let missing = contact_for_event(&settings(), "l", Membership::Enter, &json!({"name": "x"}));
+        assert!(missing.unwrap_err().0.contains("no `email` field"));
+        let bad = contact_for_event(
+            &settings(),
+            "l",
+            Membership::Enter,
+            &json!({"email": "nope"}),
+        );
+        assert!(bad.unwrap_err().0.contains("not an email"));
+    }
+}
