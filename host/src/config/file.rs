@@ -159,6 +159,12 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
         }
     }
 
+    // Every [auth.<name>] named, including any with problems of their own (reported above).
+    let declared_auths: Vec<&str> = root
+        .get("auth")
+        .and_then(|a| a.as_table())
+        .map(|t| t.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     let mut jobs: Vec<JobConfig> = Vec::new();
     let raw_jobs = match root.get("job") {
         None => Vec::new(),
@@ -206,9 +212,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
         let auth = table.get("auth").and_then(|v| v.as_str()).unwrap_or("");
         if auth.is_empty() {
             job_problems.push("needs `auth = \"<name of an [auth.<name>] section>\"`".into());
-        } else if !auths.contains_key(auth)
-            && !root.get("auth").is_some_and(|a| a.get(auth).is_some())
-        {
+        } else if !declared_auths.contains(&auth) {
             job_problems.push(format!(
                 "auth `{auth}` is not defined; add an [auth.{auth}] section"
             ));

@@ -1,0 +1,189 @@
+//! `cordial-host check`: config problems and each job's own checks (done by its component,
+//! against the emulator), reported with their place and what to fix.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use cordial_host::commands::check::check_config;
+use harness::{Harness, host_binary};
+
+const REALTIME: &str = r#"
+[[job]]
+name = "vip"
+kind = "export-realtime"
+auth = "cordial"
+audience = "vip_customers"
+[job.field_mapping]
+first_name = "first_name"
+"#;
+
+async fn problems(h: &Harness, jobs: &str) -> Vec<String> {
+    check_config(h.config(jobs))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_good_config_has_no_problems() {
+    let h = Harness::start().await;
+    let jobs = format!(
+        "{REALTIME}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_since = 2026-11-01\n"
+    );
+    assert_eq!(problems(&h, &jobs).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mapping_to_a_missing_attribute_is_a_config_error() {
+    let h = Harness::start().await;
+    let jobs = format!("{REALTIME}favourite_colour = \"fav_colour\"\n");
+    let found = problems(&h, &jobs).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("job \"vip\" → field_mapping.favourite_colour: Cordial has no contact attribute `fav_colour`"),
+        "{found:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_list_and_a_geo_subfield_of_a_plain_attribute_are_reported() {
+    let h = Harness::start().await;
+    let jobs = format!("{REALTIME}town = \"first_name.city\"\n").replace(
+        "audience = \"vip_customers\"",
+        "audience = \"vip_customers\"\nlist = \"no_such_list\"",
+    );
+    let found = problems(&h, &jobs).await;
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("field_mapping.town") && p.contains("not a geo attribute")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("→ list: Cordial has no list named `no_such_list`")),
+        "{found:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_mistakes_are_caught_by_the_component_before_any_call() {
+    let h = Harness::start().await;
+    let jobs = "[[job]]\nname = \"a\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_sinse = \"2026-11-01\"\nkeep_files = \"yes\"\n";
+    let found = problems(&h, jobs).await;
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("import_sinse") && p.contains("did you mean `import_since`")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("keep_files: must be true or false")),
+        "{found:?}"
+    );
+    assert!(
+        h.emulator.handle().requests().is_empty(),
+        "no Cordial call for a shape error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_api_key_is_reported_as_a_401_with_what_to_check() {
+    let h = Harness::start().await;
+    std::fs::write(h.dir.path().join("api-key"), "not-the-key").unwrap();
+    let found = problems(&h, REALTIME).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("job \"vip\" → auth"), "{found:?}");
+    assert!(
+        found[0].contains("401") && found[0].contains("check the key"),
+        "{found:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_cordial_is_reported_not_hung() {
+    let h = Harness::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let text = h
+        .config_text(REALTIME)
+        .replace(&h.emulator.base_url(), &format!("http://127.0.0.1:{port}"));
+    let config = cordial_host::config::parse(&text).unwrap();
+    let found: Vec<String> = check_config(config)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("could not check the settings against Cordial"),
+        "{found:?}"
+    );
+    assert!(found[0].contains("connection failed"), "{found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_is_reported_before_any_job_runs() {
+    let h = Harness::start().await;
+    let text = h.config_text(REALTIME).replace(
+        &format!(
+            "api_key_file = \"{}\"",
+            h.dir.path().join("api-key").display()
+        ),
+        "api_key_env = \"CORDIAL_E2E_SURELY_UNSET\"",
+    );
+    let found: Vec<String> = check_config(cordial_host::config::parse(&text).unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "auth \"cordial\": environment variable CORDIAL_E2E_SURELY_UNSET is not set; export it, or use a *_file setting"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_check_command_prints_problems_and_exits_non_zero() {
+    let h = Harness::start().await;
+    let bad = h.config_file(&format!(
+        "{REALTIME}\n[[job]]\nname = \"b\"\nkind = \"export-all\"\nauth = \"cordial\"\n"
+    ));
+    let out = tokio::process::Command::new(host_binary())
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("1 problem to fix"), "{stderr}");
+    assert!(
+        stderr.contains("job \"b\": kind `export-all` is unknown; use one of: import-activity"),
+        "{stderr}"
+    );
+
+    let good = h.config_file(REALTIME);
+    let out = tokio::process::Command::new(host_binary())
+        .arg("check")
+        .arg(&good)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("config and job settings are valid"));
+}

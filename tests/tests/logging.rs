@@ -1,0 +1,78 @@
+//! What the host logs: denied requests are logged with their destination, job log lines
+//! carry the job and run, and the API key never appears in any line, whatever happens.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use base64::Engine as _;
+use cordial_host::runtime::{AudienceEvent, CallContext, Membership};
+use harness::{API_KEY, Harness, components_dir};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Collects every log line of this test binary.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn denials_are_logged_and_secrets_never_are() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace,wasmtime=info,cranelift=info")
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .init();
+
+    let h = Harness::start().await;
+    let fixture = components_dir().join("misbehaving.wasm");
+    let runtime = h.runtime(&format!(
+        "[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\ncomponent = \"{}\"\n\
+         action = \"fetch\"\nurl = \"http://127.0.0.1:9/elsewhere\"\n\n\
+         [[job]]\nname = \"vip\"\nkind = \"export-realtime\"\nauth = \"cordial\"\naudience = \"vip\"\n",
+        fixture.display()
+    ));
+    let rogue = runtime.config().job("rogue").unwrap().clone();
+    let vip = runtime.config().job("vip").unwrap().clone();
+    runtime.run(&rogue, &CallContext::now()).await.unwrap();
+    runtime.validate(&vip).await.unwrap();
+    let events = [AudienceEvent {
+        event_id: 1,
+        audience: "vip".into(),
+        kind: Membership::Enter,
+        user: r#"{"email":"a@example.com"}"#.into(),
+        occurred_at: None,
+    }];
+    runtime.deliver(&vip, &events).await.unwrap();
+    // A wrong key makes Cordial answer 401, the path most likely to echo credentials.
+    std::fs::write(h.dir.path().join("api-key"), format!("{API_KEY}-wrong")).unwrap();
+    runtime.deliver(&vip, &events).await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("denied an outgoing request outside the job's Cordial base URL")
+            && logs.contains("destination=http://127.0.0.1:9/elsewhere")
+            && logs.contains("job=rogue"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("created Cordial list `Lytics_vip`") && logs.contains("job=\"vip\""),
+        "{logs}"
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"));
+    assert!(!logs.contains(API_KEY), "the API key reached a log line");
+    assert!(
+        !logs.contains(&basic),
+        "the Authorization header reached a log line"
+    );
+}
