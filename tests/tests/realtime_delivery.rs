@@ -1,0 +1,204 @@
+//! The export-realtime component delivering audience events through the host to the
+//! emulator: list membership, mapping, and each Cordial failure mode turned into the right
+//! outcome (delivered, retry later, dead letter).
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use cordial_emulator::Fault;
+use cordial_host::runtime::bindings::outcomes::Outcome;
+use cordial_host::runtime::{AudienceEvent, Membership, Runtime};
+use harness::Harness;
+
+const JOB: &str = r#"
+[[job]]
+name = "vip"
+kind = "export-realtime"
+auth = "cordial"
+audience = "vip_customers"
+[job.field_mapping]
+first_name = "first_name"
+age = "age"
+"#;
+
+fn event(id: u64, kind: Membership, user: &str) -> AudienceEvent {
+    AudienceEvent {
+        event_id: id,
+        audience: "vip_customers".into(),
+        kind,
+        user: user.into(),
+        occurred_at: None,
+    }
+}
+
+async fn deliver(runtime: &Runtime, events: &[AudienceEvent]) -> Vec<Outcome> {
+    let job = runtime.config().job("vip").unwrap().clone();
+    runtime.deliver(&job, events).await.unwrap()
+}
+
+fn lists_of(h: &Harness, email: &str) -> Vec<String> {
+    let contact = h
+        .emulator
+        .handle()
+        .contact(&format!("email:{email}"))
+        .expect("the contact exists");
+    serde_json::from_value(contact["lists"].clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    let outcomes = deliver(
+        &runtime,
+        &[
+            event(
+                1,
+                Membership::Enter,
+                r#"{"email":"Ann@Example.com","first_name":"Ann","age":"41"}"#,
+            ),
+            event(2, Membership::Enter, r#"{"email":"bob@example.com"}"#),
+        ],
+    )
+    .await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Delivered)),
+        "{outcomes:?}"
+    );
+    assert_eq!(lists_of(&h, "ann@example.com"), ["Lytics_vip_customers"]);
+    let ann = h
+        .emulator
+        .handle()
+        .contact("email:ann@example.com")
+        .unwrap();
+    assert_eq!(ann["attributes"]["first_name"], "Ann");
+    assert_eq!(
+        ann["channels"]["email"]["subscribeStatus"], "none",
+        "never subscribed by default"
+    );
+
+    let outcomes = deliver(
+        &runtime,
+        &[event(3, Membership::Exit, r#"{"email":"ann@example.com"}"#)],
+    )
+    .await;
+    assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
+    assert!(lists_of(&h, "ann@example.com").is_empty());
+    assert_eq!(lists_of(&h, "bob@example.com"), ["Lytics_vip_customers"]);
+    let created_lists = h
+        .emulator
+        .handle()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v2/accountlists")
+        .count();
+    assert_eq!(created_lists, 1, "the list is created once and remembered");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_without_a_usable_email_are_dead_lettered_not_retried() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    let outcomes = deliver(
+        &runtime,
+        &[
+            event(1, Membership::Enter, r#"{"first_name":"Nobody"}"#),
+            event(2, Membership::Enter, r#"{"email":"not-an-email"}"#),
+            event(3, Membership::Enter, r#"[1,2]"#),
+        ],
+    )
+    .await;
+    let reasons: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::DeadLetter(r) => r.reason.clone(),
+            other => panic!("expected a dead letter, got {other:?}"),
+        })
+        .collect();
+    assert!(reasons[0].contains("no `email` field"), "{reasons:?}");
+    assert!(reasons[1].contains("not an email address"), "{reasons:?}");
+    assert!(reasons[2].contains("no `email` field"), "{reasons:?}");
+    assert_eq!(h.emulator.handle().contact_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    let outcomes = deliver(
+        &runtime,
+        &[event(
+            1,
+            Membership::Enter,
+            r#"{"email":"a@example.com","age":"forty"}"#,
+        )],
+    )
+    .await;
+    match &outcomes[..] {
+        [Outcome::DeadLetter(r)] => {
+            assert_eq!(r.status, Some(422));
+            assert!(r.reason.contains("age"), "{}", r.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    // Let the list check and the first upsert through, then rate-limit.
+    deliver(
+        &runtime,
+        &[event(1, Membership::Enter, r#"{"email":"a@example.com"}"#)],
+    )
+    .await;
+    h.emulator.handle().inject(Fault::RateLimited {
+        retry_after_secs: 7,
+        count: 1,
+    });
+    let outcomes = deliver(
+        &runtime,
+        &[
+            event(2, Membership::Enter, r#"{"email":"b@example.com"}"#),
+            event(3, Membership::Exit, r#"{"email":"b@example.com"}"#),
+        ],
+    )
+    .await;
+    match &outcomes[..] {
+        [Outcome::Retry(first), Outcome::Retry(second)] => {
+            assert_eq!(first.after_ms, Some(7000));
+            assert!(first.reason.contains("429"), "{}", first.reason);
+            assert!(second.reason.contains("held back"), "{}", second.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        h.emulator.handle().contact("email:b@example.com").is_none(),
+        "the exit must not overtake the enter"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    deliver(
+        &runtime,
+        &[event(1, Membership::Enter, r#"{"email":"a@example.com"}"#)],
+    )
+    .await;
+    h.emulator.handle().inject(Fault::ServerError {
+        status: 503,
+        count: 1,
+    });
+    let batch = [event(2, Membership::Enter, r#"{"email":"c@example.com"}"#)];
+    let outcomes = deliver(&runtime, &batch).await;
+    assert!(
+        matches!(&outcomes[..], [Outcome::Retry(r)] if r.after_ms.is_none() && r.reason.contains("503")),
+        "{outcomes:?}"
+    );
+    let outcomes = deliver(&runtime, &batch).await;
+    assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
+    assert_eq!(lists_of(&h, "c@example.com"), ["Lytics_vip_customers"]);
+}
