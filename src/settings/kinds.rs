@@ -65,13 +65,12 @@ impl JobKind {
         {
             problems.push(ConfigProblem::new("list", why));
         }
-        for table in ["field_mapping", "extra_mapping"] {
-            if let Some(map) = settings.get(table).and_then(Value::as_object) {
-                for (source, target) in map {
-                    let target = target.as_str().unwrap_or_default();
-                    if let Some(why) = check_attribute_key(target) {
-                        problems.push(ConfigProblem::new(format!("{table}.{source}"), why));
-                    }
+        // Only field_mapping targets Cordial attributes; extra_mapping names stream fields.
+        if let Some(map) = settings.get("field_mapping").and_then(Value::as_object) {
+            for (source, target) in map {
+                let target = target.as_str().unwrap_or_default();
+                if let Some(why) = check_attribute_key(target) {
+                    problems.push(ConfigProblem::new(format!("field_mapping.{source}"), why));
                 }
             }
         }

@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let problems = check(
-            &SPEC,
+            SPEC,
             &json!({"existing_users": "yes", "import_sinse": "2026-01-01", "field_mapping": {"a": 3}}),
         );
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
@@ -205,7 +205,7 @@ mod tests {
     fn good_settings_have_no_problems() {
         assert!(
             check(
-                &SPEC,
+                SPEC,
                 &json!({"audience": "vip", "import_since": "2026-02-28"})
             )
             .is_empty()

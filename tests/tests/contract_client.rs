@@ -1,7 +1,6 @@
 //! Every request body the project's Cordial client builds validates against Cordial's own
 //! Swagger schema for that operation.
 
-#[allow(dead_code)]
 #[path = "support/swagger.rs"]
 mod swagger;
 

@@ -1,0 +1,98 @@
+//! Host overhead per run: compile once, then instantiate a job component in a fresh store
+//! and call it, measured against the same logic called natively in the same process.
+//!
+//! The call is `configurable.validate` on an Import Activity job whose settings need no
+//! Cordial call, so what is timed is the host's own cost: a new store with its limits, the
+//! instantiation from the pre-linked component, passing the settings in and the problems
+//! out, plus the job's settings check (which the native side runs too).
+
+use cordial_host::config;
+use cordial_host::runtime::Runtime;
+use cordial_host::store::Store;
+use cordial_jobs::settings::{JobKind, validate};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const ITERATIONS: usize = 2_000;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p) as usize]
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu}, {cores} cores")
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let components = root.join("jobs/target/wasm32-wasip2/release");
+    anyhow::ensure!(
+        components.join("import_activity.wasm").exists(),
+        "build the components first: ./dev build"
+    );
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("key"), "bench-key")?;
+    let text = format!(
+        "[host]\ncomponents_dir = \"{}\"\n[auth.cordial]\nbase_url = \"http://127.0.0.1:9\"\napi_key_file = \"{}\"\n\
+         [[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_since = \"2026-11-01\"\n\
+         custom_actions = [\"browse\", \"cart\"]\n",
+        components.display(),
+        dir.path().join("key").display()
+    );
+    let config = config::parse(&text).map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let job = config.job("activity").unwrap().clone();
+    let runtime = Runtime::new(config, Store::in_memory()?)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+
+    println!("cordial-host overhead benchmark — {}", machine());
+    for name in ["import_activity", "export_bulk", "export_realtime", "experience_capture"] {
+        let size = std::fs::metadata(components.join(format!("{name}.wasm")))?.len();
+        println!("  component {name}.wasm: {:.0} KiB", size as f64 / 1024.0);
+    }
+
+    let compile = Instant::now();
+    let first = tokio.block_on(runtime.validate(&job))?;
+    anyhow::ensure!(first.is_empty(), "the bench job's settings are invalid: {first:?}");
+    println!("  first call (compile + link + instantiate + call): {:.1} ms", compile.elapsed().as_secs_f64() * 1e3);
+
+    let mut wasm = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        black_box(tokio.block_on(runtime.validate(&job))?);
+        wasm.push(t.elapsed());
+    }
+    let settings = job.settings.to_string();
+    let mut native = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        let value: serde_json::Value = serde_json::from_str(black_box(&settings))?;
+        black_box(validate(JobKind::ImportActivity, &value));
+        native.push(t.elapsed());
+    }
+    let (wasm_median, native_median) = (median(wasm.clone()), median(native));
+    println!("  per run, {ITERATIONS} runs (fresh store + instantiate + validate call):");
+    println!(
+        "    wasm component: median {:.1} µs, p90 {:.1} µs",
+        wasm_median.as_secs_f64() * 1e6,
+        percentile(wasm, 0.9).as_secs_f64() * 1e6
+    );
+    println!("    same logic native: median {:.2} µs", native_median.as_secs_f64() * 1e6);
+    println!(
+        "    host overhead per run (median wasm − native): {:.1} µs; ratio wasm/native {:.0}×",
+        (wasm_median.saturating_sub(native_median)).as_secs_f64() * 1e6,
+        wasm_median.as_secs_f64() / native_median.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
