@@ -7,5 +7,8 @@
 
 pub mod activity;
 pub mod cordial;
+pub mod members;
 pub mod realtime;
+pub mod retry;
 pub mod settings;
+pub mod webhook;

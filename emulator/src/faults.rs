@@ -27,6 +27,14 @@ pub enum Fault {
 const REPORTED_LIMIT: u64 = 100;
 
 impl Fault {
+    /// The HTTP status this fault answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Fault::RateLimited { .. } => 429,
+            Fault::ServerError { status, .. } => *status,
+        }
+    }
+
     fn count(&self) -> usize {
         match self {
             Self::RateLimited { count, .. } | Self::ServerError { count, .. } => *count,

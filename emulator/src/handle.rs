@@ -19,6 +19,10 @@ pub struct RecordedRequest {
     pub has_authorization: bool,
     /// The body: JSON if it parsed, a decoded form, the raw text, or `Null` if empty.
     pub body: Value,
+    /// When the request arrived, to check that clients honour `Retry-After`.
+    pub received_at: std::time::Instant,
+    /// The injected fault's status when the request was answered with one.
+    pub fault_status: Option<u16>,
 }
 
 /// Inspection and fault injection for a running emulator. Clone it freely.

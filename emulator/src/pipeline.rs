@@ -16,6 +16,7 @@ use crate::app::App;
 use crate::auth;
 use crate::body;
 use crate::errors::{ApiError, GENERIC};
+use crate::faults::Fault;
 use crate::handle::RecordedRequest;
 
 /// Largest body accepted; bulk contact calls are far smaller.
@@ -50,7 +51,10 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
 
+    let fault = app.take_fault();
     app.record(RecordedRequest {
+        received_at: std::time::Instant::now(),
+        fault_status: fault.as_ref().map(Fault::status),
         method: parts.method.to_string(),
         path: parts
             .uri
@@ -60,7 +64,7 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
         body: body::for_log(content_type.as_deref(), &bytes),
     });
 
-    if let Some(fault) = app.take_fault() {
+    if let Some(fault) = fault {
         return fault.response();
     }
     if !auth::is_authorized(authorization, &app.api_key) {

@@ -29,9 +29,15 @@ fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cpu}, {cores} cores")
 }
 
@@ -54,18 +60,31 @@ fn main() -> anyhow::Result<()> {
     let config = config::parse(&text).map_err(|p| anyhow::anyhow!("{p:?}"))?;
     let job = config.job("activity").unwrap().clone();
     let runtime = Runtime::new(config, Store::in_memory()?)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
 
     println!("cordial-host overhead benchmark — {}", machine());
-    for name in ["import_activity", "export_bulk", "export_realtime", "experience_capture"] {
+    for name in [
+        "import_activity",
+        "export_bulk",
+        "export_realtime",
+        "experience_capture",
+    ] {
         let size = std::fs::metadata(components.join(format!("{name}.wasm")))?.len();
         println!("  component {name}.wasm: {:.0} KiB", size as f64 / 1024.0);
     }
 
     let compile = Instant::now();
     let first = tokio.block_on(runtime.validate(&job))?;
-    anyhow::ensure!(first.is_empty(), "the bench job's settings are invalid: {first:?}");
-    println!("  first call (compile + link + instantiate + call): {:.1} ms", compile.elapsed().as_secs_f64() * 1e3);
+    anyhow::ensure!(
+        first.is_empty(),
+        "the bench job's settings are invalid: {first:?}"
+    );
+    println!(
+        "  first call (compile + link + instantiate + call): {:.1} ms",
+        compile.elapsed().as_secs_f64() * 1e3
+    );
 
     let mut wasm = Vec::with_capacity(ITERATIONS);
     for _ in 0..ITERATIONS {
@@ -88,7 +107,10 @@ fn main() -> anyhow::Result<()> {
         wasm_median.as_secs_f64() * 1e6,
         percentile(wasm, 0.9).as_secs_f64() * 1e6
     );
-    println!("    same logic native: median {:.2} µs", native_median.as_secs_f64() * 1e6);
+    println!(
+        "    same logic native: median {:.2} µs",
+        native_median.as_secs_f64() * 1e6
+    );
     println!(
         "    host overhead per run (median wasm − native): {:.1} µs; ratio wasm/native {:.0}×",
         (wasm_median.saturating_sub(native_median)).as_secs_f64() * 1e6,

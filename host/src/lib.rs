@@ -4,5 +4,8 @@
 pub mod capabilities;
 pub mod commands;
 pub mod config;
+pub mod delivery;
+pub mod intake;
 pub mod runtime;
 pub mod store;
+pub mod webhook;

@@ -21,6 +21,26 @@ enum Command {
     Check { config: PathBuf },
     /// Runs a scheduled job once, now.
     Run { config: PathBuf, job: String },
+    /// Receives the platform's audience-trigger webhooks (`POST /hooks/<job>`) and delivers
+    /// the events of every real-time job, until interrupted.
+    Serve { config: PathBuf },
+    /// Streams a file of current audience members (NDJSON or CSV) through a real-time job as
+    /// `enter` events ("Existing Users"), with progress, and delivers them.
+    Backfill {
+        config: PathBuf,
+        job: String,
+        /// The members: `.ndjson`/`.jsonl` (one JSON object per line) or `.csv` with a header.
+        #[arg(long)]
+        members: PathBuf,
+        /// Only queue the members (for a running `serve` to deliver).
+        #[arg(long)]
+        enqueue_only: bool,
+    },
+    /// Shows or replays a real-time job's dead letters.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Shows a job end to end with no Cordial account: starts the local Cordial emulator and
     /// runs the jobs of an embedded config against it.
     Demo,
@@ -33,6 +53,19 @@ enum Command {
         /// `demo` seeds a few attributes and a list; `empty` starts blank.
         #[arg(long, default_value = "demo")]
         seed: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Lists the dead letters with Cordial's status and message.
+    List { config: PathBuf, job: String },
+    /// Queues dead letters again (all, or those named with --id), behind newer events.
+    Retry {
+        config: PathBuf,
+        job: String,
+        #[arg(long = "id")]
+        ids: Vec<i64>,
     },
 }
 
@@ -53,6 +86,17 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check { config } => commands::check::run(&config).await,
             Command::Run { config, job } => commands::run::run(&config, &job).await,
+            Command::Serve { config } => commands::serve::run(&config).await,
+            Command::Backfill {
+                config,
+                job,
+                members,
+                enqueue_only,
+            } => commands::backfill::run(&config, &job, &members, enqueue_only).await,
+            Command::Dlq { action } => match action {
+                DlqAction::List { config, job } => commands::dlq::list(&config, &job),
+                DlqAction::Retry { config, job, ids } => commands::dlq::retry(&config, &job, &ids),
+            },
             Command::Demo => commands::demo::run().await,
             Command::Emulator {
                 listen,

@@ -14,10 +14,12 @@ pub fn check_against_account<T: HttpTransport>(
 ) -> Vec<ConfigProblem> {
     let base = client.base_url().to_owned();
     let unreachable = |e: crate::cordial::CordialError| {
-        vec![ConfigProblem::new(
-            "auth",
-            format!("could not check the settings against Cordial at {base}: {e}"),
-        )]
+        let message = format!("could not check the settings against Cordial at {base}: {e}");
+        vec![if e.is_retryable() {
+            ConfigProblem::unchecked("auth", message)
+        } else {
+            ConfigProblem::new("auth", message)
+        }]
     };
     let mut problems = Vec::new();
     let mut targets: Vec<(String, String)> = Vec::new();

@@ -24,6 +24,9 @@ pub struct ConfigProblem {
     /// The setting at fault, as written in the config (`field_mapping.first_name`).
     pub field: String,
     pub message: String,
+    /// The check could not be completed (Cordial unreachable or failing); the settings may
+    /// be right.
+    pub transient: bool,
 }
 
 impl ConfigProblem {
@@ -31,6 +34,15 @@ impl ConfigProblem {
         ConfigProblem {
             field: field.into(),
             message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// A check that could not be completed.
+    pub fn unchecked(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem {
+            transient: true,
+            ..ConfigProblem::new(field, message)
         }
     }
 }

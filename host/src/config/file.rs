@@ -17,6 +17,8 @@ pub struct HostConfig {
     /// Where the job components (`import_activity.wasm`, …) are.
     pub components_dir: PathBuf,
     pub limits: Limits,
+    /// Where `cordial-host serve` listens for the platform's webhooks.
+    pub listen: std::net::SocketAddr,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
 }
@@ -64,13 +66,63 @@ pub struct JobConfig {
     pub limits: Limits,
     /// A component file to use instead of the kind's own (for testing a build of a job).
     pub component: Option<PathBuf>,
+    /// How events are delivered (event-driven jobs).
+    pub delivery: DeliveryConfig,
+    /// The secret the platform must present on this job's webhook, if any.
+    pub webhook_secret: Option<SecretSource>,
     /// The job's own settings, as the component receives them.
     pub settings: serde_json::Value,
+}
+
+/// `[job.delivery]`: how an event-driven job's outbox is worked off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Component calls in flight at once; each works off its own share of the contacts, so
+    /// one contact's events stay in order.
+    pub concurrency: u32,
+    /// Events handed to the component per call.
+    pub batch_size: u32,
+    /// Attempts before a failing event is dead-lettered.
+    pub max_attempts: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            concurrency: 8,
+            batch_size: 50,
+            max_attempts: 10,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    fn check(&self) -> Option<String> {
+        if !(1..=256).contains(&self.concurrency) {
+            return Some("delivery.concurrency must be from 1 to 256".into());
+        }
+        if !(1..=1000).contains(&self.batch_size) {
+            return Some("delivery.batch_size must be from 1 to 1000".into());
+        }
+        if self.max_attempts == 0 {
+            return Some("delivery.max_attempts must be at least 1".into());
+        }
+        None
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawHost {
+    listen: Option<std::net::SocketAddr>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
     #[serde(default)]
@@ -101,7 +153,15 @@ struct RawSftp {
 }
 
 /// Keys of a `[[job]]` table that belong to the host; the rest are the job's settings.
-const HOST_JOB_KEYS: [&str; 5] = ["name", "kind", "auth", "limits", "component"];
+const HOST_JOB_KEYS: [&str; 7] = [
+    "name",
+    "kind",
+    "auth",
+    "limits",
+    "component",
+    "delivery",
+    "webhook",
+];
 
 pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -230,6 +290,38 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
         if let Some(why) = job_limits.check() {
             job_problems.push(format!("limits: {why}"));
         }
+        let delivery = match table.get("delivery") {
+            None => DeliveryConfig::default(),
+            Some(v) => v.clone().try_into::<DeliveryConfig>().unwrap_or_else(|e| {
+                job_problems.push(format!("delivery: {e}"));
+                DeliveryConfig::default()
+            }),
+        };
+        if let Some(why) = delivery.check() {
+            job_problems.push(why);
+        }
+        let webhook_secret = match table
+            .get("webhook")
+            .map(|v| v.clone().try_into::<RawWebhook>())
+        {
+            None => None,
+            Some(Err(e)) => {
+                job_problems.push(format!("webhook: {e}"));
+                None
+            }
+            Some(Ok(RawWebhook {
+                secret_env: Some(v),
+                secret_file: None,
+            })) => Some(SecretSource::Env(v)),
+            Some(Ok(RawWebhook {
+                secret_env: None,
+                secret_file: Some(p),
+            })) => Some(SecretSource::File(p)),
+            Some(Ok(_)) => {
+                job_problems.push("webhook: set exactly one of secret_env or secret_file".into());
+                None
+            }
+        };
         let component = table
             .get("component")
             .and_then(|v| v.as_str())
@@ -251,6 +343,8 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             auth: auth.to_owned(),
             limits: job_limits,
             component,
+            delivery,
+            webhook_secret,
             settings,
         });
     }
@@ -262,6 +356,9 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                 .components_dir
                 .unwrap_or_else(|| "jobs/target/wasm32-wasip2/release".into()),
             limits,
+            listen: host
+                .listen
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
             auths,
             jobs,
         })

@@ -4,7 +4,12 @@
 //! SQLite in WAL mode gives durable writes that survive a killed process, which is what
 //! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
 
+mod lock;
+mod outbox;
 mod schema;
+
+pub use lock::DeliveryLock;
+pub use outbox::{DeadLetter, NewEvent, OutboxCounts, OutboxEvent, Settled};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -75,6 +75,7 @@ pub fn validate_settings(
             return vec![types::ConfigProblem {
                 field: "(job)".into(),
                 message: format!("the host passed settings that are not JSON: {e}"),
+                transient: false,
             }];
         }
     };

@@ -11,6 +11,7 @@ pub fn to_wit_problems(problems: Vec<cordial_jobs::settings::ConfigProblem>) -> 
         .map(|p| ConfigProblem {
             field: p.field,
             message: p.message,
+            transient: p.transient,
         })
         .collect()
 }

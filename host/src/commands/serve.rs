@@ -1,0 +1,89 @@
+//! `cordial-host serve <config>`: receives the platform's webhooks and delivers the events
+//! of every real-time job until interrupted.
+
+use crate::config::{self, HostConfig};
+use crate::delivery::Delivery;
+use crate::runtime::Runtime;
+use crate::store::Store;
+use crate::webhook::{self, Receiver};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = config::load(path).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        anyhow::anyhow!("{} has problems:\n{}", path.display(), lines.join("\n"))
+    })?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (change [host] listen)",
+                config.listen
+            )
+        })?;
+    serve(config, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves until `shutdown` completes. Pending events stay in the store for the next start.
+pub async fn serve(
+    config: HostConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let _lock = crate::store::DeliveryLock::acquire(&config.store)?;
+    let store = Store::open(&config.store)?;
+    let endpoints = webhook::endpoints(&config.jobs)?;
+    let runtime = Arc::new(Runtime::new(config, store.clone())?);
+    let mut deliveries = Vec::new();
+    for endpoint in endpoints.values() {
+        // Wrong settings stop the start; a Cordial that cannot be reached right now does
+        // not: events are still accepted and queued, and delivered once Cordial answers.
+        let problems = runtime.validate(&endpoint.job).await?;
+        let (unchecked, wrong): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.transient);
+        if !wrong.is_empty() {
+            let lines: Vec<String> = wrong
+                .iter()
+                .map(|p| format!("  - {}: {}", p.field, p.message))
+                .collect();
+            anyhow::bail!(
+                "job `{}` has settings problems:\n{}",
+                endpoint.job.name,
+                lines.join("\n")
+            );
+        }
+        for p in unchecked {
+            tracing::warn!(job = %endpoint.job.name, "starting without a full settings check: {}", p.message);
+        }
+        deliveries.push(Delivery::start(
+            runtime.clone(),
+            endpoint.job.clone(),
+            endpoint.wake.clone(),
+        ));
+    }
+    let app = webhook::router(Arc::new(Receiver { store, endpoints }));
+    tracing::info!(
+        "listening for webhooks on http://{}/hooks/<job>",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    for delivery in deliveries {
+        delivery.stop().await;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down; undelivered events stay queued for the next start");
+}

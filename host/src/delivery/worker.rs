@@ -1,0 +1,170 @@
+//! A worker: batches its contacts' events, calls the component, settles the outcomes.
+
+use super::pause::Pause;
+use crate::config::JobConfig;
+use crate::runtime::bindings::outcomes::Outcome;
+use crate::runtime::{AudienceEvent, Membership, Runtime};
+use crate::store::{OutboxEvent, Settled};
+use cordial_jobs::retry::{NextStep, RetryPolicy};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::Receiver;
+use tokio::time::Instant;
+
+pub async fn run(
+    runtime: Arc<Runtime>,
+    job: JobConfig,
+    mut inbox: Receiver<OutboxEvent>,
+    pause: Pause,
+) {
+    let policy = RetryPolicy {
+        max_attempts: job.delivery.max_attempts,
+        ..RetryPolicy::default()
+    };
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < job.delivery.batch_size as usize {
+            match inbox.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        while !batch.is_empty() {
+            pause.wait().await;
+            let (settled, wait) = attempt(&runtime, &job, &policy, &mut batch).await;
+            let store = runtime.store().clone();
+            let write = tokio::task::spawn_blocking(move || store.settle(&settled)).await;
+            if let Err(e) = write.map_err(anyhow::Error::from).and_then(|r| r) {
+                tracing::error!(job = %job.name, "recording delivery outcomes failed: {e:#}");
+            }
+            if let Some((delay, job_wide)) = wait {
+                let until = Instant::now() + delay;
+                if job_wide {
+                    pause.until(until);
+                }
+                tokio::time::sleep_until(until).await;
+            }
+        }
+    }
+}
+
+/// One component call for the batch. Removes settled events from `batch` and returns what
+/// to record, plus how long to wait before the rest (and whether that holds the whole job).
+async fn attempt(
+    runtime: &Runtime,
+    job: &JobConfig,
+    policy: &RetryPolicy,
+    batch: &mut Vec<OutboxEvent>,
+) -> (Vec<Settled>, Option<(Duration, bool)>) {
+    let events: Vec<AudienceEvent> = batch.iter().map(to_audience_event).collect();
+    let outcomes = match runtime.deliver(job, &events).await {
+        Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
+        Ok(outcomes) => {
+            let error = format!(
+                "the component returned {} outcomes for {} events",
+                outcomes.len(),
+                batch.len()
+            );
+            return fail_head(job, policy, batch, error);
+        }
+        Err(e) => return fail_head(job, policy, batch, e.to_string()),
+    };
+    let mut settled = Vec::new();
+    let mut keep = Vec::new();
+    let mut wait = None;
+    for (event, outcome) in batch.drain(..).zip(outcomes) {
+        match outcome {
+            Outcome::Delivered => settled.push(Settled::Delivered { id: event.id }),
+            Outcome::DeadLetter(r) => {
+                tracing::warn!(job = %job.name, event = event.id, "dead-lettered: {}", r.reason);
+                settled.push(Settled::Dead {
+                    id: event.id,
+                    attempts: event.attempts + 1,
+                    status: r.status,
+                    error: r.reason,
+                });
+            }
+            // Only the first retried event was attempted; the rest were held back behind it.
+            Outcome::Retry(r) if wait.is_none() => {
+                let server_delay = r.after_ms.map(Duration::from_millis);
+                let attempts = event.attempts + 1;
+                match policy.next_step(attempts, server_delay, jitter(event.id, attempts)) {
+                    NextStep::GiveUp => settled.push(Settled::Dead {
+                        id: event.id,
+                        attempts,
+                        status: None,
+                        error: format!("gave up after {attempts} attempts: {}", r.reason),
+                    }),
+                    NextStep::RetryAfter(delay) => {
+                        tracing::info!(job = %job.name, event = event.id, "retrying in {delay:?}: {}", r.reason);
+                        settled.push(Settled::Retrying {
+                            id: event.id,
+                            attempts,
+                            error: r.reason,
+                        });
+                        keep.push(OutboxEvent { attempts, ..event });
+                        wait = Some((delay, server_delay.is_some()));
+                    }
+                }
+            }
+            Outcome::Retry(_) => keep.push(event),
+        }
+    }
+    *batch = keep;
+    (settled, wait)
+}
+
+/// The call itself failed (a trap, a limit): count it against the first event, back off.
+fn fail_head(
+    job: &JobConfig,
+    policy: &RetryPolicy,
+    batch: &mut Vec<OutboxEvent>,
+    error: String,
+) -> (Vec<Settled>, Option<(Duration, bool)>) {
+    tracing::error!(job = %job.name, "delivery call failed: {error}");
+    let head = &mut batch[0];
+    head.attempts += 1;
+    match policy.next_step(head.attempts, None, jitter(head.id, head.attempts)) {
+        NextStep::GiveUp => {
+            let head = batch.remove(0);
+            (
+                vec![Settled::Dead {
+                    id: head.id,
+                    attempts: head.attempts,
+                    status: None,
+                    error,
+                }],
+                None,
+            )
+        }
+        NextStep::RetryAfter(delay) => (
+            vec![Settled::Retrying {
+                id: head.id,
+                attempts: head.attempts,
+                error,
+            }],
+            Some((delay, false)),
+        ),
+    }
+}
+
+fn to_audience_event(e: &OutboxEvent) -> AudienceEvent {
+    AudienceEvent {
+        event_id: e.id as u64,
+        audience: e.audience.clone(),
+        kind: match e.kind.as_str() {
+            "exit" => Membership::Exit,
+            "change" => Membership::Change,
+            _ => Membership::Enter,
+        },
+        user: e.user.clone(),
+        occurred_at: e.occurred_at.clone(),
+    }
+}
+
+/// A number in [0, 1) that differs between events and attempts, to spread retries apart.
+fn jitter(id: i64, attempts: u32) -> f64 {
+    use std::hash::{BuildHasher, RandomState};
+    let h = RandomState::new().hash_one((id, attempts));
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}

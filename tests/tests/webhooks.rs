@@ -1,0 +1,365 @@
+//! The real-time export end to end: platform webhooks posted to `cordial-host serve`,
+//! committed to the outbox, delivered by the real component to the emulator.
+
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/serving.rs"]
+mod serving;
+
+use cordial_emulator::Fault;
+use harness::Harness;
+use serving::{Serving, cloud_event, default_payload};
+use std::time::Duration;
+
+const JOB: &str = r#"
+[[job]]
+name = "vip"
+kind = "export-realtime"
+auth = "cordial"
+audience = "vip_customers"
+[job.field_mapping]
+first_name = "first_name"
+age = "age"
+[job.delivery]
+concurrency = 4
+batch_size = 20
+max_attempts = 3
+"#;
+
+const DRAIN: Duration = Duration::from_secs(30);
+
+async fn post(url: &str, body: String) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn lists(h: &Harness, email: &str) -> Vec<String> {
+    let c = h
+        .emulator
+        .handle()
+        .contact(&format!("email:{email}"))
+        .unwrap_or_else(|| panic!("{email} missing"));
+    serde_json::from_value(c["lists"].clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enter_change_and_exit_in_the_default_format() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    let (status, body) = post(
+        &s.hook("vip"),
+        default_payload(
+            1,
+            "ann@example.com",
+            "enter",
+            "vip_customers",
+            r#","first_name":"Ann""#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(1)),
+        "{body}"
+    );
+    s.drained("vip", DRAIN).await;
+    assert_eq!(lists(&h, "ann@example.com"), ["Lytics_vip_customers"]);
+
+    post(
+        &s.hook("vip"),
+        default_payload(
+            2,
+            "ann@example.com",
+            "change",
+            "vip_customers",
+            r#","first_name":"Annie""#,
+        ),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    let ann = h
+        .emulator
+        .handle()
+        .contact("email:ann@example.com")
+        .unwrap();
+    assert_eq!(ann["attributes"]["first_name"], "Annie");
+    assert_eq!(
+        lists(&h, "ann@example.com"),
+        ["Lytics_vip_customers"],
+        "a change leaves membership alone"
+    );
+
+    post(
+        &s.hook("vip"),
+        default_payload(3, "ann@example.com", "exit", "vip_customers", ""),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    assert!(lists(&h, "ann@example.com").is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    let mut items = Vec::new();
+    for i in 0..30u64 {
+        let email = format!("user{i}@example.com");
+        items.push(cloud_event(i * 10, &email, "enter", "vip_customers", ""));
+        items.push(default_payload(
+            i * 10 + 1,
+            &email,
+            "exit",
+            "vip_customers",
+            "",
+        ));
+        if i % 2 == 0 {
+            items.push(cloud_event(
+                i * 10 + 2,
+                &email,
+                "enter",
+                "vip_customers",
+                "",
+            ));
+        }
+    }
+    items.push(default_payload(
+        999,
+        "other@example.com",
+        "enter",
+        "another_audience",
+        "",
+    ));
+    let (status, body) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"], 75);
+    assert_eq!(body["ignored_other_audiences"], 1);
+    let counts = s.drained("vip", DRAIN).await;
+    assert_eq!((counts.delivered, counts.dead), (75, 0));
+    for i in 0..30u64 {
+        let expected: Vec<String> = if i % 2 == 0 {
+            vec!["Lytics_vip_customers".into()]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            lists(&h, &format!("user{i}@example.com")),
+            expected,
+            "user{i}"
+        );
+    }
+    // Per contact, Cordial saw enter, exit(, enter) in that order.
+    let requests = h.emulator.handle().requests();
+    for i in (0..30u64).step_by(7) {
+        let email = format!("user{i}@example.com");
+        let seen: Vec<bool> = requests
+            .iter()
+            .filter(|r| {
+                r.path == "/v2/contacts" && r.body["channels"]["email"]["address"] == email.as_str()
+            })
+            .map(|r| r.body["Lytics_vip_customers"].as_bool().unwrap())
+            .collect();
+        let want = if i % 2 == 0 {
+            vec![true, false, true]
+        } else {
+            vec![true, false]
+        };
+        assert_eq!(seen, want, "{email}");
+    }
+    assert!(
+        h.emulator
+            .handle()
+            .contact("email:other@example.com")
+            .is_none()
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_payloads_get_a_400_naming_the_problem_and_nothing_is_queued() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    let good = default_payload(1, "a@example.com", "enter", "vip_customers", "");
+    let cases = [
+        ("{not json".to_owned(), ""),
+        (r#"{"id":"1","meta":{}}"#.to_owned(), "data"),
+        (
+            r#"{"id":"1","data":{"email":"a@example.com","segment_events":"enter"}}"#.to_owned(),
+            "data.segment_events",
+        ),
+        (
+            format!(
+                r#"[{good}, {{"id":"2","data":{{"email":"b@example.com","segment_events":[{{"event":"joined","slug":"vip_customers"}}]}}}}]"#
+            ),
+            "[1].data.segment_events[0].event",
+        ),
+        ("[]".to_owned(), ""),
+    ];
+    for (body, path) in cases {
+        let (status, answer) = post(&s.hook("vip"), body.clone()).await;
+        assert_eq!(status, 400, "{body} → {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+        if !path.is_empty() {
+            assert_eq!(answer["path"], path, "{body} → {answer}");
+        }
+    }
+    let huge = format!(
+        r#"{{"id":"1","data":{{"email":"a@example.com","blob":"{}"}}}}"#,
+        "x".repeat(33 << 20)
+    );
+    let (status, answer) = post(&s.hook("vip"), huge).await;
+    assert_eq!(status, 413, "{answer}");
+    let (status, answer) = post(&s.hook("nope"), good).await;
+    assert_eq!(status, 404);
+    assert!(
+        answer["error"].as_str().unwrap().contains("vip"),
+        "{answer}"
+    );
+    assert_eq!(
+        s.store.outbox_counts("vip").unwrap(),
+        Default::default(),
+        "nothing may be queued"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_secret_is_required() {
+    let h = Harness::start().await;
+    std::fs::write(h.dir.path().join("hook-secret"), "hunter2").unwrap();
+    let jobs = format!(
+        "{JOB}[job.webhook]\nsecret_file = \"{}\"\n",
+        h.dir.path().join("hook-secret").display()
+    );
+    let s = Serving::start(&h, &jobs).await;
+    let body = default_payload(1, "a@example.com", "enter", "vip_customers", "");
+    let (status, answer) = post(&s.hook("vip"), body.clone()).await;
+    assert_eq!(status, 401);
+    assert!(
+        answer["error"].as_str().unwrap().contains("Bearer"),
+        "{answer}"
+    );
+    let response = reqwest::Client::new()
+        .post(s.hook("vip"))
+        .header("authorization", "Bearer hunter2")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    s.drained("vip", DRAIN).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    // Warm up: the list exists and is remembered.
+    post(
+        &s.hook("vip"),
+        default_payload(1, "warm@example.com", "enter", "vip_customers", ""),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    h.emulator.handle().inject(Fault::RateLimited {
+        retry_after_secs: 1,
+        count: 6,
+    });
+    let items: Vec<String> = (0..40)
+        .map(|i| {
+            default_payload(
+                100 + i,
+                &format!("r{i}@example.com"),
+                "enter",
+                "vip_customers",
+                "",
+            )
+        })
+        .collect();
+    let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    assert_eq!(status, 202);
+    let counts = s.drained("vip", DRAIN).await;
+    assert_eq!((counts.delivered, counts.dead), (41, 0));
+    let requests = h.emulator.handle().requests();
+    let first_429 = requests
+        .iter()
+        .find(|r| r.fault_status == Some(429))
+        .unwrap()
+        .received_at;
+    let first_after = requests
+        .iter()
+        .filter(|r| r.received_at > first_429 && r.fault_status.is_none())
+        .map(|r| r.received_at)
+        .min()
+        .unwrap();
+    assert!(
+        first_after.duration_since(first_429) >= Duration::from_millis(950),
+        "a request went out {:?} after a 429 with Retry-After: 1",
+        first_after.duration_since(first_429)
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_until_cordial_recovers() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    h.emulator.handle().inject(Fault::ServerError {
+        status: 502,
+        count: 2,
+    });
+    post(
+        &s.hook("vip"),
+        default_payload(1, "five@example.com", "enter", "vip_customers", ""),
+    )
+    .await;
+    let counts = s.drained("vip", DRAIN).await;
+    assert_eq!((counts.delivered, counts.dead), (1, 0));
+    assert_eq!(lists(&h, "five@example.com"), ["Lytics_vip_customers"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    post(
+        &s.hook("vip"),
+        default_payload(
+            1,
+            "bad@example.com",
+            "enter",
+            "vip_customers",
+            r#","age":"forty""#,
+        ),
+    )
+    .await;
+    let counts = s.drained("vip", DRAIN).await;
+    assert_eq!((counts.delivered, counts.dead), (0, 1));
+    let dead = s.store.dead_letters("vip").unwrap();
+    assert_eq!(dead[0].status, Some(422));
+    assert!(dead[0].error.contains("age"), "{}", dead[0].error);
+    assert_eq!(dead[0].attempts, 1, "a 422 is not retried");
+    assert_eq!(s.store.replay_dead_letters("vip", None).unwrap(), 1);
+    let counts = s.drained("vip", DRAIN).await;
+    assert_eq!(
+        counts.dead, 1,
+        "replayed, and dead again since the data is still bad"
+    );
+    s.stop().await;
+}
