@@ -17,6 +17,16 @@ pub enum AttributeType {
 }
 
 impl AttributeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::String => "string",
+            AttributeType::Number => "number",
+            AttributeType::Date => "date",
+            AttributeType::Array => "array",
+            AttributeType::Geo => "geo",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<AttributeType> {
         Some(match s {
             "string" => AttributeType::String,

@@ -2,6 +2,7 @@
 //! classification of Cordial's errors into "retry later" and "give up".
 
 mod client;
+mod coerce;
 mod contact;
 mod error;
 mod http;
@@ -9,6 +10,7 @@ mod list_name;
 pub mod requests;
 
 pub use client::{AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome};
+pub use coerce::coerce;
 pub use contact::{ContactUpsert, SubscribeStatus};
 pub use error::{CordialError, parse_retry_after};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};

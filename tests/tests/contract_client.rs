@@ -5,7 +5,7 @@
 mod swagger;
 
 use cordial_jobs::cordial::{ContactUpsert, HttpRequest, SubscribeStatus, requests};
-use cordial_jobs::realtime::{Membership, contact_for_event};
+use cordial_jobs::realtime::{AttributeTypes, Membership, contact_for_event};
 use cordial_jobs::settings::ExportSettings;
 use serde_json::json;
 
@@ -50,7 +50,14 @@ fn real_time_event_upserts_match_the_post_contacts_schema() {
     .unwrap();
     let user = json!({"email": "beth@example.com", "first_name": "Beth", "city": "Portland"});
     for membership in [Membership::Enter, Membership::Exit, Membership::Change] {
-        let contact = contact_for_event(&settings, "Lytics_vip", membership, &user).unwrap();
+        let contact = contact_for_event(
+            &settings,
+            &AttributeTypes::new(),
+            "Lytics_vip",
+            membership,
+            &user,
+        )
+        .unwrap();
         let request = requests::upsert_contact(BASE, &contact);
         swagger::validate_request_body("post", "/v2/contacts", &body(&request)).unwrap();
     }

@@ -122,13 +122,23 @@ async fn events_without_a_usable_email_are_dead_lettered_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
+async fn a_value_that_cannot_take_its_attribute_type_is_dead_lettered_before_any_call() {
     let h = Harness::start().await;
     let runtime = h.runtime(JOB);
-    let outcomes = deliver(
+    deliver(
         &runtime,
         &[event(
             1,
+            Membership::Enter,
+            r#"{"email":"warm@example.com"}"#,
+        )],
+    )
+    .await;
+    let before = h.emulator.handle().requests().len();
+    let outcomes = deliver(
+        &runtime,
+        &[event(
+            2,
             Membership::Enter,
             r#"{"email":"a@example.com","age":"forty"}"#,
         )],
@@ -136,8 +146,81 @@ async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
     .await;
     match &outcomes[..] {
         [Outcome::DeadLetter(r)] => {
+            assert_eq!(r.status, None);
+            assert_eq!(
+                r.reason,
+                "field `age`: `forty` is not a number (Cordial attribute `age` is a number)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.emulator.handle().requests().len(),
+        before,
+        "nothing was sent to Cordial"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mapped_values_reach_cordial_in_their_attribute_type() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    let outcomes = deliver(
+        &runtime,
+        &[event(
+            1,
+            Membership::Enter,
+            r#"{"email":"n@example.com","age":"41"}"#,
+        )],
+    )
+    .await;
+    assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
+    let sent = h
+        .emulator
+        .handle()
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v2/contacts")
+        .unwrap();
+    assert_eq!(
+        sent.body["age"],
+        serde_json::json!(41),
+        "sent as a number, not the text \"41\""
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(JOB);
+    deliver(
+        &runtime,
+        &[event(
+            1,
+            Membership::Enter,
+            r#"{"email":"warm@example.com","age":3}"#,
+        )],
+    )
+    .await;
+    // The schema changes under the running job: Cordial now refuses the mapped attribute.
+    h.delete_attribute("age").await;
+    let outcomes = deliver(
+        &runtime,
+        &[event(
+            2,
+            Membership::Enter,
+            r#"{"email":"a@example.com","age":40}"#,
+        )],
+    )
+    .await;
+    match &outcomes[..] {
+        [Outcome::DeadLetter(r)] => {
             assert_eq!(r.status, Some(422));
-            assert!(r.reason.contains("age"), "{}", r.reason);
+            assert!(
+                r.reason.contains("key age is not part of the schema"),
+                "{}",
+                r.reason
+            );
         }
         other => panic!("{other:?}"),
     }

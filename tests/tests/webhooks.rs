@@ -338,28 +338,40 @@ async fn server_errors_are_retried_until_cordial_recovers() {
 async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
     let h = Harness::start().await;
     let s = Serving::start(&h, JOB).await;
-    post(
-        &s.hook("vip"),
-        default_payload(
-            1,
-            "bad@example.com",
-            "enter",
-            "vip_customers",
-            r#","age":"forty""#,
-        ),
-    )
-    .await;
+    let warm = default_payload(
+        1,
+        "warm@example.com",
+        "enter",
+        "vip_customers",
+        r#","age":1"#,
+    );
+    post(&s.hook("vip"), warm).await;
+    s.drained("vip", DRAIN).await;
+    // The schema changes under the running job: Cordial now refuses the mapped attribute.
+    h.delete_attribute("age").await;
+    let bad = default_payload(
+        2,
+        "bad@example.com",
+        "enter",
+        "vip_customers",
+        r#","age":2"#,
+    );
+    post(&s.hook("vip"), bad).await;
     let counts = s.drained("vip", DRAIN).await;
-    assert_eq!((counts.delivered, counts.dead), (0, 1));
+    assert_eq!((counts.delivered, counts.dead), (1, 1));
     let dead = s.store.dead_letters("vip").unwrap();
-    assert_eq!(dead[0].status, Some(422));
-    assert!(dead[0].error.contains("age"), "{}", dead[0].error);
+    assert_eq!(dead[0].status, Some(422), "{dead:?}");
+    assert!(
+        dead[0].error.contains("key age is not part of the schema"),
+        "{}",
+        dead[0].error
+    );
     assert_eq!(dead[0].attempts, 1, "a 422 is not retried");
     assert_eq!(s.store.replay_dead_letters("vip", None).unwrap(), 1);
     let counts = s.drained("vip", DRAIN).await;
     assert_eq!(
         counts.dead, 1,
-        "replayed, and dead again since the data is still bad"
+        "replayed, and dead again since Cordial still refuses it"
     );
     s.stop().await;
 }

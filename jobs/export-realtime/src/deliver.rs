@@ -5,7 +5,9 @@ use cordial_guest::outcomes::{Outcome, Rejection, RetryLater};
 use cordial_guest::types::RunContext;
 use cordial_guest::{WasiHttp, cordial_error_outcome, state};
 use cordial_jobs::cordial::{CordialClient, CordialError, audience_list_name};
-use cordial_jobs::realtime::{Membership, contact_for_event};
+use cordial_jobs::realtime::{
+    AttributeTypes, Membership, attribute_cache, contact_for_event, typed_targets,
+};
 use cordial_jobs::settings::ExportSettings;
 
 /// One outcome per event, in order. After a failure that may pass later (429, 5xx, network)
@@ -24,6 +26,10 @@ pub fn deliver(ctx: &RunContext, config: &str, events: Vec<AudienceEvent>) -> Ve
     if let Err(e) = ensure_list(&mut client, &list) {
         return all(&events, cordial_error_outcome(&e));
     }
+    let types = match attribute_types(&mut client, ctx, &settings) {
+        Ok(t) => t,
+        Err(e) => return all(&events, cordial_error_outcome(&e)),
+    };
     let mut outcomes = Vec::with_capacity(events.len());
     for event in &events {
         if let Some(Outcome::Retry(r)) = outcomes.last() {
@@ -34,7 +40,7 @@ pub fn deliver(ctx: &RunContext, config: &str, events: Vec<AudienceEvent>) -> Ve
             outcomes.push(Outcome::Retry(held));
             continue;
         }
-        outcomes.push(deliver_one(&mut client, &settings, &list, event));
+        outcomes.push(deliver_one(&mut client, &settings, &types, &list, event));
     }
     outcomes
 }
@@ -42,6 +48,7 @@ pub fn deliver(ctx: &RunContext, config: &str, events: Vec<AudienceEvent>) -> Ve
 fn deliver_one(
     client: &mut CordialClient<WasiHttp>,
     settings: &ExportSettings,
+    types: &AttributeTypes,
     list: &str,
     event: &AudienceEvent,
 ) -> Outcome {
@@ -54,7 +61,7 @@ fn deliver_one(
         WitMembership::Exit => Membership::Exit,
         WitMembership::Change => Membership::Change,
     };
-    let contact = match contact_for_event(settings, list, membership, &user) {
+    let contact = match contact_for_event(settings, types, list, membership, &user) {
         Ok(c) => c,
         Err(why) => return dead_letter(why.0),
     };
@@ -62,6 +69,32 @@ fn deliver_one(
         Ok(_) => Outcome::Delivered,
         Err(e) => cordial_error_outcome(&e),
     }
+}
+
+/// The types of the mapped attributes, from the state cache or, when stale, from Cordial.
+fn attribute_types(
+    client: &mut CordialClient<WasiHttp>,
+    ctx: &RunContext,
+    settings: &ExportSettings,
+) -> Result<AttributeTypes, CordialError> {
+    let needed = typed_targets(settings);
+    if needed.is_empty() {
+        return Ok(AttributeTypes::new());
+    }
+    let cached = state::get(attribute_cache::KEY);
+    if let Some(types) = attribute_cache::read(cached.as_deref(), &ctx.started_at, &needed) {
+        return Ok(types);
+    }
+    let types: AttributeTypes = client
+        .contact_attributes()?
+        .into_iter()
+        .map(|a| (a.key, a.kind))
+        .collect();
+    state::set(
+        attribute_cache::KEY,
+        &attribute_cache::write(&types, &ctx.started_at),
+    );
+    Ok(types)
 }
 
 /// Makes sure the list exists, creating it once; remembered in the job's state.

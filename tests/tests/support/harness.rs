@@ -89,3 +89,20 @@ pub fn host_binary() -> PathBuf {
     );
     bin
 }
+
+impl Harness {
+    /// Deletes a contact attribute in the emulator, as an admin would in Cordial's UI.
+    pub async fn delete_attribute(&self, key: &str) {
+        let status = reqwest::Client::new()
+            .delete(format!(
+                "{}/v2/accountcontactattributes/{key}",
+                self.emulator.base_url()
+            ))
+            .basic_auth(API_KEY, Some(""))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "deleting {key}: {status}");
+    }
+}

@@ -1,8 +1,14 @@
 //! How one audience event becomes one contact upsert for the real-time export.
 
-use crate::cordial::ContactUpsert;
+pub mod attribute_cache;
+
+use crate::cordial::{AttributeType, ContactUpsert, coerce};
 use crate::settings::ExportSettings;
 use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Cordial attribute key → its type, as read from the account.
+pub type AttributeTypes = BTreeMap<String, AttributeType>;
 
 /// What the event does to list membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,11 +23,12 @@ pub enum Membership {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undeliverable(pub String);
 
-/// The upsert for one event: keyed on the configured email field, mapped attributes, and
-/// `"<list>": true|false` for enter and exit. Never asks for `forceSubscribe` unless the
-/// job's settings do.
+/// The upsert for one event: keyed on the configured email field, mapped attributes coerced
+/// to their Cordial type, and `"<list>": true|false` for enter and exit. Never asks for
+/// `forceSubscribe` unless the job's settings do.
 pub fn contact_for_event(
     settings: &ExportSettings,
+    types: &AttributeTypes,
     list: &str,
     membership: Membership,
     user: &Value,
@@ -49,7 +56,9 @@ pub fn contact_for_event(
     let mut contact = ContactUpsert::new(email.to_lowercase());
     for (source, target) in &settings.field_mapping {
         if let Some(value) = user.get(source).filter(|v| !v.is_null()) {
-            contact.attributes.insert(target.clone(), value.clone());
+            contact
+                .attributes
+                .insert(target.clone(), typed(types, source, target, value)?);
         }
     }
     match membership {
@@ -59,6 +68,39 @@ pub fn contact_for_event(
     }
     contact.force_subscribe = settings.force_subscribe;
     Ok(contact)
+}
+
+/// The Cordial attributes whose types `settings` needs (geo sub-fields are always text).
+pub fn typed_targets(settings: &ExportSettings) -> Vec<&str> {
+    settings
+        .field_mapping
+        .values()
+        .filter(|t| !t.contains('.'))
+        .map(String::as_str)
+        .collect()
+}
+
+/// `value` as the type of the attribute `target` (a geo sub-field such as `address.city` is
+/// text). Unknown attributes pass as they are: Cordial has the last word.
+fn typed(
+    types: &AttributeTypes,
+    source: &str,
+    target: &str,
+    value: &Value,
+) -> Result<Value, Undeliverable> {
+    let kind = match target.split_once('.') {
+        Some(_) => Some(AttributeType::String),
+        None => types.get(target).copied(),
+    };
+    match kind {
+        None => Ok(value.clone()),
+        Some(kind) => coerce(value, kind).map_err(|why| {
+            Undeliverable(format!(
+                "field `{source}`: {why} (Cordial attribute `{target}` is a {})",
+                kind.as_str()
+            ))
+        }),
+    }
 }
 
 /// A deliberately loose check: one `@` with text on both sides and a dot in the domain.
@@ -81,10 +123,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn types() -> AttributeTypes {
+        [
+            ("fname".to_owned(), AttributeType::String),
+            ("age".to_owned(), AttributeType::Number),
+        ]
+        .into()
+    }
+
     fn settings() -> ExportSettings {
         serde_json::from_value(json!({
             "audience": "vip",
-            "field_mapping": {"first_name": "fname", "city": "address.city"}
+            "field_mapping": {"first_name": "fname", "city": "address.city", "age": "age"}
         }))
         .unwrap()
     }
@@ -93,6 +143,7 @@ mod tests {
     fn enter_maps_fields_and_joins_the_list() {
         let c = contact_for_event(
             &settings(),
+            &types(),
             "Lytics_vip",
             Membership::Enter,
             &json!({"email": " Beth@Example.com", "first_name": "Beth", "city": null, "other": 1}),
@@ -107,18 +158,42 @@ mod tests {
     #[test]
     fn exit_leaves_the_list_and_change_does_not_touch_it() {
         let user = json!({"email": "a@b.co"});
-        let exit = contact_for_event(&settings(), "l", Membership::Exit, &user).unwrap();
+        let exit = contact_for_event(&settings(), &types(), "l", Membership::Exit, &user).unwrap();
         assert_eq!(exit.lists, vec![("l".to_owned(), false)]);
-        let change = contact_for_event(&settings(), "l", Membership::Change, &user).unwrap();
+        let change =
+            contact_for_event(&settings(), &types(), "l", Membership::Change, &user).unwrap();
         assert!(change.lists.is_empty());
     }
 
     #[test]
+    fn mapped_values_take_their_attribute_type_or_the_event_is_refused() {
+        let user = json!({"email": "a@b.co", "age": "41", "city": 97201});
+        let c = contact_for_event(&settings(), &types(), "l", Membership::Change, &user).unwrap();
+        assert_eq!(c.attributes["age"], json!(41));
+        assert_eq!(c.attributes["address.city"], json!("97201"));
+        let bad = json!({"email": "a@b.co", "age": "forty"});
+        let why = contact_for_event(&settings(), &types(), "l", Membership::Enter, &bad)
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            why,
+            "field `age`: `forty` is not a number (Cordial attribute `age` is a number)"
+        );
+    }
+
+    #[test]
     fn events_without_a_usable_email_are_undeliverable() {
-        let missing = contact_for_event(&settings(), "l", Membership::Enter, &json!({"name": "x"}));
+        let missing = contact_for_event(
+            &settings(),
+            &types(),
+            "l",
+            Membership::Enter,
+            &json!({"name": "x"}),
+        );
         assert!(missing.unwrap_err().0.contains("no `email` field"));
         let bad = contact_for_event(
             &settings(),
+            &types(),
             "l",
             Membership::Enter,
             &json!({"email": "nope"}),
