@@ -6,6 +6,8 @@ use crate::config::Secret;
 use base64::Engine as _;
 use http::header::{AUTHORIZATION, HeaderValue};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
@@ -17,6 +19,9 @@ pub struct CordialHttpPolicy {
     scheme: String,
     authority: String,
     authorization: HeaderValue,
+    /// Nanoseconds this call spent waiting for Cordial's responses, so the host can tell its
+    /// own overhead from the network's.
+    waited: Arc<AtomicU64>,
 }
 
 impl CordialHttpPolicy {
@@ -39,7 +44,13 @@ impl CordialHttpPolicy {
             authority: normalise_authority(&scheme, authority.as_str()),
             scheme,
             authorization,
+            waited: Arc::default(),
         })
+    }
+
+    /// The counter of time spent waiting for responses.
+    pub fn waited(&self) -> Arc<AtomicU64> {
+        self.waited.clone()
     }
 
     /// Whether a request to `uri` may leave the host.
@@ -99,7 +110,14 @@ impl WasiHttpHooks for CordialHttpPolicy {
             .headers_mut()
             .insert(AUTHORIZATION, self.authorization.clone());
         let default: &mut dyn WasiHttpHooks = &mut DefaultSend;
-        default.send_request(request, options, fut)
+        let sent = Box::into_pin(default.send_request(request, options, fut));
+        let waited = self.waited.clone();
+        Box::new(async move {
+            let start = Instant::now();
+            let response = sent.await;
+            waited.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            response
+        })
     }
 }
 

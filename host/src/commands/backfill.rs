@@ -68,7 +68,7 @@ pub async fn run(
             job.name
         );
     }
-    let delivery = Delivery::start(runtime, job.clone(), Arc::default());
+    let delivery = Delivery::start(runtime, job.clone(), Arc::default(), Arc::default());
     let bar = ProgressBar::new(before.pending + queued);
     bar.set_style(ProgressStyle::with_template(
         "delivering {bar:40} {pos}/{len} events  {per_sec}  eta {eta}",

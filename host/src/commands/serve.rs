@@ -61,6 +61,7 @@ pub async fn serve(
             runtime.clone(),
             endpoint.job.clone(),
             endpoint.wake.clone(),
+            endpoint.metrics.clone(),
         ));
     }
     let app = webhook::router(Arc::new(Receiver { store, endpoints }));

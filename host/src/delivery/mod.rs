@@ -10,8 +10,11 @@
 //! next start (Cordial upserts are idempotent).
 
 mod dispatcher;
+mod metrics;
 mod pause;
 mod worker;
+
+pub use metrics::DeliveryMetrics;
 
 use crate::config::JobConfig;
 use crate::runtime::Runtime;
@@ -27,14 +30,25 @@ pub struct Delivery {
 impl Delivery {
     /// Starts the dispatcher and the workers for `job`. Notify `wake` after committing new
     /// events to have them picked up at once (otherwise within half a second).
-    pub fn start(runtime: Arc<Runtime>, job: JobConfig, wake: Arc<Notify>) -> Delivery {
+    pub fn start(
+        runtime: Arc<Runtime>,
+        job: JobConfig,
+        wake: Arc<Notify>,
+        metrics: Arc<DeliveryMetrics>,
+    ) -> Delivery {
         let mut tasks = JoinSet::new();
         let pause = pause::Pause::default();
         let mut senders = Vec::new();
         for _ in 0..job.delivery.concurrency {
             let (tx, rx) = tokio::sync::mpsc::channel(job.delivery.batch_size as usize * 2);
             senders.push(tx);
-            tasks.spawn(worker::run(runtime.clone(), job.clone(), rx, pause.clone()));
+            tasks.spawn(worker::run(
+                runtime.clone(),
+                job.clone(),
+                rx,
+                pause.clone(),
+                metrics.clone(),
+            ));
         }
         tasks.spawn(dispatcher::run(
             runtime.store().clone(),

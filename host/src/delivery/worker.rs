@@ -1,5 +1,6 @@
 //! A worker: batches its contacts' events, calls the component, settles the outcomes.
 
+use super::metrics::DeliveryMetrics;
 use super::pause::Pause;
 use crate::config::JobConfig;
 use crate::runtime::bindings::outcomes::Outcome;
@@ -16,6 +17,7 @@ pub async fn run(
     job: JobConfig,
     mut inbox: Receiver<OutboxEvent>,
     pause: Pause,
+    metrics: Arc<DeliveryMetrics>,
 ) {
     let policy = RetryPolicy {
         max_attempts: job.delivery.max_attempts,
@@ -31,7 +33,7 @@ pub async fn run(
         }
         while !batch.is_empty() {
             pause.wait().await;
-            let (settled, wait) = attempt(&runtime, &job, &policy, &mut batch).await;
+            let (settled, wait) = attempt(&runtime, &job, &policy, &mut batch, &metrics).await;
             let store = runtime.store().clone();
             let write = tokio::task::spawn_blocking(move || store.settle(&settled)).await;
             if let Err(e) = write.map_err(anyhow::Error::from).and_then(|r| r) {
@@ -55,11 +57,33 @@ async fn attempt(
     job: &JobConfig,
     policy: &RetryPolicy,
     batch: &mut Vec<OutboxEvent>,
+    metrics: &DeliveryMetrics,
 ) -> (Vec<Settled>, Option<(Duration, bool)>) {
     let events: Vec<AudienceEvent> = batch.iter().map(to_audience_event).collect();
-    let outcomes = match runtime.deliver(job, &events).await {
-        Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
-        Ok(outcomes) => {
+    let (settled, wait) = settle_outcomes(runtime, job, policy, batch, &events, metrics).await;
+    let count = |f: fn(&Settled) -> bool| settled.iter().filter(|s| f(s)).count() as u64;
+    metrics.record_outcomes(
+        count(|s| matches!(s, Settled::Delivered { .. })),
+        count(|s| matches!(s, Settled::Retrying { .. })),
+        count(|s| matches!(s, Settled::Dead { .. })),
+    );
+    (settled, wait)
+}
+
+async fn settle_outcomes(
+    runtime: &Runtime,
+    job: &JobConfig,
+    policy: &RetryPolicy,
+    batch: &mut Vec<OutboxEvent>,
+    events: &[AudienceEvent],
+    metrics: &DeliveryMetrics,
+) -> (Vec<Settled>, Option<(Duration, bool)>) {
+    let outcomes = match runtime.deliver_measured(job, events).await {
+        Ok((outcomes, stats)) if outcomes.len() == batch.len() => {
+            metrics.record_call(stats);
+            outcomes
+        }
+        Ok((outcomes, _)) => {
             let error = format!(
                 "the component returned {} outcomes for {} events",
                 outcomes.len(),

@@ -38,6 +38,22 @@ impl CallContext {
     }
 }
 
+/// Where the time of one component call went.
+#[derive(Debug, Clone, Copy)]
+pub struct CallStats {
+    /// From setting up the store to the call's return.
+    pub total: std::time::Duration,
+    /// Waiting for Cordial's responses.
+    pub http: std::time::Duration,
+}
+
+impl CallStats {
+    /// The host's and the component's own time: everything but the network.
+    pub fn overhead(&self) -> std::time::Duration {
+        self.total.saturating_sub(self.http)
+    }
+}
+
 /// How a scheduled run ended, when the component returned normally.
 #[derive(Debug)]
 pub enum RunOutcome {
@@ -203,6 +219,18 @@ impl Runtime {
         job: &JobConfig,
         events: &[AudienceEvent],
     ) -> Result<Vec<Outcome>, CallError> {
+        self.deliver_measured(job, events)
+            .await
+            .map(|(outcomes, _)| outcomes)
+    }
+
+    /// [`Runtime::deliver`], also telling where the call's time went.
+    pub async fn deliver_measured(
+        &self,
+        job: &JobConfig,
+        events: &[AudienceEvent],
+    ) -> Result<(Vec<Outcome>, CallStats), CallError> {
+        let started = std::time::Instant::now();
         let call = CallContext::now();
         let (mut store, ctx) = self.new_store(job, &call)?;
         let settings = job.settings.to_string();
@@ -225,6 +253,17 @@ impl Runtime {
             }
         }
         .await;
-        result.map_err(|e| Self::classify(job, &store, e))
+        let stats = CallStats {
+            total: started.elapsed(),
+            http: std::time::Duration::from_nanos(
+                store
+                    .data()
+                    .http_waited
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+        };
+        result
+            .map(|o| (o, stats))
+            .map_err(|e| Self::classify(job, &store, e))
     }
 }

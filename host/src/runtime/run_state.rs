@@ -17,6 +17,8 @@ pub struct RunState {
     pub sftp: Option<SftpConfig>,
     pub table: ResourceTable,
     pub limiter: JobLimiter,
+    /// Nanoseconds spent waiting for HTTP responses during this call.
+    pub http_waited: std::sync::Arc<std::sync::atomic::AtomicU64>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: CordialHttpPolicy,
@@ -42,6 +44,7 @@ impl RunState {
             sftp,
             table: ResourceTable::new(),
             limiter: JobLimiter::new(max_memory_bytes),
+            http_waited: hooks.waited(),
             wasi,
             http: WasiHttpCtx::new(),
             hooks,

@@ -8,6 +8,7 @@
 mod secret;
 
 use crate::config::{JobConfig, Secret};
+use crate::delivery::DeliveryMetrics;
 use crate::intake;
 use crate::store::Store;
 use axum::Router;
@@ -32,6 +33,7 @@ pub struct Endpoint {
     pub secret: Option<Secret>,
     /// Wakes the job's delivery once events are committed.
     pub wake: Arc<Notify>,
+    pub metrics: Arc<DeliveryMetrics>,
 }
 
 pub struct Receiver {
@@ -43,11 +45,22 @@ pub fn router(receiver: Arc<Receiver>) -> Router {
     Router::new()
         .route("/hooks/{job}", post(receive))
         .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .with_state(receiver)
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Per job: delivery counters and the host's overhead per component call.
+async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
+    let jobs: serde_json::Map<String, serde_json::Value> = receiver
+        .endpoints
+        .iter()
+        .map(|(name, e)| (name.clone(), e.metrics.snapshot()))
+        .collect();
+    axum::Json(json!({ "jobs": jobs })).into_response()
 }
 
 async fn receive(
@@ -138,6 +151,7 @@ pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>
                 job: job.clone(),
                 secret,
                 wake: Arc::new(Notify::new()),
+                metrics: Arc::default(),
             },
         );
     }

@@ -1,0 +1,207 @@
+//! Real-time export throughput: enter/exit events posted to `cordial-host serve` (the
+//! release binary, as a separate process) in webhook batches and delivered to the Cordial
+//! emulator on loopback, until the outbox is empty.
+//!
+//! - CPU-bound: the emulator answers at once.
+//! - Latency-bound: the emulator adds 50 ms to every response, like a WAN round trip; at
+//!   the default concurrency and at 64 in flight, against the naive baseline of one
+//!   sequential request per event measured in the same run.
+//!
+//! Every contact gets an enter then an exit; afterwards no contact may still be in the list,
+//! which checks per-contact ordering. Sizes: BENCH_EVENTS (default 100000) for the big runs,
+//! BENCH_SLOW_EVENTS (default 10000) for the latency-bound run at default concurrency.
+
+use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
+use cordial_host::store::Store;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const API_KEY: &str = "bench-key";
+const BATCH: usize = 500;
+const POSTERS: usize = 4;
+
+struct Figures {
+    events: usize,
+    seconds: f64,
+    peak_rss_mb: f64,
+    overhead_median_us: u64,
+    out_of_order: usize,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn payload(id: usize, email: &str, event: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","data":{{"email":"{email}","first_name":"Bench","segment_events":[{{"id":"42976a269a5e6b9d06c681b1c27292df","event":"{event}","slug":"bench","{event}":"2026-11-22T10:00:00Z"}}]}},"meta":{{"object":"user","subscription_id":"36e243f8fd8f4530bbd330fa7fb1a685","timestamp":"2026-11-22T10:00:01Z"}}}}"#
+    )
+}
+
+async fn scenario(
+    emulator: &EmulatorHandle,
+    base_url: &str,
+    label: &str,
+    events: usize,
+    concurrency: Option<u32>,
+) -> anyhow::Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("key"), API_KEY)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
+    let delivery = concurrency.map(|c| format!("[job.delivery]\nconcurrency = {c}\n")).unwrap_or_default();
+    let config = format!(
+        "[host]\nlisten = \"127.0.0.1:{port}\"\nstore = \"{}\"\ncomponents_dir = \"{}\"\n\
+         [auth.cordial]\nbase_url = \"{base_url}\"\napi_key_file = \"{}\"\n\
+         [[job]]\nname = \"bench\"\nkind = \"export-realtime\"\nauth = \"cordial\"\naudience = \"bench\"\n\
+         list = \"newsletter\"\n[job.field_mapping]\nfirst_name = \"first_name\"\n{delivery}",
+        dir.path().join("store.sqlite").display(),
+        components.display(),
+        dir.path().join("key").display()
+    );
+    let config_path = dir.path().join("bench.toml");
+    std::fs::write(&config_path, config)?;
+    let mut host = tokio::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
+        .arg("serve")
+        .arg(&config_path)
+        .env("CORDIAL_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = host.id().unwrap_or(0);
+    let client = reqwest::Client::new();
+    let hook = format!("http://127.0.0.1:{port}/hooks/bench");
+    while client.get(format!("http://127.0.0.1:{port}/health")).send().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let contacts = events / 2;
+    let started = Instant::now();
+    let mut posters = tokio::task::JoinSet::new();
+    for poster in 0..POSTERS {
+        let (client, hook, label) = (client.clone(), hook.clone(), label.to_owned());
+        posters.spawn(async move {
+            // Each batch holds whole contacts (enter then exit), so batches may race freely.
+            let mut c = poster * (BATCH / 2);
+            while c < contacts {
+                let upto = (c + BATCH / 2).min(contacts);
+                let items: Vec<String> = (c..upto)
+                    .flat_map(|i| {
+                        let email = format!("{label}-{i}@example.com");
+                        [payload(2 * i, &email, "enter"), payload(2 * i + 1, &email, "exit")]
+                    })
+                    .collect();
+                let status = client.post(&hook).body(format!("[{}]", items.join(","))).send().await?.status();
+                anyhow::ensure!(status.as_u16() == 202, "the host answered {status}");
+                c += POSTERS * (BATCH / 2);
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = posters.join_next().await {
+        done??;
+    }
+    let store = Store::open(&dir.path().join("store.sqlite"))?;
+    loop {
+        let counts = store.outbox_counts("bench")?;
+        if counts.pending == 0 && counts.delivered + counts.dead == events as u64 {
+            anyhow::ensure!(counts.dead == 0, "{} events were dead-lettered", counts.dead);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let metrics: serde_json::Value = client.get(format!("http://127.0.0.1:{port}/metrics")).send().await?.json().await?;
+    let peak = peak_rss_mb(pid);
+    host.start_kill()?;
+    host.wait().await?;
+    let out_of_order = (0..contacts)
+        .filter(|i| {
+            let c = emulator.contact(&format!("email:{label}-{i}@example.com"));
+            c.is_none_or(|c| c["lists"] != serde_json::json!([]))
+        })
+        .count();
+    Ok(Figures {
+        events,
+        seconds,
+        peak_rss_mb: peak,
+        overhead_median_us: metrics["jobs"]["bench"]["host_overhead_us_per_call"]["median"].as_u64().unwrap_or(0),
+        out_of_order,
+    })
+}
+
+/// What hosted peers do: one request per event, one after another.
+async fn naive_baseline(base_url: &str, events: usize) -> anyhow::Result<f64> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    for i in 0..events {
+        let body = serde_json::json!({"channels": {"email": {"address": format!("naive-{i}@example.com")}}, "newsletter": true});
+        let status = client
+            .post(format!("{base_url}/v2/contacts"))
+            .basic_auth(API_KEY, Some(""))
+            .json(&body)
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(status.is_success(), "baseline request failed: {status}");
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+fn report(label: &str, f: &Figures) {
+    println!(
+        "  {label:<44} {:>7} events in {:>6.1} s = {:>7.0} events/s | host overhead/call median {:>5} µs | host peak RSS {:>5.0} MiB | contacts out of order: {}",
+        f.events,
+        f.seconds,
+        f.events as f64 / f.seconds,
+        f.overhead_median_us,
+        f.peak_rss_mb,
+        f.out_of_order
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    tokio.block_on(async {
+        let emulator = cordial_emulator::start(EmulatorConfig {
+            api_key: API_KEY.into(),
+            seed: Seed::demo(),
+            ..EmulatorConfig::default()
+        })
+        .await?;
+        let (handle, base) = (emulator.handle(), emulator.base_url());
+        let big = env_usize("BENCH_EVENTS", 100_000);
+        let slow = env_usize("BENCH_SLOW_EVENTS", 10_000);
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+        println!("real-time export benchmark — {cpus} cores; batches of {BATCH} events from {POSTERS} posters");
+
+        let cpu = scenario(&handle, &base, "cpu", big, None).await?;
+        report("CPU-bound, default concurrency (8)", &cpu);
+
+        handle.set_latency(Duration::from_millis(50));
+        let baseline = naive_baseline(&base, 100).await?;
+        println!("  {:<44} {baseline:>7.1} events/s (one sequential request per event, 100 events)", "naive baseline, 50 ms latency");
+        let default = scenario(&handle, &base, "slow8", slow, None).await?;
+        report("50 ms latency, default concurrency (8)", &default);
+        let wide = scenario(&handle, &base, "slow64", big, Some(64)).await?;
+        report("50 ms latency, 64 in flight", &wide);
+        println!(
+            "  speed-up over the naive baseline: {:.1}× at default concurrency, {:.1}× at 64 in flight",
+            default.events as f64 / default.seconds / baseline,
+            wide.events as f64 / wide.seconds / baseline
+        );
+        emulator.shutdown().await;
+        anyhow::Ok(())
+    })
+}
