@@ -25,11 +25,15 @@ struct Figures {
     seconds: f64,
     peak_rss_mb: f64,
     overhead_median_us: u64,
+    work_per_event_us: u64,
     out_of_order: usize,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {
@@ -58,9 +62,14 @@ async fn scenario(
 ) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key"), API_KEY)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
-    let delivery = concurrency.map(|c| format!("[job.delivery]\nconcurrency = {c}\n")).unwrap_or_default();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../jobs/target/wasm32-wasip2/release");
+    let delivery = concurrency
+        .map(|c| format!("[job.delivery]\nconcurrency = {c}\n"))
+        .unwrap_or_default();
     let config = format!(
         "[host]\nlisten = \"127.0.0.1:{port}\"\nstore = \"{}\"\ncomponents_dir = \"{}\"\n\
          [auth.cordial]\nbase_url = \"{base_url}\"\napi_key_file = \"{}\"\n\
@@ -82,7 +91,12 @@ async fn scenario(
     let pid = host.id().unwrap_or(0);
     let client = reqwest::Client::new();
     let hook = format!("http://127.0.0.1:{port}/hooks/bench");
-    while client.get(format!("http://127.0.0.1:{port}/health")).send().await.is_err() {
+    while client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -99,10 +113,18 @@ async fn scenario(
                 let items: Vec<String> = (c..upto)
                     .flat_map(|i| {
                         let email = format!("{label}-{i}@example.com");
-                        [payload(2 * i, &email, "enter"), payload(2 * i + 1, &email, "exit")]
+                        [
+                            payload(2 * i, &email, "enter"),
+                            payload(2 * i + 1, &email, "exit"),
+                        ]
                     })
                     .collect();
-                let status = client.post(&hook).body(format!("[{}]", items.join(","))).send().await?.status();
+                let status = client
+                    .post(&hook)
+                    .body(format!("[{}]", items.join(",")))
+                    .send()
+                    .await?
+                    .status();
                 anyhow::ensure!(status.as_u16() == 202, "the host answered {status}");
                 c += POSTERS * (BATCH / 2);
             }
@@ -116,13 +138,22 @@ async fn scenario(
     loop {
         let counts = store.outbox_counts("bench")?;
         if counts.pending == 0 && counts.delivered + counts.dead == events as u64 {
-            anyhow::ensure!(counts.dead == 0, "{} events were dead-lettered", counts.dead);
+            anyhow::ensure!(
+                counts.dead == 0,
+                "{} events were dead-lettered",
+                counts.dead
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let metrics: serde_json::Value = client.get(format!("http://127.0.0.1:{port}/metrics")).send().await?.json().await?;
+    let metrics: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await?
+        .json()
+        .await?;
     let peak = peak_rss_mb(pid);
     host.start_kill()?;
     host.wait().await?;
@@ -136,7 +167,9 @@ async fn scenario(
         events,
         seconds,
         peak_rss_mb: peak,
-        overhead_median_us: metrics["jobs"]["bench"]["host_overhead_us_per_call"]["median"].as_u64().unwrap_or(0),
+        overhead_median_us: metrics["jobs"]["bench"]["host_overhead_us_per_call"]["median"]
+            .as_u64()
+            .unwrap_or(0),
         out_of_order,
     })
 }
@@ -161,18 +194,21 @@ async fn naive_baseline(base_url: &str, events: usize) -> anyhow::Result<f64> {
 
 fn report(label: &str, f: &Figures) {
     println!(
-        "  {label:<44} {:>7} events in {:>6.1} s = {:>7.0} events/s | host overhead/call median {:>5} µs | host peak RSS {:>5.0} MiB | contacts out of order: {}",
+        "  {label:<40} {:>7} events in {:>6.1} s = {:>6.0} events/s | host overhead/call {:>4} µs | in-call work/event {:>4} µs | host peak RSS {:>4.0} MiB | out of order: {}",
         f.events,
         f.seconds,
         f.events as f64 / f.seconds,
         f.overhead_median_us,
+        f.work_per_event_us,
         f.peak_rss_mb,
         f.out_of_order
     );
 }
 
 fn main() -> anyhow::Result<()> {
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     tokio.block_on(async {
         let emulator = cordial_emulator::start(EmulatorConfig {
             api_key: API_KEY.into(),

@@ -81,26 +81,12 @@ impl<T: HttpTransport> CordialClient<T> {
         &self.base
     }
 
-    fn call(&mut self, request: HttpRequest) -> Result<HttpResponse, CordialError> {
+    fn call_json(&mut self, request: HttpRequest) -> Result<(u16, Value), CordialError> {
         let response = self
             .transport
             .send(&request)
             .map_err(CordialError::Transport)?;
-        if (200..300).contains(&response.status) {
-            Ok(response)
-        } else {
-            Err(CordialError::from_response(&response))
-        }
-    }
-
-    fn call_json(&mut self, request: HttpRequest) -> Result<(u16, Value), CordialError> {
-        let response = self.call(request)?;
-        let value =
-            serde_json::from_slice(&response.body).map_err(|e| CordialError::UnexpectedBody {
-                status: response.status,
-                message: format!("not JSON: {e}"),
-            })?;
-        Ok((response.status, value))
+        json_response(&response)
     }
 
     /// The account's contact attributes. Cordial's Swagger says an array; client code in the
@@ -165,16 +151,12 @@ impl<T: HttpTransport> CordialClient<T> {
         &mut self,
         contact: &ContactUpsert,
     ) -> Result<UpsertOutcome, CordialError> {
-        let (status, value) = self.call_json(requests::upsert_contact(&self.base, contact))?;
-        let cid = value
-            .get("cID")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        Ok(UpsertOutcome {
-            cid,
-            created: status == 201,
-        })
+        let request = requests::upsert_contact(&self.base, contact);
+        let response = self
+            .transport
+            .send(&request)
+            .map_err(CordialError::Transport)?;
+        upsert_outcome(&response)
     }
 
     /// One contact by email, or `None` when Cordial has no such contact.
@@ -185,6 +167,33 @@ impl<T: HttpTransport> CordialClient<T> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A 2xx response's JSON body, or the Cordial error it carries.
+fn json_response(response: &HttpResponse) -> Result<(u16, Value), CordialError> {
+    if !(200..300).contains(&response.status) {
+        return Err(CordialError::from_response(response));
+    }
+    let value =
+        serde_json::from_slice(&response.body).map_err(|e| CordialError::UnexpectedBody {
+            status: response.status,
+            message: format!("not JSON: {e}"),
+        })?;
+    Ok((response.status, value))
+}
+
+/// What a `POST /v2/contacts` response says: created (201) or updated (200), with the cID.
+pub fn upsert_outcome(response: &HttpResponse) -> Result<UpsertOutcome, CordialError> {
+    let (status, value) = json_response(response)?;
+    let cid = value
+        .get("cID")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(UpsertOutcome {
+        cid,
+        created: status == 201,
+    })
 }
 
 #[cfg(test)]

@@ -41,6 +41,14 @@ impl CordialError {
         }
     }
 
+    /// How long Cordial asked us to wait, for a rate limit.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CordialError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Cordial's HTTP status, when there was a response.
     pub fn status(&self) -> Option<u16> {
         match self {

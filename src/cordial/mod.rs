@@ -9,7 +9,9 @@ mod http;
 mod list_name;
 pub mod requests;
 
-pub use client::{AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome};
+pub use client::{
+    AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, upsert_outcome,
+};
 pub use coerce::coerce;
 pub use contact::{ContactUpsert, SubscribeStatus};
 pub use error::{CordialError, parse_retry_after};

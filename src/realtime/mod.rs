@@ -1,6 +1,7 @@
 //! How one audience event becomes one contact upsert for the real-time export.
 
 pub mod attribute_cache;
+pub mod rounds;
 
 use crate::cordial::{AttributeType, ContactUpsert, coerce};
 use crate::settings::ExportSettings;

@@ -22,11 +22,19 @@ pub struct CordialHttpPolicy {
     /// Nanoseconds this call spent waiting for Cordial's responses, so the host can tell its
     /// own overhead from the network's.
     waited: Arc<AtomicU64>,
+    /// The job's cap on requests in flight, shared by all its calls.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl CordialHttpPolicy {
-    /// `base_url` is the checked origin (`https://api.cordial.io`).
-    pub fn new(job: &str, base_url: &str, api_key: &Secret) -> anyhow::Result<Self> {
+    /// `base_url` is the checked origin (`https://api.cordial.io`); `in_flight` caps the
+    /// job's concurrent requests.
+    pub fn new(
+        job: &str,
+        base_url: &str,
+        api_key: &Secret,
+        in_flight: Arc<tokio::sync::Semaphore>,
+    ) -> anyhow::Result<Self> {
         let uri: http::Uri = base_url.parse()?;
         let scheme = uri
             .scheme_str()
@@ -45,6 +53,7 @@ impl CordialHttpPolicy {
             scheme,
             authorization,
             waited: Arc::default(),
+            in_flight,
         })
     }
 
@@ -112,8 +121,10 @@ impl WasiHttpHooks for CordialHttpPolicy {
         let default: &mut dyn WasiHttpHooks = &mut DefaultSend;
         let sent = Box::into_pin(default.send_request(request, options, fut));
         let waited = self.waited.clone();
+        let in_flight = self.in_flight.clone();
         Box::new(async move {
             let start = Instant::now();
+            let _permit = in_flight.acquire_owned().await;
             let response = sent.await;
             waited.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
             response
@@ -130,7 +141,8 @@ mod tests {
     use super::*;
 
     fn policy(base: &str) -> CordialHttpPolicy {
-        CordialHttpPolicy::new("j", base, &Secret::new("k")).unwrap()
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(1));
+        CordialHttpPolicy::new("j", base, &Secret::new("k"), in_flight).unwrap()
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct DeliveryConfig {
     pub batch_size: u32,
     /// Attempts before a failing event is dead-lettered.
     pub max_attempts: u32,
+    /// Requests to Cordial in flight at once for this job, across all its calls. A call
+    /// sends the next event of every contact in its batch side by side, up to this cap.
+    pub max_in_flight: u32,
 }
 
 impl Default for DeliveryConfig {
@@ -93,6 +96,7 @@ impl Default for DeliveryConfig {
             concurrency: 8,
             batch_size: 50,
             max_attempts: 10,
+            max_in_flight: 32,
         }
     }
 }
@@ -107,6 +111,9 @@ impl DeliveryConfig {
         }
         if self.max_attempts == 0 {
             return Some("delivery.max_attempts must be at least 1".into());
+        }
+        if !(1..=1024).contains(&self.max_in_flight) {
+            return Some("delivery.max_in_flight must be from 1 to 1024".into());
         }
         None
     }

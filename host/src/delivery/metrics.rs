@@ -1,13 +1,14 @@
-//! Counters and the host-overhead distribution of one job's delivery, served as JSON on
-//! `GET /metrics` by `cordial-host serve`.
+//! Counters and per-call timings of one job's delivery, served as JSON on `GET /metrics` by
+//! `cordial-host serve`.
 
 use crate::runtime::CallStats;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-/// How many recent calls the overhead figures describe.
+/// How many recent calls the timing figures describe.
 const WINDOW: usize = 10_000;
 
 #[derive(Default)]
@@ -16,19 +17,31 @@ pub struct DeliveryMetrics {
     delivered: AtomicU64,
     retried: AtomicU64,
     dead_lettered: AtomicU64,
-    /// Per call: time outside Cordial's responses (store setup, instantiation, the
-    /// component's own work, passing data in and out), in microseconds.
-    overhead_us: Mutex<VecDeque<u32>>,
+    /// Per call, in microseconds: the host's fixed cost (store setup and instantiation), and
+    /// the work inside the call other than waiting for Cordial, per event.
+    samples: Mutex<VecDeque<(u32, u32)>>,
+}
+
+fn micros(d: Duration) -> u32 {
+    d.as_micros().min(u32::MAX as u128) as u32
+}
+
+/// The value at quantile `q` of sorted `values`.
+fn quantile(values: &[u32], q: f64) -> Option<u32> {
+    values
+        .get(((values.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
 }
 
 impl DeliveryMetrics {
-    pub fn record_call(&self, stats: CallStats) {
+    pub fn record_call(&self, stats: CallStats, events: usize) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut window = self.overhead_us.lock().expect("metrics mutex poisoned");
+        let per_event = micros(stats.in_call_work()) / events.max(1) as u32;
+        let mut window = self.samples.lock().expect("metrics mutex poisoned");
         if window.len() == WINDOW {
             window.pop_front();
         }
-        window.push_back(stats.overhead().as_micros().min(u32::MAX as u128) as u32);
+        window.push_back((micros(stats.setup), per_event));
     }
 
     pub fn record_outcomes(&self, delivered: u64, retried: u64, dead_lettered: u64) {
@@ -39,28 +52,28 @@ impl DeliveryMetrics {
     }
 
     pub fn snapshot(&self) -> Value {
-        let mut samples: Vec<u32> = self
-            .overhead_us
+        let (mut setup, mut work): (Vec<u32>, Vec<u32>) = self
+            .samples
             .lock()
             .expect("metrics mutex poisoned")
             .iter()
             .copied()
-            .collect();
-        samples.sort_unstable();
-        let at = |q: f64| {
-            samples
-                .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-        };
+            .unzip();
+        setup.sort_unstable();
+        work.sort_unstable();
         json!({
             "calls": self.calls.load(Ordering::Relaxed),
             "delivered": self.delivered.load(Ordering::Relaxed),
             "retried": self.retried.load(Ordering::Relaxed),
             "dead_lettered": self.dead_lettered.load(Ordering::Relaxed),
             "host_overhead_us_per_call": {
-                "median": at(0.5),
-                "p90": at(0.9),
-                "calls_sampled": samples.len(),
+                "median": quantile(&setup, 0.5),
+                "p90": quantile(&setup, 0.9),
+                "calls_sampled": setup.len(),
+            },
+            "in_call_work_us_per_event": {
+                "median": quantile(&work, 0.5),
+                "p90": quantile(&work, 0.9),
             },
         })
     }
@@ -69,25 +82,28 @@ impl DeliveryMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn overhead_is_call_time_minus_waiting_for_cordial() {
+    fn setup_and_per_event_work_are_reported_apart() {
         let m = DeliveryMetrics::default();
-        for (total, http) in [(100, 60), (300, 100), (50, 40)] {
-            m.record_call(CallStats {
-                total: Duration::from_micros(total),
-                http: Duration::from_micros(http),
-            });
+        let us = Duration::from_micros;
+        for (setup, total, http, events) in
+            [(50, 300, 150, 10), (60, 500, 100, 2), (70, 100, 20, 1)]
+        {
+            let stats = CallStats {
+                setup: us(setup),
+                total: us(total),
+                http: us(http),
+            };
+            m.record_call(stats, events);
         }
         m.record_outcomes(5, 1, 2);
         let s = m.snapshot();
         assert_eq!(s["calls"], 3);
-        assert_eq!(s["host_overhead_us_per_call"]["median"], 40);
-        assert_eq!(s["host_overhead_us_per_call"]["p90"], 200);
-        assert_eq!(
-            (s["delivered"].as_u64(), s["dead_lettered"].as_u64()),
-            (Some(5), Some(2))
-        );
+        assert_eq!(s["host_overhead_us_per_call"]["median"], 60);
+        assert_eq!(s["host_overhead_us_per_call"]["p90"], 70);
+        // (300-150-50)/10 = 10, (500-100-60)/2 = 170, (100-20-70)/1 = 10
+        assert_eq!(s["in_call_work_us_per_event"]["median"], 10);
+        assert_eq!(s["dead_lettered"], 2);
     }
 }

@@ -12,6 +12,10 @@ use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::Instant;
 
+/// How long to wait before the rest of a batch, and whether the wait holds the whole job
+/// (a rate limit is per account).
+type Wait = Option<(Duration, bool)>;
+
 pub async fn run(
     runtime: Arc<Runtime>,
     job: JobConfig,
@@ -51,36 +55,18 @@ pub async fn run(
 }
 
 /// One component call for the batch. Removes settled events from `batch` and returns what
-/// to record, plus how long to wait before the rest (and whether that holds the whole job).
+/// to record and how long to wait before the rest.
 async fn attempt(
     runtime: &Runtime,
     job: &JobConfig,
     policy: &RetryPolicy,
     batch: &mut Vec<OutboxEvent>,
     metrics: &DeliveryMetrics,
-) -> (Vec<Settled>, Option<(Duration, bool)>) {
+) -> (Vec<Settled>, Wait) {
     let events: Vec<AudienceEvent> = batch.iter().map(to_audience_event).collect();
-    let (settled, wait) = settle_outcomes(runtime, job, policy, batch, &events, metrics).await;
-    let count = |f: fn(&Settled) -> bool| settled.iter().filter(|s| f(s)).count() as u64;
-    metrics.record_outcomes(
-        count(|s| matches!(s, Settled::Delivered { .. })),
-        count(|s| matches!(s, Settled::Retrying { .. })),
-        count(|s| matches!(s, Settled::Dead { .. })),
-    );
-    (settled, wait)
-}
-
-async fn settle_outcomes(
-    runtime: &Runtime,
-    job: &JobConfig,
-    policy: &RetryPolicy,
-    batch: &mut Vec<OutboxEvent>,
-    events: &[AudienceEvent],
-    metrics: &DeliveryMetrics,
-) -> (Vec<Settled>, Option<(Duration, bool)>) {
-    let outcomes = match runtime.deliver_measured(job, events).await {
+    let outcomes = match runtime.deliver_measured(job, &events).await {
         Ok((outcomes, stats)) if outcomes.len() == batch.len() => {
-            metrics.record_call(stats);
+            metrics.record_call(stats, events.len());
             outcomes
         }
         Ok((outcomes, _)) => {
@@ -93,9 +79,28 @@ async fn settle_outcomes(
         }
         Err(e) => return fail_head(job, policy, batch, e.to_string()),
     };
+    let (settled, wait) = settle(job, policy, batch, outcomes);
+    let count = |f: fn(&Settled) -> bool| settled.iter().filter(|s| f(s)).count() as u64;
+    metrics.record_outcomes(
+        count(|s| matches!(s, Settled::Delivered { .. })),
+        count(|s| matches!(s, Settled::Retrying { .. })),
+        count(|s| matches!(s, Settled::Dead { .. })),
+    );
+    (settled, wait)
+}
+
+/// Turns the component's outcomes into store updates. Events that were tried and may pass
+/// later count an attempt and set the wait (the longest asked for); events held back behind
+/// them stay in the batch untouched.
+fn settle(
+    job: &JobConfig,
+    policy: &RetryPolicy,
+    batch: &mut Vec<OutboxEvent>,
+    outcomes: Vec<Outcome>,
+) -> (Vec<Settled>, Wait) {
     let mut settled = Vec::new();
     let mut keep = Vec::new();
-    let mut wait = None;
+    let mut wait: Wait = None;
     for (event, outcome) in batch.drain(..).zip(outcomes) {
         match outcome {
             Outcome::Delivered => settled.push(Settled::Delivered { id: event.id }),
@@ -108,8 +113,7 @@ async fn settle_outcomes(
                     error: r.reason,
                 });
             }
-            // Only the first retried event was attempted; the rest were held back behind it.
-            Outcome::Retry(r) if wait.is_none() => {
+            Outcome::Retry(r) if r.attempted => {
                 let server_delay = r.after_ms.map(Duration::from_millis);
                 let attempts = event.attempts + 1;
                 match policy.next_step(attempts, server_delay, jitter(event.id, attempts)) {
@@ -127,13 +131,15 @@ async fn settle_outcomes(
                             error: r.reason,
                         });
                         keep.push(OutboxEvent { attempts, ..event });
-                        wait = Some((delay, server_delay.is_some()));
+                        let (longest, job_wide) = wait.unwrap_or((Duration::ZERO, false));
+                        wait = Some((longest.max(delay), job_wide || server_delay.is_some()));
                     }
                 }
             }
             Outcome::Retry(_) => keep.push(event),
         }
     }
+    // Held-back events alone (their blocker was dead-lettered) go again at once.
     *batch = keep;
     (settled, wait)
 }
@@ -144,31 +150,29 @@ fn fail_head(
     policy: &RetryPolicy,
     batch: &mut Vec<OutboxEvent>,
     error: String,
-) -> (Vec<Settled>, Option<(Duration, bool)>) {
+) -> (Vec<Settled>, Wait) {
     tracing::error!(job = %job.name, "delivery call failed: {error}");
     let head = &mut batch[0];
     head.attempts += 1;
     match policy.next_step(head.attempts, None, jitter(head.id, head.attempts)) {
         NextStep::GiveUp => {
             let head = batch.remove(0);
-            (
-                vec![Settled::Dead {
-                    id: head.id,
-                    attempts: head.attempts,
-                    status: None,
-                    error,
-                }],
-                None,
-            )
+            let dead = Settled::Dead {
+                id: head.id,
+                attempts: head.attempts,
+                status: None,
+                error,
+            };
+            (vec![dead], None)
         }
-        NextStep::RetryAfter(delay) => (
-            vec![Settled::Retrying {
+        NextStep::RetryAfter(delay) => {
+            let retrying = Settled::Retrying {
                 id: head.id,
                 attempts: head.attempts,
                 error,
-            }],
-            Some((delay, false)),
-        ),
+            };
+            (vec![retrying], Some((delay, false)))
+        }
     }
 }
 

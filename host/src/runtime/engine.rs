@@ -25,6 +25,8 @@ pub struct Runtime {
     pub(super) config: HostConfig,
     pub(super) store: Store,
     fuel_enabled: bool,
+    /// Per job: the cap on requests to Cordial in flight, shared by all its calls.
+    in_flight: HashMap<String, Arc<tokio::sync::Semaphore>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -57,7 +59,19 @@ impl Runtime {
                     e.increment_epoch();
                 }
             })?;
+        let in_flight = config
+            .jobs
+            .iter()
+            .map(|j| {
+                let permits = j.delivery.max_in_flight as usize;
+                (
+                    j.name.clone(),
+                    Arc::new(tokio::sync::Semaphore::new(permits)),
+                )
+            })
+            .collect();
         Ok(Runtime {
+            in_flight,
             engine,
             linker,
             loaded: Mutex::new(HashMap::new()),
@@ -74,6 +88,15 @@ impl Runtime {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The job's in-flight cap.
+    pub(super) fn in_flight(&self, job: &JobConfig) -> Arc<tokio::sync::Semaphore> {
+        self.in_flight.get(&job.name).cloned().unwrap_or_else(|| {
+            Arc::new(tokio::sync::Semaphore::new(
+                job.delivery.max_in_flight as usize,
+            ))
+        })
     }
 
     pub(super) fn fuel_enabled(&self) -> bool {

@@ -41,6 +41,9 @@ impl CallContext {
 /// Where the time of one component call went.
 #[derive(Debug, Clone, Copy)]
 pub struct CallStats {
+    /// The host's fixed cost of a call: a fresh store with its limits and capabilities, and
+    /// the instantiation from the pre-linked component, until the export can be called.
+    pub setup: std::time::Duration,
     /// From setting up the store to the call's return.
     pub total: std::time::Duration,
     /// Waiting for Cordial's responses.
@@ -48,9 +51,12 @@ pub struct CallStats {
 }
 
 impl CallStats {
-    /// The host's and the component's own time: everything but the network.
-    pub fn overhead(&self) -> std::time::Duration {
-        self.total.saturating_sub(self.http)
+    /// The time spent inside the export other than waiting for Cordial: the job's own work
+    /// and the wasi:http machinery, which grows with the batch.
+    pub fn in_call_work(&self) -> std::time::Duration {
+        self.total
+            .saturating_sub(self.http)
+            .saturating_sub(self.setup)
     }
 }
 
@@ -80,7 +86,9 @@ impl Runtime {
             .api_key
             .read()
             .map_err(|e| failed(anyhow::anyhow!("auth `{}`: {e}", auth.name)))?;
-        let hooks = CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key).map_err(failed)?;
+        let hooks =
+            CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key, self.in_flight(job))
+                .map_err(failed)?;
         let state = RunState::new(
             &job.name,
             &call.run_id,
@@ -238,10 +246,12 @@ impl Runtime {
             job: job.name.clone(),
             error,
         })?;
+        let mut setup = std::time::Duration::ZERO;
         let result = async {
             match &*pre {
                 JobPre::ExportRealtime(p) => {
                     let i = p.instantiate_async(&mut store).await?;
+                    setup = started.elapsed();
                     i.cordial_jobs_realtime()
                         .call_deliver(&mut store, &ctx, &settings, events)
                         .await
@@ -254,6 +264,7 @@ impl Runtime {
         }
         .await;
         let stats = CallStats {
+            setup,
             total: started.elapsed(),
             http: std::time::Duration::from_nanos(
                 store

@@ -1,18 +1,18 @@
-//! Delivering a batch of audience events, in order.
+//! Delivering a batch of audience events: many requests in flight, each contact in order.
 
 use crate::exports::cordial::jobs::realtime::{AudienceEvent, Membership as WitMembership};
 use cordial_guest::outcomes::{Outcome, Rejection, RetryLater};
 use cordial_guest::types::RunContext;
 use cordial_guest::{WasiHttp, cordial_error_outcome, state};
 use cordial_jobs::cordial::{CordialClient, CordialError, audience_list_name};
+use cordial_jobs::realtime::rounds::{EventOutcome, deliver_in_rounds};
 use cordial_jobs::realtime::{
-    AttributeTypes, Membership, attribute_cache, contact_for_event, typed_targets,
+    AttributeTypes, Membership, Undeliverable, attribute_cache, contact_for_event, typed_targets,
 };
 use cordial_jobs::settings::ExportSettings;
 
-/// One outcome per event, in order. After a failure that may pass later (429, 5xx, network)
-/// the rest of the batch is handed back untouched, so a later event for the same contact
-/// never overtakes an earlier one and a rate limit is not hammered.
+/// One outcome per event, in order. See `cordial_jobs::realtime::rounds` for how requests
+/// are sent side by side while each contact's events keep their order.
 pub fn deliver(ctx: &RunContext, config: &str, events: Vec<AudienceEvent>) -> Vec<Outcome> {
     let settings: ExportSettings = match cordial_guest::parse_settings(config) {
         Ok(s) => s,
@@ -30,44 +30,47 @@ pub fn deliver(ctx: &RunContext, config: &str, events: Vec<AudienceEvent>) -> Ve
         Ok(t) => t,
         Err(e) => return all(&events, cordial_error_outcome(&e)),
     };
-    let mut outcomes = Vec::with_capacity(events.len());
-    for event in &events {
-        if let Some(Outcome::Retry(r)) = outcomes.last() {
-            let held = RetryLater {
-                after_ms: r.after_ms,
-                reason: format!("held back behind an earlier event: {}", r.reason),
-            };
-            outcomes.push(Outcome::Retry(held));
-            continue;
-        }
-        outcomes.push(deliver_one(&mut client, &settings, &types, &list, event));
-    }
-    outcomes
+    let planned: Vec<_> = events
+        .iter()
+        .map(|event| plan(&settings, &types, &list, event))
+        .collect();
+    deliver_in_rounds(&ctx.cordial_base_url, &planned, &mut WasiHttp)
+        .into_iter()
+        .map(to_wit)
+        .collect()
 }
 
-fn deliver_one(
-    client: &mut CordialClient<WasiHttp>,
+fn plan(
     settings: &ExportSettings,
     types: &AttributeTypes,
     list: &str,
     event: &AudienceEvent,
-) -> Outcome {
-    let user: serde_json::Value = match serde_json::from_str(&event.user) {
-        Ok(u) => u,
-        Err(e) => return dead_letter(format!("the user is not a JSON object: {e}")),
-    };
+) -> Result<cordial_jobs::cordial::ContactUpsert, Undeliverable> {
+    let user: serde_json::Value = serde_json::from_str(&event.user)
+        .map_err(|e| Undeliverable(format!("the user is not a JSON object: {e}")))?;
     let membership = match event.kind {
         WitMembership::Enter => Membership::Enter,
         WitMembership::Exit => Membership::Exit,
         WitMembership::Change => Membership::Change,
     };
-    let contact = match contact_for_event(settings, types, list, membership, &user) {
-        Ok(c) => c,
-        Err(why) => return dead_letter(why.0),
-    };
-    match client.upsert_contact(&contact) {
-        Ok(_) => Outcome::Delivered,
-        Err(e) => cordial_error_outcome(&e),
+    contact_for_event(settings, types, list, membership, &user)
+}
+
+fn to_wit(outcome: EventOutcome) -> Outcome {
+    match outcome {
+        EventOutcome::Delivered => Outcome::Delivered,
+        EventOutcome::Retry {
+            after,
+            reason,
+            attempted,
+        } => Outcome::Retry(RetryLater {
+            after_ms: after.map(|d| d.as_millis() as u64),
+            reason,
+            attempted,
+        }),
+        EventOutcome::DeadLetter { status, reason } => {
+            Outcome::DeadLetter(Rejection { status, reason })
+        }
     }
 }
 

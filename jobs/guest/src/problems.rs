@@ -30,6 +30,7 @@ pub fn cordial_error_outcome(error: &CordialError) -> Outcome {
         Outcome::Retry(RetryLater {
             after_ms,
             reason: error.to_string(),
+            attempted: true,
         })
     } else {
         Outcome::DeadLetter(Rejection {
