@@ -4,12 +4,12 @@
 //!
 //! - CPU-bound: the emulator answers at once.
 //! - Latency-bound: the emulator adds 50 ms to every response, like a WAN round trip; at
-//!   the default concurrency and at 64 in flight, against the naive baseline of one
-//!   sequential request per event measured in the same run.
+//!   the default settings (8 component calls, at most 32 requests in flight) and at 64
+//!   requests in flight, against the naive baseline of one sequential request per event
+//!   measured in the same run.
 //!
 //! Every contact gets an enter then an exit; afterwards no contact may still be in the list,
-//! which checks per-contact ordering. Sizes: BENCH_EVENTS (default 100000) for the big runs,
-//! BENCH_SLOW_EVENTS (default 10000) for the latency-bound run at default concurrency.
+//! which checks per-contact ordering. Events per run: BENCH_EVENTS (default 100000).
 
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::store::Store;
@@ -58,7 +58,7 @@ async fn scenario(
     base_url: &str,
     label: &str,
     events: usize,
-    concurrency: Option<u32>,
+    max_in_flight: Option<u32>,
 ) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key"), API_KEY)?;
@@ -67,8 +67,8 @@ async fn scenario(
         .port();
     let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../jobs/target/wasm32-wasip2/release");
-    let delivery = concurrency
-        .map(|c| format!("[job.delivery]\nconcurrency = {c}\n"))
+    let delivery = max_in_flight
+        .map(|n| format!("[job.delivery]\nmax_in_flight = {n}\n"))
         .unwrap_or_default();
     let config = format!(
         "[host]\nlisten = \"127.0.0.1:{port}\"\nstore = \"{}\"\ncomponents_dir = \"{}\"\n\
@@ -170,6 +170,9 @@ async fn scenario(
         overhead_median_us: metrics["jobs"]["bench"]["host_overhead_us_per_call"]["median"]
             .as_u64()
             .unwrap_or(0),
+        work_per_event_us: metrics["jobs"]["bench"]["in_call_work_us_per_event"]["median"]
+            .as_u64()
+            .unwrap_or(0),
         out_of_order,
     })
 }
@@ -218,22 +221,21 @@ fn main() -> anyhow::Result<()> {
         .await?;
         let (handle, base) = (emulator.handle(), emulator.base_url());
         let big = env_usize("BENCH_EVENTS", 100_000);
-        let slow = env_usize("BENCH_SLOW_EVENTS", 10_000);
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
         println!("real-time export benchmark — {cpus} cores; batches of {BATCH} events from {POSTERS} posters");
 
         let cpu = scenario(&handle, &base, "cpu", big, None).await?;
-        report("CPU-bound, default concurrency (8)", &cpu);
+        report("CPU-bound, default settings", &cpu);
 
         handle.set_latency(Duration::from_millis(50));
         let baseline = naive_baseline(&base, 100).await?;
         println!("  {:<44} {baseline:>7.1} events/s (one sequential request per event, 100 events)", "naive baseline, 50 ms latency");
-        let default = scenario(&handle, &base, "slow8", slow, None).await?;
-        report("50 ms latency, default concurrency (8)", &default);
+        let default = scenario(&handle, &base, "slow32", big, None).await?;
+        report("50 ms latency, default (32 in flight)", &default);
         let wide = scenario(&handle, &base, "slow64", big, Some(64)).await?;
         report("50 ms latency, 64 in flight", &wide);
         println!(
-            "  speed-up over the naive baseline: {:.1}× at default concurrency, {:.1}× at 64 in flight",
+            "  speed-up over the naive baseline: {:.1}× at the default settings, {:.1}× at 64 in flight",
             default.events as f64 / default.seconds / baseline,
             wide.events as f64 / wide.seconds / baseline
         );
