@@ -5,9 +5,8 @@
 use crate::config::Secret;
 use base64::Engine as _;
 use http::header::{AUTHORIZATION, HeaderValue};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
@@ -19,21 +18,76 @@ pub struct CordialHttpPolicy {
     scheme: String,
     authority: String,
     authorization: HeaderValue,
-    /// Nanoseconds this call spent waiting for Cordial's responses, so the host can tell its
-    /// own overhead from the network's.
-    waited: Arc<AtomicU64>,
-    /// The job's cap on requests in flight, shared by all its calls.
-    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Time this call spent waiting for Cordial, so the host can tell its own overhead from
+    /// the network's.
+    waited: Arc<NetworkWait>,
+    /// The job's traffic controls, shared by all its calls.
+    traffic: Arc<JobTraffic>,
+}
+
+/// Per job, across all its calls: a cap on requests in flight, and a gate that a 429 from
+/// Cordial closes until its `Retry-After` has passed, so no call of the job sends anything
+/// new in the meantime, whichever call was told.
+pub struct JobTraffic {
+    in_flight: tokio::sync::Semaphore,
+    not_before: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl JobTraffic {
+    pub fn new(max_in_flight: usize) -> JobTraffic {
+        JobTraffic {
+            in_flight: tokio::sync::Semaphore::new(max_in_flight),
+            not_before: Mutex::new(None),
+        }
+    }
+
+    /// Waits until the gate is open.
+    async fn gate(&self) {
+        loop {
+            let until = *self.not_before.lock().expect("gate mutex poisoned");
+            match until {
+                Some(t) if t > tokio::time::Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// Closes the gate for `delay` (keeping a later close that is already set).
+    fn close_for(&self, delay: Duration) {
+        let until = tokio::time::Instant::now() + delay;
+        let mut slot = self.not_before.lock().expect("gate mutex poisoned");
+        if slot.is_none_or(|t| t < until) {
+            *slot = Some(until);
+        }
+    }
+}
+
+/// Cordial's wait after a 429: `Retry-After`, else `X-Rate-Limit-Reset`, else one second.
+fn retry_after(response: &http::Response<WasiBody>) -> Duration {
+    ["retry-after", "x-rate-limit-reset"]
+        .iter()
+        .find_map(|h| {
+            response
+                .headers()
+                .get(*h)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1))
 }
 
 impl CordialHttpPolicy {
-    /// `base_url` is the checked origin (`https://api.cordial.io`); `in_flight` caps the
-    /// job's concurrent requests.
+    /// `base_url` is the checked origin (`https://api.cordial.io`); `traffic` is the job's
+    /// shared in-flight cap and rate-limit gate.
     pub fn new(
         job: &str,
         base_url: &str,
         api_key: &Secret,
-        in_flight: Arc<tokio::sync::Semaphore>,
+        traffic: Arc<JobTraffic>,
     ) -> anyhow::Result<Self> {
         let uri: http::Uri = base_url.parse()?;
         let scheme = uri
@@ -53,12 +107,12 @@ impl CordialHttpPolicy {
             scheme,
             authorization,
             waited: Arc::default(),
-            in_flight,
+            traffic,
         })
     }
 
-    /// The counter of time spent waiting for responses.
-    pub fn waited(&self) -> Arc<AtomicU64> {
+    /// The call's network wait.
+    pub fn waited(&self) -> Arc<NetworkWait> {
         self.waited.clone()
     }
 
@@ -70,6 +124,43 @@ impl CordialHttpPolicy {
             .map(|a| normalise_authority(&self.scheme, a.as_str()));
         scheme.as_deref() == Some(self.scheme.as_str())
             && authority.as_deref() == Some(self.authority.as_str())
+    }
+}
+
+/// Wall-clock time with at least one request of the call waiting: overlapping requests
+/// count once, so the figure can be taken from the call's duration.
+#[derive(Default)]
+pub struct NetworkWait(Mutex<WaitState>);
+
+#[derive(Default)]
+struct WaitState {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl NetworkWait {
+    fn begin(&self) {
+        let mut s = self.0.lock().expect("wait mutex poisoned");
+        if s.in_flight == 0 {
+            s.since = Some(Instant::now());
+        }
+        s.in_flight += 1;
+    }
+
+    fn end(&self) {
+        let mut s = self.0.lock().expect("wait mutex poisoned");
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if s.in_flight == 0
+            && let Some(since) = s.since.take()
+        {
+            s.total += since.elapsed();
+        }
+    }
+
+    /// The time waited so far.
+    pub fn total(&self) -> Duration {
+        self.0.lock().expect("wait mutex poisoned").total
     }
 }
 
@@ -121,12 +212,19 @@ impl WasiHttpHooks for CordialHttpPolicy {
         let default: &mut dyn WasiHttpHooks = &mut DefaultSend;
         let sent = Box::into_pin(default.send_request(request, options, fut));
         let waited = self.waited.clone();
-        let in_flight = self.in_flight.clone();
+        let traffic = self.traffic.clone();
         Box::new(async move {
-            let start = Instant::now();
-            let _permit = in_flight.acquire_owned().await;
+            waited.begin();
+            traffic.gate().await;
+            let permit = traffic.in_flight.acquire().await;
             let response = sent.await;
-            waited.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            drop(permit);
+            if let Ok((r, _)) = &response
+                && r.status() == http::StatusCode::TOO_MANY_REQUESTS
+            {
+                traffic.close_for(retry_after(r));
+            }
+            waited.end();
             response
         })
     }
@@ -141,8 +239,7 @@ mod tests {
     use super::*;
 
     fn policy(base: &str) -> CordialHttpPolicy {
-        let in_flight = Arc::new(tokio::sync::Semaphore::new(1));
-        CordialHttpPolicy::new("j", base, &Secret::new("k"), in_flight).unwrap()
+        CordialHttpPolicy::new("j", base, &Secret::new("k"), Arc::new(JobTraffic::new(1))).unwrap()
     }
 
     #[test]
@@ -156,6 +253,21 @@ mod tests {
         let local = policy("http://127.0.0.1:8787");
         assert!(local.allows(&"http://127.0.0.1:8787/v2/contacts".parse().unwrap()));
         assert!(!local.allows(&"http://127.0.0.1:8788/v2/contacts".parse().unwrap()));
+    }
+
+    #[test]
+    fn overlapping_waits_count_once() {
+        let w = NetworkWait::default();
+        w.begin();
+        w.begin();
+        std::thread::sleep(Duration::from_millis(20));
+        w.end();
+        w.end();
+        let once = w.total();
+        assert!(
+            once >= Duration::from_millis(20) && once < Duration::from_millis(40),
+            "{once:?}"
+        );
     }
 
     #[test]

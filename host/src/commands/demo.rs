@@ -1,12 +1,13 @@
 //! `cordial-host demo`: the jobs end to end with no Cordial account. Starts the local
 //! Cordial emulator, writes the embedded config next to a temporary store, checks it, runs
-//! the Import Activity job once, and delivers a few audience events through the real-time
-//! export — real components in the real host, over real HTTP.
+//! the Import Activity job once, then serves the real-time export and posts a webhook batch
+//! of audience events to it, the way the platform would — real components in the real host,
+//! over real HTTP, through the durable outbox.
 
 use super::check::check_config;
 use super::run::print_outcome;
-use crate::config;
-use crate::runtime::{AudienceEvent, CallContext, Membership, Runtime};
+use crate::config::{self, HostConfig};
+use crate::runtime::{CallContext, Runtime};
 use crate::store::Store;
 use cordial_emulator::{EmulatorConfig, Seed};
 use std::process::ExitCode;
@@ -33,8 +34,8 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     std::fs::write(&config_path, &text)?;
     println!("▶ Cordial emulator at {}", emulator.base_url());
     println!("▶ config written to {}", config_path.display());
-
     let config = config::parse(&text).map_err(|p| anyhow::anyhow!("embedded config: {p:?}"))?;
+
     println!("\n▶ cordial-host check {}", config_path.display());
     let problems = check_config(config.clone()).await?;
     if !problems.is_empty() {
@@ -47,36 +48,34 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         "✓ config and job settings are valid (each job's component checked its own settings against Cordial)"
     );
 
-    let store = Store::open(&config.store)?;
-    let runtime = Runtime::new(config, store)?;
-    let activity = runtime
-        .config()
-        .job("activity")
-        .expect("in the demo config")
-        .clone();
     println!("\n▶ cordial-host run {} activity", config_path.display());
-    if print_outcome(
-        "activity",
-        runtime.run(&activity, &CallContext::now()).await?,
-    ) != ExitCode::SUCCESS
-    {
+    if run_activity(&config).await? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
 
-    let realtime = runtime
-        .config()
-        .job("vip-realtime")
-        .expect("in the demo config")
-        .clone();
-    let events = sample_events();
     println!(
-        "\n▶ delivering {} audience events to job vip-realtime",
-        events.len()
+        "\n▶ cordial-host serve {}  (webhooks → durable outbox → delivery)",
+        config_path.display()
     );
-    let outcomes = runtime.deliver(&realtime, &events).await?;
-    for (event, outcome) in events.iter().zip(&outcomes) {
-        println!("  event {} {:?}: {outcome:?}", event.event_id, event.kind);
-    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hooks/vip-realtime", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve::serve(config.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
+    println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
+    let store = Store::open(&config.store)?;
+    let counts = loop {
+        let counts = store.outbox_counts("vip-realtime")?;
+        if counts.pending == 0 && counts.delivered + counts.dead > 0 {
+            break counts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(());
+    server.await??;
+
     println!("\n▶ what Cordial (the emulator) now holds:");
     let handle = emulator.handle();
     for email in ["beth@example.com", "joe@example.com"] {
@@ -86,40 +85,64 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         }
     }
     emulator.shutdown().await;
-    let delivered = outcomes
-        .iter()
-        .filter(|o| matches!(o, crate::runtime::bindings::outcomes::Outcome::Delivered))
-        .count();
     println!(
-        "\n✓ demo finished: {delivered}/{} events delivered",
-        outcomes.len()
+        "\n✓ demo finished: {} events delivered, {} dead-lettered",
+        counts.delivered, counts.dead
     );
-    Ok(if delivered == outcomes.len() {
+    Ok(if counts.dead == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-fn sample_events() -> Vec<AudienceEvent> {
-    let event = |id: u64, kind: Membership, user: &str| AudienceEvent {
-        event_id: id,
-        audience: "vip_customers".into(),
-        kind,
-        user: user.into(),
-        occurred_at: Some("2026-11-22T12:00:00Z".into()),
+async fn run_activity(config: &HostConfig) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new(config.clone(), Store::open(&config.store)?)?;
+    let job = config.job("activity").expect("in the demo config");
+    Ok(print_outcome(
+        "activity",
+        runtime.run(job, &CallContext::now()).await?,
+    ))
+}
+
+/// A minimal HTTP/1.1 JSON POST over a plain TCP socket: the demo plays the platform.
+async fn post_json(url: &str, body: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("a local http URL");
+    let (authority, path) = rest.split_once('/').expect("a path");
+    let mut socket = tokio::net::TcpStream::connect(authority).await?;
+    let request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await?;
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    Ok(format!("{status} {body}"))
+}
+
+/// Three audience events as the platform's Audience Trigger would batch them: Beth and Joe
+/// enter `vip_customers`, then Joe exits.
+fn sample_webhook() -> String {
+    let event = |id: u64, email: &str, kind: &str, fields: &str| {
+        format!(
+            r#"{{"id":"{id}","data":{{"email":"{email}"{fields},"segment_events":[{{"id":"42976a269a5e6b9d06c681b1c27292df","event":"{kind}","slug":"vip_customers","{kind}":"2026-11-22T12:00:00Z"}}]}},"meta":{{"object":"user","subscription_id":"36e243f8fd8f4530bbd330fa7fb1a685","timestamp":"2026-11-22T12:00:01Z"}}}}"#
+        )
     };
-    vec![
+    format!(
+        "[{},{},{}]",
         event(
             1,
-            Membership::Enter,
-            r#"{"email":"Beth@Example.com","first_name":"Beth","last_name":"Izzi","city":"Portland"}"#,
+            "Beth@Example.com",
+            "enter",
+            r#","first_name":"Beth","last_name":"Izzi","city":"Portland""#
         ),
-        event(
-            2,
-            Membership::Enter,
-            r#"{"email":"joe@example.com","first_name":"Joe"}"#,
-        ),
-        event(3, Membership::Exit, r#"{"email":"joe@example.com"}"#),
-    ]
+        event(2, "joe@example.com", "enter", r#","first_name":"Joe""#),
+        event(3, "joe@example.com", "exit", "")
+    )
 }

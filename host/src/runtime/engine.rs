@@ -4,6 +4,7 @@
 use super::bindings::capabilities::cordial::jobs as caps;
 use super::components::{self, JobPre};
 use super::run_state::RunState;
+use crate::capabilities::http_policy::JobTraffic;
 use crate::config::{HostConfig, JobConfig};
 use crate::store::Store;
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; a call's deadline is counted in these ticks.
 pub(super) const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -25,8 +26,8 @@ pub struct Runtime {
     pub(super) config: HostConfig,
     pub(super) store: Store,
     fuel_enabled: bool,
-    /// Per job: the cap on requests to Cordial in flight, shared by all its calls.
-    in_flight: HashMap<String, Arc<tokio::sync::Semaphore>>,
+    /// Per job: the in-flight cap and rate-limit gate, shared by all its calls.
+    traffic: HashMap<String, Arc<JobTraffic>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -36,7 +37,8 @@ impl Runtime {
         let mut cfg = Config::new();
         cfg.wasm_component_model(true)
             .epoch_interruption(true)
-            .consume_fuel(fuel_enabled);
+            .consume_fuel(fuel_enabled)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool_for(&config)));
         let engine = Engine::new(&cfg)?;
 
         let mut linker = Linker::<RunState>::new(&engine);
@@ -59,19 +61,16 @@ impl Runtime {
                     e.increment_epoch();
                 }
             })?;
-        let in_flight = config
+        let traffic = config
             .jobs
             .iter()
             .map(|j| {
-                let permits = j.delivery.max_in_flight as usize;
-                (
-                    j.name.clone(),
-                    Arc::new(tokio::sync::Semaphore::new(permits)),
-                )
+                let traffic = JobTraffic::new(j.delivery.max_in_flight as usize);
+                (j.name.clone(), Arc::new(traffic))
             })
             .collect();
         Ok(Runtime {
-            in_flight,
+            traffic,
             engine,
             linker,
             loaded: Mutex::new(HashMap::new()),
@@ -90,13 +89,12 @@ impl Runtime {
         &self.store
     }
 
-    /// The job's in-flight cap.
-    pub(super) fn in_flight(&self, job: &JobConfig) -> Arc<tokio::sync::Semaphore> {
-        self.in_flight.get(&job.name).cloned().unwrap_or_else(|| {
-            Arc::new(tokio::sync::Semaphore::new(
-                job.delivery.max_in_flight as usize,
-            ))
-        })
+    /// The job's traffic controls.
+    pub(super) fn traffic(&self, job: &JobConfig) -> Arc<JobTraffic> {
+        self.traffic
+            .get(&job.name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(JobTraffic::new(job.delivery.max_in_flight as usize)))
     }
 
     pub(super) fn fuel_enabled(&self) -> bool {
@@ -128,6 +126,33 @@ impl Runtime {
             .insert(path, pre.clone());
         Ok(pre)
     }
+}
+
+/// Instances come from a pool sized for the config: every call gets a fresh instance, and
+/// reusing pooled memory and tables makes that far cheaper than mapping them anew. Room for
+/// every worker of every job at once, plus headroom for checks and scheduled runs.
+fn pool_for(config: &HostConfig) -> PoolingAllocationConfig {
+    let calls: u32 = config
+        .jobs
+        .iter()
+        .map(|j| j.delivery.concurrency)
+        .sum::<u32>()
+        + 32;
+    let largest_memory_mb = config
+        .jobs
+        .iter()
+        .map(|j| j.limits.memory_mb)
+        .chain([config.limits.memory_mb])
+        .max()
+        .unwrap_or(256);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(calls)
+        // A job component holds a few core instances (the program and its adapters).
+        .total_core_instances(calls * 8)
+        .total_memories(calls * 2)
+        .total_tables(calls * 4)
+        .max_memory_size((largest_memory_mb as usize) << 20);
+    pool
 }
 
 impl Drop for Runtime {

@@ -86,9 +86,8 @@ impl Runtime {
             .api_key
             .read()
             .map_err(|e| failed(anyhow::anyhow!("auth `{}`: {e}", auth.name)))?;
-        let hooks =
-            CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key, self.in_flight(job))
-                .map_err(failed)?;
+        let hooks = CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key, self.traffic(job))
+            .map_err(failed)?;
         let state = RunState::new(
             &job.name,
             &call.run_id,
@@ -153,33 +152,23 @@ impl Runtime {
             job: job.name.clone(),
             error,
         })?;
+        // Every world exports `configurable`, each through its own generated type.
+        macro_rules! validate_with {
+            ($pre:expr) => {{
+                let instance = $pre.instantiate_async(&mut store).await?;
+                instance
+                    .cordial_jobs_configurable()
+                    .call_validate(&mut store, &ctx, &settings)
+                    .await
+            }};
+        }
         let result = async {
-            Ok(match &*pre {
-                JobPre::ImportActivity(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_configurable()
-                        .call_validate(&mut store, &ctx, &settings)
-                        .await?
-                }
-                JobPre::ExportBulk(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_configurable()
-                        .call_validate(&mut store, &ctx, &settings)
-                        .await?
-                }
-                JobPre::ExportRealtime(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_configurable()
-                        .call_validate(&mut store, &ctx, &settings)
-                        .await?
-                }
-                JobPre::ExperienceCapture(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_configurable()
-                        .call_validate(&mut store, &ctx, &settings)
-                        .await?
-                }
-            })
+            match &*pre {
+                JobPre::ImportActivity(p) => validate_with!(p),
+                JobPre::ExportBulk(p) => validate_with!(p),
+                JobPre::ExportRealtime(p) => validate_with!(p),
+                JobPre::ExperienceCapture(p) => validate_with!(p),
+            }
         }
         .await;
         result.map_err(|e: wasmtime::Error| Self::classify(job, &store, e))
@@ -266,12 +255,7 @@ impl Runtime {
         let stats = CallStats {
             setup,
             total: started.elapsed(),
-            http: std::time::Duration::from_nanos(
-                store
-                    .data()
-                    .http_waited
-                    .load(std::sync::atomic::Ordering::Relaxed),
-            ),
+            http: store.data().http_waited.total(),
         };
         result
             .map(|o| (o, stats))

@@ -17,8 +17,8 @@ pub struct RunState {
     pub sftp: Option<SftpConfig>,
     pub table: ResourceTable,
     pub limiter: JobLimiter,
-    /// Nanoseconds spent waiting for HTTP responses during this call.
-    pub http_waited: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Time spent waiting for Cordial during this call.
+    pub http_waited: std::sync::Arc<crate::capabilities::http_policy::NetworkWait>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: CordialHttpPolicy,

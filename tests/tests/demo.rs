@@ -1,0 +1,35 @@
+//! The README's first command stays true: `cordial-host demo` runs the jobs end to end
+//! against the embedded emulator and succeeds.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_end_to_end() {
+    let out = tokio::process::Command::new(harness::host_binary())
+        .arg("demo")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✓ config and job settings are valid"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("✓ activity: Cordial reachable"), "{stdout}");
+    assert!(stdout.contains(r#"202 Accepted {"accepted":3"#), "{stdout}");
+    assert!(
+        stdout.contains("✓ demo finished: 3 events delivered, 0 dead-lettered"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#""lists":["Lytics_vip_customers"]"#),
+        "Beth is in the list: {stdout}"
+    );
+}
