@@ -36,16 +36,24 @@ async fn denials_are_logged_and_secrets_never_are() {
 
     let h = Harness::start().await;
     let fixture = components_dir().join("misbehaving.wasm");
+    let wrong_key = h.dir.path().join("wrong-key");
+    std::fs::write(&wrong_key, format!("{API_KEY}-wrong")).unwrap();
     let runtime = h.runtime(&format!(
         "[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\ncomponent = \"{}\"\n\
          action = \"fetch\"\nurl = \"http://127.0.0.1:9/elsewhere\"\n\n\
-         [[job]]\nname = \"vip\"\nkind = \"export-realtime\"\nauth = \"cordial\"\naudience = \"vip\"\n",
-        fixture.display()
+         [[job]]\nname = \"vip\"\nkind = \"export-realtime\"\nauth = \"cordial\"\naudience = \"vip\"\n\n\
+         [[job]]\nname = \"stale\"\nkind = \"export-realtime\"\nauth = \"stale\"\naudience = \"vip\"\n\n\
+         [auth.stale]\nbase_url = \"{}\"\napi_key_file = \"{}\"\n",
+        fixture.display(),
+        h.emulator.base_url(),
+        wrong_key.display()
     ));
-    let rogue = runtime.config().job("rogue").unwrap().clone();
-    let vip = runtime.config().job("vip").unwrap().clone();
-    runtime.run(&rogue, &CallContext::now()).await.unwrap();
-    runtime.validate(&vip).await.unwrap();
+    let job = |name: &str| runtime.config().job(name).unwrap().clone();
+    runtime
+        .run(&job("rogue"), &CallContext::now())
+        .await
+        .unwrap();
+    runtime.validate(&job("vip")).await.unwrap();
     let events = [AudienceEvent {
         event_id: 1,
         audience: "vip".into(),
@@ -53,10 +61,10 @@ async fn denials_are_logged_and_secrets_never_are() {
         user: r#"{"email":"a@example.com"}"#.into(),
         occurred_at: None,
     }];
-    runtime.deliver(&vip, &events).await.unwrap();
+    runtime.deliver(&job("vip"), &events).await.unwrap();
     // A wrong key makes Cordial answer 401, the path most likely to echo credentials.
-    std::fs::write(h.dir.path().join("api-key"), format!("{API_KEY}-wrong")).unwrap();
-    runtime.deliver(&vip, &events).await.unwrap();
+    let refused = runtime.deliver(&job("stale"), &events).await.unwrap();
+    assert!(format!("{refused:?}").contains("401"), "{refused:?}");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(

@@ -1,7 +1,7 @@
 //! The capabilities the host grants a job, one module each. Each implements the generated
 //! `Host` trait of its WIT interface on [`crate::runtime::RunState`].
 
-pub mod http_policy;
+pub mod http;
 pub mod log;
 pub mod platform;
 pub mod sftp;

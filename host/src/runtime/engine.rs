@@ -4,8 +4,8 @@
 use super::bindings::capabilities::cordial::jobs as caps;
 use super::components::{self, JobPre};
 use super::run_state::RunState;
-use crate::capabilities::http_policy::JobTraffic;
-use crate::config::{HostConfig, JobConfig};
+use crate::capabilities::http::JobHttp;
+use crate::config::{AuthConfig, HostConfig, JobConfig};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,8 +26,9 @@ pub struct Runtime {
     pub(super) config: HostConfig,
     pub(super) store: Store,
     fuel_enabled: bool,
-    /// Per job: the in-flight cap and rate-limit gate, shared by all its calls.
-    traffic: HashMap<String, Arc<JobTraffic>>,
+    /// Per job: its HTTP policy (origin, credential, traffic controls), prepared on first use
+    /// and shared by all its calls.
+    http: Mutex<HashMap<String, Arc<JobHttp>>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -61,16 +62,8 @@ impl Runtime {
                     e.increment_epoch();
                 }
             })?;
-        let traffic = config
-            .jobs
-            .iter()
-            .map(|j| {
-                let traffic = JobTraffic::new(j.delivery.max_in_flight as usize);
-                (j.name.clone(), Arc::new(traffic))
-            })
-            .collect();
         Ok(Runtime {
-            traffic,
+            http: Mutex::default(),
             engine,
             linker,
             loaded: Mutex::new(HashMap::new()),
@@ -89,12 +82,29 @@ impl Runtime {
         &self.store
     }
 
-    /// The job's traffic controls.
-    pub(super) fn traffic(&self, job: &JobConfig) -> Arc<JobTraffic> {
-        self.traffic
-            .get(&job.name)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(JobTraffic::new(job.delivery.max_in_flight as usize)))
+    /// The job's HTTP policy, reading its API key on first use. The key is read once per
+    /// process: after rotating it, restart the host.
+    pub(super) fn job_http(
+        &self,
+        job: &JobConfig,
+        auth: &AuthConfig,
+    ) -> anyhow::Result<Arc<JobHttp>> {
+        let mut cache = self.http.lock().expect("http policy cache poisoned");
+        if let Some(http) = cache.get(&job.name) {
+            return Ok(http.clone());
+        }
+        let api_key = auth
+            .api_key
+            .read()
+            .map_err(|e| anyhow::anyhow!("auth `{}`: {e}", auth.name))?;
+        let http = Arc::new(JobHttp::new(
+            &job.name,
+            &auth.base_url,
+            &api_key,
+            job.delivery.max_in_flight as usize,
+        )?);
+        cache.insert(job.name.clone(), http.clone());
+        Ok(http)
     }
 
     pub(super) fn fuel_enabled(&self) -> bool {

@@ -7,7 +7,7 @@ use super::components::JobPre;
 use super::engine::{EPOCH_TICK, Runtime};
 use super::errors::CallError;
 use super::run_state::RunState;
-use crate::capabilities::http_policy::CordialHttpPolicy;
+use crate::capabilities::http::CordialHttpPolicy;
 use crate::config::JobConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Store, Trap};
@@ -82,12 +82,7 @@ impl Runtime {
             .auths
             .get(&job.auth)
             .ok_or_else(|| failed(anyhow::anyhow!("auth `{}` is not defined", job.auth)))?;
-        let api_key = auth
-            .api_key
-            .read()
-            .map_err(|e| failed(anyhow::anyhow!("auth `{}`: {e}", auth.name)))?;
-        let hooks = CordialHttpPolicy::new(&job.name, &auth.base_url, &api_key, self.traffic(job))
-            .map_err(failed)?;
+        let hooks = CordialHttpPolicy::for_call(self.job_http(job, auth).map_err(failed)?);
         let state = RunState::new(
             &job.name,
             &call.run_id,

@@ -3,7 +3,7 @@
 
 use super::bindings::{outcomes, types};
 use super::limiter::JobLimiter;
-use crate::capabilities::http_policy::CordialHttpPolicy;
+use crate::capabilities::http::{CordialHttpPolicy, NetworkWait};
 use crate::config::SftpConfig;
 use crate::store::Store;
 use wasmtime::component::ResourceTable;
@@ -18,7 +18,7 @@ pub struct RunState {
     pub table: ResourceTable,
     pub limiter: JobLimiter,
     /// Time spent waiting for Cordial during this call.
-    pub http_waited: std::sync::Arc<crate::capabilities::http_policy::NetworkWait>,
+    pub http_waited: std::sync::Arc<NetworkWait>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: CordialHttpPolicy,
