@@ -77,7 +77,8 @@ impl Harness {
     }
 }
 
-/// The `cordial-host` binary built next to this test.
+/// The `cordial-host` binary that `cargo test --workspace` builds for the host's own
+/// integration tests, next to this test's binary.
 pub fn host_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
