@@ -195,6 +195,53 @@ async fn naive_baseline(base_url: &str, events: usize) -> anyhow::Result<f64> {
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Peak RSS of the host streaming a member file into its outbox (`backfill --enqueue-only`):
+/// it should not grow with the file.
+fn backfill_peak_rss_mb(members: usize) -> anyhow::Result<f64> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("members.ndjson");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for i in 0..members {
+        writeln!(
+            out,
+            r#"{{"email":"member-{i}@example.com","first_name":"Member {i}","score":{i}}}"#
+        )?;
+    }
+    out.flush()?;
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[host]\nstore = \"{}\"\n[auth.cordial]\nbase_url = \"http://127.0.0.1:9\"\napi_key_env = \"UNUSED\"\n\
+             [[job]]\nname = \"bench\"\nkind = \"export-realtime\"\nauth = \"cordial\"\naudience = \"bench\"\n",
+            dir.path().join("store.sqlite").display()
+        ),
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
+        .args([
+            "backfill",
+            config.to_str().unwrap(),
+            "bench",
+            "--enqueue-only",
+            "--members",
+        ])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // VmHWM only grows; the last reading before the process ends is its peak.
+    let mut peak = 0f64;
+    while child.try_wait()?.is_none() {
+        let now = peak_rss_mb(child.id());
+        if now.is_finite() {
+            peak = peak.max(now);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(peak)
+}
+
 fn report(label: &str, f: &Figures) {
     println!(
         "  {label:<40} {:>7} events in {:>6.1} s = {:>6.0} events/s | host overhead/call {:>4} µs | in-call work/event {:>4} µs | host peak RSS {:>4.0} MiB | out of order: {}",
@@ -240,6 +287,13 @@ fn main() -> anyhow::Result<()> {
             wide.events as f64 / wide.seconds / baseline
         );
         emulator.shutdown().await;
+
+        let small = backfill_peak_rss_mb(big)?;
+        let large = backfill_peak_rss_mb(big * 10)?;
+        println!(
+            "  backfill (--enqueue-only), host peak RSS: {big} members {small:.0} MiB, {} members {large:.0} MiB",
+            big * 10
+        );
         anyhow::Ok(())
     })
 }

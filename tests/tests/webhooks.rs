@@ -110,6 +110,82 @@ async fn enter_change_and_exit_in_the_default_format() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn enter_change_and_exit_as_single_cloudevents_and_in_a_batch() {
+    let h = Harness::start().await;
+    let s = Serving::start(&h, JOB).await;
+    let hook = s.hook("vip");
+    post(
+        &hook,
+        cloud_event(
+            1,
+            "ce@example.com",
+            "enter",
+            "vip_customers",
+            r#","first_name":"Cee""#,
+        ),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    assert_eq!(lists(&h, "ce@example.com"), ["Lytics_vip_customers"]);
+    post(
+        &hook,
+        cloud_event(
+            2,
+            "ce@example.com",
+            "change",
+            "vip_customers",
+            r#","first_name":"Cecily""#,
+        ),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    let c = h.emulator.handle().contact("email:ce@example.com").unwrap();
+    assert_eq!(c["attributes"]["first_name"], "Cecily");
+    assert_eq!(lists(&h, "ce@example.com"), ["Lytics_vip_customers"]);
+    post(
+        &hook,
+        cloud_event(3, "ce@example.com", "exit", "vip_customers", ""),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    assert!(lists(&h, "ce@example.com").is_empty());
+
+    // The same three as one batch, for another contact: a change between enter and exit.
+    let batch = [
+        default_payload(
+            4,
+            "bat@example.com",
+            "enter",
+            "vip_customers",
+            r#","first_name":"B""#,
+        ),
+        cloud_event(
+            5,
+            "bat@example.com",
+            "change",
+            "vip_customers",
+            r#","first_name":"Bat""#,
+        ),
+        default_payload(6, "bat@example.com", "exit", "vip_customers", ""),
+    ];
+    let (status, body) = post(&hook, format!("[{}]", batch.join(","))).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(3)),
+        "{body}"
+    );
+    s.drained("vip", DRAIN).await;
+    let c = h
+        .emulator
+        .handle()
+        .contact("email:bat@example.com")
+        .unwrap();
+    assert_eq!(c["attributes"]["first_name"], "Bat");
+    assert!(lists(&h, "bat@example.com").is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
     let h = Harness::start().await;
     let s = Serving::start(&h, JOB).await;

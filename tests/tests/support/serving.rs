@@ -84,7 +84,12 @@ pub fn default_payload(id: u64, email: &str, event: &str, slug: &str, extra: &st
 
 /// The CloudEvents form of the same.
 pub fn cloud_event(id: u64, email: &str, event: &str, slug: &str, extra: &str) -> String {
+    let ts = if event == "change" {
+        String::new()
+    } else {
+        format!(r#","{event}":"2026-11-22T10:00:00Z""#)
+    };
     format!(
-        r#"{{"specversion":"1.0","id":"{id}","source":"/work/abc","type":"com.lytics.audience.user.event","datacontenttype":"application/json","time":"2026-11-22T10:00:01Z","data":{{"email":"{email}"{extra},"segment_events":[{{"id":"42976a269a5e6b9d06c681b1c27292df","event":"{event}","slug":"{slug}","{event}":"2026-11-22T10:00:00Z"}}]}}}}"#
+        r#"{{"specversion":"1.0","id":"{id}","source":"/work/abc","type":"com.lytics.audience.user.event","datacontenttype":"application/json","time":"2026-11-22T10:00:01Z","data":{{"email":"{email}"{extra},"segment_events":[{{"id":"42976a269a5e6b9d06c681b1c27292df","event":"{event}","slug":"{slug}"{ts}}}]}}}}"#
     )
 }
