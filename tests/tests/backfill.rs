@@ -32,6 +32,17 @@ async fn host(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
     )
 }
 
+async fn backfill(config: &std::path::Path, members: &std::path::Path) -> (bool, String, String) {
+    host(&[
+        "backfill".as_ref(),
+        config.as_os_str(),
+        "vip".as_ref(),
+        "--members".as_ref(),
+        members.as_os_str(),
+    ])
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ndjson_backfill_delivers_every_good_row_and_names_the_bad_ones() {
     let h = Harness::start().await;
@@ -51,14 +62,7 @@ async fn an_ndjson_backfill_delivers_every_good_row_and_names_the_bad_ones() {
     writeln!(f, r#"{{"email":"old@example.com","age":"ancient"}}"#).unwrap();
     drop(f);
 
-    let (ok, stdout, stderr) = host(&[
-        "backfill".as_ref(),
-        config.as_os_str(),
-        "vip".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-    ])
-    .await;
+    let (ok, stdout, stderr) = backfill(&config, &members).await;
     assert!(
         !ok,
         "a backfill with bad rows or dead letters exits non-zero"
@@ -120,14 +124,7 @@ async fn a_csv_backfill_with_quoted_cells_is_delivered() {
         text.push_str(&format!("c{i}@example.com,\"Zoë, \"\"the {i}th\"\"\"\n"));
     }
     std::fs::write(&members, text).unwrap();
-    let (ok, stdout, stderr) = host(&[
-        "backfill".as_ref(),
-        config.as_os_str(),
-        "vip".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-    ])
-    .await;
+    let (ok, stdout, stderr) = backfill(&config, &members).await;
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("120 delivered, 0 dead-lettered"),
@@ -143,14 +140,7 @@ async fn an_unknown_file_type_is_refused_with_what_to_do() {
     let config = h.config_file(JOB);
     let members = h.dir.path().join("members.xlsx");
     std::fs::write(&members, "x").unwrap();
-    let (ok, _, stderr) = host(&[
-        "backfill".as_ref(),
-        config.as_os_str(),
-        "vip".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-    ])
-    .await;
+    let (ok, _, stderr) = backfill(&config, &members).await;
     assert!(!ok);
     assert!(stderr.contains(".ndjson, .jsonl or .csv"), "{stderr}");
 }

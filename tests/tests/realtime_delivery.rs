@@ -36,6 +36,16 @@ async fn deliver(runtime: &Runtime, events: &[AudienceEvent]) -> Vec<Outcome> {
     runtime.deliver(&job, events).await.unwrap()
 }
 
+/// A runtime whose job has delivered once: the list exists and is remembered, so what a
+/// test injects next hits the upsert itself.
+async fn warmed_up(h: &Harness) -> Runtime {
+    let runtime = h.runtime(JOB);
+    let warm = event(1, Membership::Enter, r#"{"email":"warm@example.com"}"#);
+    let outcomes = deliver(&runtime, &[warm]).await;
+    assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
+    runtime
+}
+
 fn lists_of(h: &Harness, email: &str) -> Vec<String> {
     let contact = h
         .emulator
@@ -229,13 +239,7 @@ async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
     let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
-    // Let the list check and the first upsert through, then rate-limit.
-    deliver(
-        &runtime,
-        &[event(1, Membership::Enter, r#"{"email":"a@example.com"}"#)],
-    )
-    .await;
+    let runtime = warmed_up(&h).await;
     h.emulator.handle().inject(Fault::RateLimited {
         retry_after_secs: 7,
         count: 1,
@@ -265,12 +269,7 @@ async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
     let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
-    deliver(
-        &runtime,
-        &[event(1, Membership::Enter, r#"{"email":"a@example.com"}"#)],
-    )
-    .await;
+    let runtime = warmed_up(&h).await;
     h.emulator.handle().inject(Fault::ServerError {
         status: 503,
         count: 1,
