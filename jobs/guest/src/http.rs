@@ -55,8 +55,12 @@ fn start(request: &HttpRequest) -> Result<Pending, TransportError> {
         Method::Delete => WasiMethod::Delete,
     };
     let invalid = |what: &str| TransportError::Other(format!("invalid {what} in {}", request.url));
-    outgoing.set_method(&method).map_err(|_| invalid("method"))?;
-    outgoing.set_scheme(Some(&scheme)).map_err(|_| invalid("scheme"))?;
+    outgoing
+        .set_method(&method)
+        .map_err(|_| invalid("method"))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|_| invalid("scheme"))?;
     outgoing
         .set_authority(Some(authority))
         .map_err(|_| invalid("authority"))?;
