@@ -12,20 +12,34 @@ use crate::config::{self, HostConfig, JobConfig};
 use cordial_jobs::settings::JobKind;
 use std::path::Path;
 
-/// Loads the config and finds a real-time job in it, or says what is wrong.
-fn realtime_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig)> {
-    let config = config::load(path).map_err(|problems| {
+/// Loads the config, or fails with every problem in it and a pointer to `check`.
+fn load_config(path: &Path) -> anyhow::Result<HostConfig> {
+    config::load(path).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
         anyhow::anyhow!(
-            "{} has problems; run `cordial-host check`:\n{}",
+            "{} has problems; run `cordial-host check {}`:\n{}",
+            path.display(),
             path.display(),
             lines.join("\n")
         )
-    })?;
-    let job = config
-        .job(name)
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("no job named `{name}` in {}", path.display()))?;
+    })
+}
+
+/// The job named `name`, or an error that lists the jobs there are.
+fn find_job(config: &HostConfig, name: &str) -> anyhow::Result<JobConfig> {
+    config.job(name).cloned().ok_or_else(|| {
+        let names: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+        anyhow::anyhow!(
+            "no job named `{name}`; the config has: {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Loads the config and finds a real-time job in it, or says what is wrong.
+fn realtime_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig)> {
+    let config = load_config(path)?;
+    let job = find_job(&config, name)?;
     if job.kind != JobKind::ExportRealtime {
         anyhow::bail!(
             "job `{name}` is a {} job; this command is for export-realtime jobs",

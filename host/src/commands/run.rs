@@ -1,28 +1,13 @@
 //! `cordial-host run <config> <job>`: one run of a scheduled job, now.
 
-use crate::config;
 use crate::runtime::{CallContext, RunOutcome, Runtime};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
-    let config = config::load(path).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-        anyhow::anyhow!(
-            "{} has problems; run `cordial-host check {}`:\n{}",
-            path.display(),
-            path.display(),
-            lines.join("\n")
-        )
-    })?;
-    let Some(job) = config.job(job_name).cloned() else {
-        let names: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
-        anyhow::bail!(
-            "no job named `{job_name}`; the config has: {}",
-            names.join(", ")
-        );
-    };
+    let config = super::load_config(path)?;
+    let job = super::find_job(&config, job_name)?;
     if !job.kind.is_scheduled() {
         anyhow::bail!(
             "job `{job_name}` is a {} job, driven by events rather than runs",

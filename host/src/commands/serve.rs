@@ -1,7 +1,7 @@
 //! `cordial-host serve <config>`: receives the platform's webhooks and delivers the events
 //! of every real-time job until interrupted.
 
-use crate::config::{self, HostConfig};
+use crate::config::HostConfig;
 use crate::delivery::Delivery;
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -11,10 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let config = config::load(path).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-        anyhow::anyhow!("{} has problems:\n{}", path.display(), lines.join("\n"))
-    })?;
+    let config = super::load_config(path)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {
