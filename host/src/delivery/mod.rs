@@ -3,15 +3,14 @@
 //! One dispatcher reads pending events in arrival order and hands each to the worker that
 //! owns its contact (a hash of the contact key), so one contact's events are always
 //! delivered in order while up to `concurrency` component calls run side by side. A worker
-//! keeps a failed batch until it is settled: it waits for Cordial's `Retry-After` (which
-//! pauses the whole job, since a rate limit is per account) or an exponential backoff, and
-//! dead-letters an event after `max_attempts`. Every outcome is written to the store before
+//! keeps a failed batch until it is settled: it waits for Cordial's `Retry-After` or an
+//! exponential backoff, and dead-letters an event after `max_attempts`. (A 429 also holds
+//! every other call of the job: the HTTP capability's traffic gate sees to that.) Every outcome is written to the store before
 //! the worker moves on, so a crash loses nothing: pending events are delivered again on the
 //! next start (Cordial upserts are idempotent).
 
 mod dispatcher;
 mod metrics;
-mod pause;
 mod worker;
 
 pub use metrics::DeliveryMetrics;
@@ -37,7 +36,6 @@ impl Delivery {
         metrics: Arc<DeliveryMetrics>,
     ) -> Delivery {
         let mut tasks = JoinSet::new();
-        let pause = pause::Pause::default();
         let mut senders = Vec::new();
         for _ in 0..job.delivery.concurrency {
             let (tx, rx) = tokio::sync::mpsc::channel(job.delivery.batch_size as usize * 2);
@@ -46,7 +44,6 @@ impl Delivery {
                 runtime.clone(),
                 job.clone(),
                 rx,
-                pause.clone(),
                 metrics.clone(),
             ));
         }

@@ -1,7 +1,6 @@
 //! A worker: batches its contacts' events, calls the component, settles the outcomes.
 
 use super::metrics::DeliveryMetrics;
-use super::pause::Pause;
 use crate::config::JobConfig;
 use crate::runtime::bindings::outcomes::Outcome;
 use crate::runtime::{AudienceEvent, Membership, Runtime};
@@ -10,17 +9,14 @@ use cordial_jobs::retry::{NextStep, RetryPolicy};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
-use tokio::time::Instant;
 
-/// How long to wait before the rest of a batch, and whether the wait holds the whole job
-/// (a rate limit is per account).
-type Wait = Option<(Duration, bool)>;
+/// How long to wait before sending the rest of a batch again.
+type Wait = Option<Duration>;
 
 pub async fn run(
     runtime: Arc<Runtime>,
     job: JobConfig,
     mut inbox: Receiver<OutboxEvent>,
-    pause: Pause,
     metrics: Arc<DeliveryMetrics>,
 ) {
     let policy = RetryPolicy {
@@ -36,19 +32,14 @@ pub async fn run(
             }
         }
         while !batch.is_empty() {
-            pause.wait().await;
             let (settled, wait) = attempt(&runtime, &job, &policy, &mut batch, &metrics).await;
             let store = runtime.store().clone();
             let write = tokio::task::spawn_blocking(move || store.settle(&settled)).await;
             if let Err(e) = write.map_err(anyhow::Error::from).and_then(|r| r) {
                 tracing::error!(job = %job.name, "recording delivery outcomes failed: {e:#}");
             }
-            if let Some((delay, job_wide)) = wait {
-                let until = Instant::now() + delay;
-                if job_wide {
-                    pause.until(until);
-                }
-                tokio::time::sleep_until(until).await;
+            if let Some(delay) = wait {
+                tokio::time::sleep(delay).await;
             }
         }
     }
@@ -131,8 +122,7 @@ fn settle(
                             error: r.reason,
                         });
                         keep.push(OutboxEvent { attempts, ..event });
-                        let (longest, job_wide) = wait.unwrap_or((Duration::ZERO, false));
-                        wait = Some((longest.max(delay), job_wide || server_delay.is_some()));
+                        wait = Some(wait.unwrap_or(Duration::ZERO).max(delay));
                     }
                 }
             }
@@ -171,7 +161,7 @@ fn fail_head(
                 attempts: head.attempts,
                 error,
             };
-            (vec![retrying], Some((delay, false)))
+            (vec![retrying], Some(delay))
         }
     }
 }
