@@ -70,7 +70,7 @@ impl CordialError {
         match response.status {
             401 => CordialError::Unauthorized(message),
             429 => CordialError::RateLimited {
-                retry_after: parse_retry_after(response),
+                retry_after: retry_after_from(|name| response.header(name)),
                 message,
             },
             status @ 500..=599 => CordialError::Server { status, message },
@@ -116,10 +116,11 @@ impl fmt::Display for CordialError {
 }
 
 /// How long Cordial asks us to wait: `Retry-After` seconds first, then `X-Rate-Limit-Reset`.
-pub fn parse_retry_after(response: &HttpResponse) -> Option<Duration> {
+/// `header` looks a header up by its lower-case name, so any HTTP type can use this rule.
+pub fn retry_after_from<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<Duration> {
     ["retry-after", "x-rate-limit-reset"]
         .iter()
-        .find_map(|h| response.header(h)?.trim().parse::<u64>().ok())
+        .find_map(|h| header(h)?.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
 }
 

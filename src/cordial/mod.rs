@@ -14,6 +14,6 @@ pub use client::{
 };
 pub use coerce::coerce;
 pub use contact::{ContactUpsert, SubscribeStatus};
-pub use error::{CordialError, parse_retry_after};
+pub use error::{CordialError, retry_after_from};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
 pub use list_name::{audience_list_name, check_list_name};

@@ -2,6 +2,7 @@
 //! Cordial closes until its `Retry-After` has passed, so no call of the job sends anything
 //! new in the meantime, whichever call was told.
 
+use cordial_jobs::cordial::retry_after_from;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -58,13 +59,10 @@ impl JobTraffic {
     }
 }
 
-/// Cordial's wait after a 429: `Retry-After`, else `X-Rate-Limit-Reset`, else one second.
+/// Cordial's wait after a 429 (the client's rule: `Retry-After`, else
+/// `X-Rate-Limit-Reset`), or one second when it names none.
 fn retry_after(headers: &http::HeaderMap) -> Duration {
-    ["retry-after", "x-rate-limit-reset"]
-        .iter()
-        .find_map(|h| headers.get(*h)?.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(1))
+    retry_after_from(|name| headers.get(name)?.to_str().ok()).unwrap_or(Duration::from_secs(1))
 }
 
 #[cfg(test)]
