@@ -9,6 +9,7 @@ use super::errors::CallError;
 use super::run_state::RunState;
 use crate::capabilities::http::CordialHttpPolicy;
 use crate::config::JobConfig;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Store, Trap};
 
@@ -68,15 +69,18 @@ pub enum RunOutcome {
 }
 
 impl Runtime {
-    fn new_store(
+    /// Everything a call needs: a fresh store with the job's limits and capabilities, the
+    /// run context, the settings as the component takes them, and the linked component.
+    fn prepare(
         &self,
         job: &JobConfig,
         call: &CallContext,
-    ) -> Result<(Store<RunState>, RunContext), CallError> {
+    ) -> Result<(Store<RunState>, RunContext, String, Arc<JobPre>), CallError> {
         let failed = |error: anyhow::Error| CallError::Failed {
             job: job.name.clone(),
             error,
         };
+        let pre = self.component_for(job).map_err(failed)?;
         let auth = self
             .config
             .auths
@@ -110,7 +114,7 @@ impl Runtime {
             started_at: call.started_at.clone(),
             cordial_base_url: auth.base_url.clone(),
         };
-        Ok((store, ctx))
+        Ok((store, ctx, job.settings.to_string(), pre))
     }
 
     /// Turns a trap into what the operator needs to hear.
@@ -141,12 +145,7 @@ impl Runtime {
     /// Asks the job's component to check its settings (it may consult Cordial).
     pub async fn validate(&self, job: &JobConfig) -> Result<Vec<ConfigProblem>, CallError> {
         let call = CallContext::now();
-        let (mut store, ctx) = self.new_store(job, &call)?;
-        let settings = job.settings.to_string();
-        let pre = self.component_for(job).map_err(|error| CallError::Failed {
-            job: job.name.clone(),
-            error,
-        })?;
+        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
         // Every world exports `configurable`, each through its own generated type.
         macro_rules! validate_with {
             ($pre:expr) => {{
@@ -171,12 +170,7 @@ impl Runtime {
 
     /// One scheduled run of an import-activity or export-bulk job.
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
-        let (mut store, ctx) = self.new_store(job, call)?;
-        let settings = job.settings.to_string();
-        let pre = self.component_for(job).map_err(|error| CallError::Failed {
-            job: job.name.clone(),
-            error,
-        })?;
+        let (mut store, ctx, settings, pre) = self.prepare(job, call)?;
         let result = async {
             match &*pre {
                 JobPre::ImportActivity(p) => {
@@ -224,12 +218,7 @@ impl Runtime {
     ) -> Result<(Vec<Outcome>, CallStats), CallError> {
         let started = std::time::Instant::now();
         let call = CallContext::now();
-        let (mut store, ctx) = self.new_store(job, &call)?;
-        let settings = job.settings.to_string();
-        let pre = self.component_for(job).map_err(|error| CallError::Failed {
-            job: job.name.clone(),
-            error,
-        })?;
+        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
         let mut setup = std::time::Duration::ZERO;
         let result = async {
             match &*pre {
