@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Members committed per transaction.
 const CHUNK: usize = 1000;
@@ -73,14 +72,10 @@ pub async fn run(
     bar.set_style(ProgressStyle::with_template(
         "delivering {bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
     )?);
-    let after = loop {
-        let now = store.outbox_counts(&job.name)?;
-        bar.set_position(settled_since(&before, &now));
-        if now.pending == 0 {
-            break now;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let after = crate::delivery::drained(&store, &job.name, |now| {
+        bar.set_position(settled_since(&before, now))
+    })
+    .await?;
     bar.finish_and_clear();
     delivery.stop().await;
     drop(lock);

@@ -66,13 +66,8 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
     println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
     let store = Store::open(&config.store)?;
-    let counts = loop {
-        let counts = store.outbox_counts("vip-realtime")?;
-        if counts.pending == 0 && counts.delivered + counts.dead > 0 {
-            break counts;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    // The 202 came after the events were committed, so "nothing pending" means delivered.
+    let counts = crate::delivery::drained(&store, "vip-realtime", |_| {}).await?;
     let _ = stop.send(());
     server.await??;
 

@@ -17,9 +17,30 @@ pub use metrics::DeliveryMetrics;
 
 use crate::config::JobConfig;
 use crate::runtime::Runtime;
+use crate::store::{OutboxCounts, Store};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+
+/// How often [`drained`] looks at the outbox.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until `job` has no pending event, showing `progress` the counts at every look.
+/// The outbox is the truth about what is left, whichever process delivers it.
+pub async fn drained(
+    store: &Store,
+    job: &str,
+    mut progress: impl FnMut(&OutboxCounts),
+) -> anyhow::Result<OutboxCounts> {
+    loop {
+        let counts = store.outbox_counts(job)?;
+        progress(&counts);
+        if counts.pending == 0 {
+            return Ok(counts);
+        }
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+}
 
 /// A running delivery for one job.
 pub struct Delivery {
