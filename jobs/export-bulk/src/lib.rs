@@ -34,13 +34,7 @@ impl exports::cordial::jobs::scheduled::Guest for ExportBulk {
             if exists { "exists" } else { "will be created" },
             cordial_guest::describe_sftp()
         );
-        cordial_guest::info(&summary);
-        Ok(RunReport {
-            records_read: 0,
-            records_written: 0,
-            records_rejected: 0,
-            summary,
-        })
+        Ok(cordial_guest::first_step_report(summary))
     }
 }
 

@@ -109,3 +109,15 @@ pub fn describe_sftp() -> String {
         Err(e) => format!("SFTP unavailable ({e:?})"),
     }
 }
+
+/// The report of a run that did its first step (settings, access, plan) and moved no
+/// records yet, logged as well so the operator sees it in the host's log.
+pub fn first_step_report(summary: String) -> types::RunReport {
+    info(&summary);
+    types::RunReport {
+        records_read: 0,
+        records_written: 0,
+        records_rejected: 0,
+        summary,
+    }
+}

@@ -32,13 +32,7 @@ impl exports::cordial::jobs::scheduled::Guest for ImportActivity {
             attributes.len(),
             ctx.started_at
         );
-        cordial_guest::info(&summary);
-        Ok(RunReport {
-            records_read: 0,
-            records_written: 0,
-            records_rejected: 0,
-            summary,
-        })
+        Ok(cordial_guest::first_step_report(summary))
     }
 }
 
