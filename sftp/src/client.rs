@@ -1,0 +1,318 @@
+//! The operations a job may do in its folder, with one reconnect on a dropped connection.
+
+use crate::connect::{self, Session};
+use crate::paths::{join_inside, relative_path};
+use crate::{SftpFailure, Target};
+use russh_sftp::client::fs::File;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub size: u64,
+    pub is_dir: bool,
+    /// Seconds since the Unix epoch.
+    pub modified: Option<u64>,
+}
+
+/// A file being written under a temporary name; [`SftpClient::finish`] publishes it.
+pub struct Upload {
+    file: File,
+    temporary: String,
+    destination: String,
+    written: u64,
+}
+
+impl Upload {
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), SftpFailure> {
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|e| SftpFailure::from_io(&self.destination, e))?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The temporary name, to clean up after an upload that was never finished.
+    pub fn temporary_path(&self) -> &str {
+        &self.temporary
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+}
+
+/// A file being read.
+pub struct Download {
+    file: File,
+    path: String,
+}
+
+impl Download {
+    /// Up to `max` more bytes; empty at the end of the file.
+    pub async fn read(&mut self, max: usize) -> Result<Vec<u8>, SftpFailure> {
+        let mut buffer = vec![0; max.clamp(1, 4 << 20)];
+        let mut filled = 0;
+        // Fill the buffer as far as the stream allows so that callers get big chunks.
+        while filled < buffer.len() {
+            let n = self
+                .file
+                .read(&mut buffer[filled..])
+                .await
+                .map_err(|e| SftpFailure::from_io(&self.path, e))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        buffer.truncate(filled);
+        Ok(buffer)
+    }
+}
+
+/// One login to one server, confined to the target's folder. Connects on first use.
+pub struct SftpClient {
+    target: Target,
+    session: Option<Session>,
+    /// The folder as the server resolves it (absolute), once connected.
+    root: Option<String>,
+}
+
+impl SftpClient {
+    pub fn new(target: Target) -> SftpClient {
+        SftpClient {
+            target,
+            session: None,
+            root: None,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Connects now (it otherwise happens on first use); useful to check the settings.
+    pub async fn connect(&mut self) -> Result<String, SftpFailure> {
+        self.ensure_session().await?;
+        Ok(self.root.clone().unwrap_or_default())
+    }
+
+    /// The configured folder as an absolute path on the server.
+    pub async fn resolved_root(&mut self) -> Result<String, SftpFailure> {
+        self.connect().await
+    }
+
+    async fn ensure_session(&mut self) -> Result<(), SftpFailure> {
+        if self.session.is_some() {
+            return Ok(());
+        }
+        let session = connect::open(&self.target).await?;
+        let folder = if self.target.folder.trim().is_empty() {
+            "."
+        } else {
+            self.target.folder.trim()
+        };
+        let root = session.sftp.canonicalize(folder).await.map_err(|e| {
+            SftpFailure::from_sftp(folder, e).with_hint("check the sftp `folder` setting")
+        })?;
+        self.root = Some(root);
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// Runs `op` on the session, re-opening the connection once if it had dropped.
+    async fn with_session<T, F>(&mut self, op: F) -> Result<T, SftpFailure>
+    where
+        F: AsyncFn(&Session, &str) -> Result<T, SftpFailure>,
+    {
+        self.ensure_session().await?;
+        let root = self.root.clone().unwrap_or_default();
+        match op(self.session.as_ref().expect("connected"), &root).await {
+            Err(e) if e.is_connection() => {
+                tracing::info!(error = %e, "sftp connection dropped; reconnecting once");
+                self.session = None;
+                self.ensure_session().await?;
+                op(self.session.as_ref().expect("connected"), &root).await
+            }
+            other => other,
+        }
+    }
+
+    /// Starts writing `path`: the bytes go to a temporary file beside it.
+    pub async fn create(&mut self, path: &str) -> Result<Upload, SftpFailure> {
+        let path = path.to_owned();
+        self.with_session(async |session, root| {
+            let destination = join_inside(root, &path)?;
+            check_parent_inside(session, root, &destination).await?;
+            let temporary = temporary_name(&destination);
+            let file = session
+                .sftp
+                .create(temporary.clone())
+                .await
+                .map_err(|e| SftpFailure::from_sftp(&path, e))?;
+            Ok(Upload {
+                file,
+                temporary,
+                destination,
+                written: 0,
+            })
+        })
+        .await
+    }
+
+    /// Closes the temporary file and renames it to its final name (replacing an older file
+    /// of that name).
+    pub async fn finish(&mut self, mut upload: Upload) -> Result<u64, SftpFailure> {
+        let destination = upload.destination.clone();
+        upload
+            .file
+            .shutdown()
+            .await
+            .map_err(|e| SftpFailure::from_io(&destination, e))?;
+        drop(upload.file);
+        let session = self.session.as_ref().ok_or_else(|| {
+            SftpFailure::Connection(format!("{destination}: the connection was lost"))
+        })?;
+        // SFTP v3 rename refuses to replace; a leftover from an earlier attempt goes first.
+        match session.sftp.remove_file(destination.clone()).await {
+            Ok(()) => {}
+            Err(e) => match SftpFailure::from_sftp(&destination, e) {
+                SftpFailure::NotFound(_) => {}
+                other => return Err(other),
+            },
+        }
+        session
+            .sftp
+            .rename(upload.temporary.clone(), destination.clone())
+            .await
+            .map_err(|e| SftpFailure::from_sftp(&destination, e))?;
+        Ok(upload.written)
+    }
+
+    /// Removes what an unfinished upload left behind (best effort).
+    pub async fn abandon(&mut self, upload: Upload) {
+        let temporary = upload.temporary.clone();
+        drop(upload);
+        if let Some(session) = &self.session
+            && let Err(e) = session.sftp.remove_file(temporary.clone()).await
+        {
+            tracing::debug!(%temporary, error = %e, "could not remove an abandoned upload");
+        }
+    }
+
+    /// Opens `path` for reading.
+    pub async fn open(&mut self, path: &str) -> Result<Download, SftpFailure> {
+        let path = path.to_owned();
+        self.with_session(async |session, root| {
+            let full = join_inside(root, &path)?;
+            check_inside(session, root, &full, &path).await?;
+            let file = session
+                .sftp
+                .open(full)
+                .await
+                .map_err(|e| SftpFailure::from_sftp(&path, e))?;
+            Ok(Download {
+                file,
+                path: path.clone(),
+            })
+        })
+        .await
+    }
+
+    /// The entries of `dir` (without `.` and `..`), sorted by name.
+    pub async fn list_dir(&mut self, dir: &str) -> Result<Vec<Entry>, SftpFailure> {
+        let dir = dir.to_owned();
+        self.with_session(async |session, root| {
+            let full = join_inside(root, &dir)?;
+            check_inside(session, root, &full, &dir).await?;
+            let listing = session
+                .sftp
+                .read_dir(full)
+                .await
+                .map_err(|e| SftpFailure::from_sftp(&dir, e))?;
+            let mut entries: Vec<Entry> = listing
+                .into_iter()
+                .filter(|e| e.file_name() != "." && e.file_name() != "..")
+                .map(|e| {
+                    let meta = e.metadata();
+                    Entry {
+                        name: e.file_name(),
+                        size: meta.size.unwrap_or(0),
+                        is_dir: meta.is_dir(),
+                        modified: meta.mtime.map(u64::from),
+                    }
+                })
+                .collect();
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(entries)
+        })
+        .await
+    }
+
+    /// Removes the file `path`.
+    pub async fn remove(&mut self, path: &str) -> Result<(), SftpFailure> {
+        let path = path.to_owned();
+        self.with_session(async |session, root| {
+            let full = join_inside(root, &path)?;
+            check_parent_inside(session, root, &full).await?;
+            session
+                .sftp
+                .remove_file(full)
+                .await
+                .map_err(|e| SftpFailure::from_sftp(&path, e))
+        })
+        .await
+    }
+}
+
+/// `dir/name` → `dir/.name.part`: hidden, and never matched by a reader's `*.csv`.
+fn temporary_name(destination: &str) -> String {
+    match destination.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.part"),
+        None => format!(".{destination}.part"),
+    }
+}
+
+/// Resolves `full` on the server (following symlinks) and refuses it when it lies outside.
+async fn check_inside(
+    session: &Session,
+    root: &str,
+    full: &str,
+    shown: &str,
+) -> Result<(), SftpFailure> {
+    let resolved = session
+        .sftp
+        .canonicalize(full.to_owned())
+        .await
+        .map_err(|e| SftpFailure::from_sftp(shown, e))?;
+    match relative_path(root, &resolved) {
+        Some(_) => Ok(()),
+        None => Err(SftpFailure::OutsideRoot(format!(
+            "`{shown}` leads to {resolved} through a symlink"
+        ))),
+    }
+}
+
+/// The same check for the directory a new or removed file lives in.
+async fn check_parent_inside(session: &Session, root: &str, full: &str) -> Result<(), SftpFailure> {
+    match full.rsplit_once('/') {
+        Some((parent, _)) if parent != root.trim_end_matches('/') && !parent.is_empty() => {
+            check_inside(session, root, parent, parent).await
+        }
+        _ => Ok(()),
+    }
+}
+
+impl SftpFailure {
+    fn with_hint(self, hint: &str) -> SftpFailure {
+        match self {
+            SftpFailure::NotFound(m) => SftpFailure::NotFound(format!("{m}; {hint}")),
+            SftpFailure::PermissionDenied(m) => {
+                SftpFailure::PermissionDenied(format!("{m}; {hint}"))
+            }
+            other => other,
+        }
+    }
+}

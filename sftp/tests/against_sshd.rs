@@ -1,0 +1,178 @@
+//! The client against a real OpenSSH sshd on loopback.
+
+use cordial_sftp::sshd::{LocalSshd, password_account};
+use cordial_sftp::{Credential, HostKeyPolicy, SftpClient, SftpFailure, Target};
+
+fn key_target(sshd: &LocalSshd, folder: &str, host_key: HostKeyPolicy) -> Target {
+    Target {
+        host: "127.0.0.1".into(),
+        port: sshd.port(),
+        username: sshd.user(),
+        credential: Credential::PrivateKey(sshd.client_key()),
+        folder: folder.into(),
+        host_key,
+    }
+}
+
+fn pinned(sshd: &LocalSshd) -> HostKeyPolicy {
+    HostKeyPolicy::Pinned(sshd.host_fingerprint().into())
+}
+
+async fn upload(client: &mut SftpClient, path: &str, bytes: &[u8]) -> Result<u64, SftpFailure> {
+    let mut up = client.create(path).await?;
+    up.write(bytes).await?;
+    client.finish(up).await
+}
+
+#[tokio::test]
+async fn key_login_upload_list_read_remove() {
+    let sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    let mut client = SftpClient::new(key_target(&sshd, folder.to_str().unwrap(), pinned(&sshd)));
+
+    let mut up = client.create("a.csv").await.unwrap();
+    up.write(b"x,y\n").await.unwrap();
+    // Not visible under its final name until finished.
+    assert!(!folder.join("a.csv").exists());
+    up.write("1,é\n".as_bytes()).await.unwrap();
+    assert_eq!(client.finish(up).await.unwrap(), 9);
+    assert_eq!(
+        std::fs::read_to_string(folder.join("a.csv")).unwrap(),
+        "x,y\n1,é\n"
+    );
+
+    // Replacing a file works (SFTP v3 rename alone would refuse).
+    upload(&mut client, "a.csv", b"new\n").await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(folder.join("a.csv")).unwrap(),
+        "new\n"
+    );
+
+    let names: Vec<String> = client
+        .list_dir("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, vec!["a.csv".to_string()]);
+
+    let mut down = client.open("a.csv").await.unwrap();
+    assert_eq!(down.read(2).await.unwrap(), b"ne");
+    assert_eq!(down.read(100).await.unwrap(), b"w\n");
+    assert!(down.read(100).await.unwrap().is_empty());
+
+    client.remove("a.csv").await.unwrap();
+    assert!(!folder.join("a.csv").exists());
+    assert!(matches!(
+        client.open("a.csv").await,
+        Err(SftpFailure::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_folder_cannot_be_left() {
+    let sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    std::os::unix::fs::symlink("/etc", folder.join("escape")).unwrap();
+    let mut client = SftpClient::new(key_target(&sshd, folder.to_str().unwrap(), pinned(&sshd)));
+    for path in ["/etc/hostname", "../authorized_keys", "escape/hostname"] {
+        let got = client.open(path).await;
+        assert!(
+            matches!(got, Err(SftpFailure::OutsideRoot(_))),
+            "{path}: {:?}",
+            got.err()
+        );
+    }
+    assert!(matches!(
+        client.create("escape/x.csv").await,
+        Err(SftpFailure::OutsideRoot(_))
+    ));
+    assert!(matches!(
+        client.list_dir("escape").await,
+        Err(SftpFailure::OutsideRoot(_))
+    ));
+    assert!(matches!(
+        client.remove("escape/passwd").await,
+        Err(SftpFailure::OutsideRoot(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_unpinned_or_changed_host_key_is_refused_with_the_fingerprint() {
+    let sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    let folder = folder.to_str().unwrap();
+
+    let mut unpinned = SftpClient::new(key_target(&sshd, folder, HostKeyPolicy::Unpinned));
+    let err = unpinned.list_dir("").await.unwrap_err().to_string();
+    assert!(
+        err.contains("not pinned") && err.contains(sshd.host_fingerprint()),
+        "{err}"
+    );
+
+    let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let mut changed = SftpClient::new(key_target(
+        &sshd,
+        folder,
+        HostKeyPolicy::Pinned(wrong.into()),
+    ));
+    let err = changed.list_dir("").await.unwrap_err().to_string();
+    assert!(
+        err.contains("does not match") && err.contains(wrong),
+        "{err}"
+    );
+    assert!(err.contains(sshd.host_fingerprint()), "{err}");
+}
+
+#[tokio::test]
+async fn password_login_and_a_wrong_password() {
+    let sshd = LocalSshd::start().unwrap();
+    let (user, password) = password_account().unwrap();
+    let target = |password: String| Target {
+        host: "127.0.0.1".into(),
+        port: sshd.port(),
+        username: user.clone(),
+        credential: Credential::Password(password),
+        folder: String::new(),
+        host_key: pinned(&sshd),
+    };
+    let mut good = SftpClient::new(target(password.clone()));
+    let home = good.resolved_root().await.unwrap();
+    assert!(home.ends_with(&user), "{home}");
+    let name = format!("pw-{}.txt", std::process::id());
+    upload(&mut good, &name, b"hello").await.unwrap();
+    good.remove(&name).await.unwrap();
+
+    let mut bad = SftpClient::new(target(format!("{password}-wrong")));
+    let err = bad.list_dir("").await.unwrap_err();
+    assert!(matches!(err, SftpFailure::Connection(_)), "{err:?}");
+    assert!(err.to_string().contains("refused the password"), "{err}");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_reopened_and_an_unreachable_server_is_named() {
+    let mut sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    let mut client = SftpClient::new(key_target(&sshd, folder.to_str().unwrap(), pinned(&sshd)));
+    upload(&mut client, "one.txt", b"1").await.unwrap();
+
+    sshd.restart().unwrap();
+    // The old connection died with the server; the next operation reconnects by itself.
+    let names: Vec<String> = client
+        .list_dir("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, vec!["one.txt".to_string()]);
+
+    sshd.kill();
+    let err = client.list_dir("").await.unwrap_err();
+    assert!(matches!(err, SftpFailure::Connection(_)), "{err:?}");
+    assert!(
+        err.to_string().contains(&format!(":{}", sshd.port())),
+        "{err}"
+    );
+}
