@@ -6,6 +6,7 @@
 //! That is what lets one job run in the bundled host, under Spin, and in plain `cargo test`.
 
 pub mod activity;
+pub mod bulk;
 pub mod cordial;
 pub mod members;
 pub mod realtime;
