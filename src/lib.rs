@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod bulk;
+pub mod capture;
 pub mod cordial;
 pub mod members;
 pub mod realtime;

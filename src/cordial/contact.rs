@@ -1,5 +1,6 @@
 //! The body of a contact upsert (`POST /v2/contacts`), built the documented way: attributes
-//! and list memberships as top-level keys, the email channel under `channels.email`.
+//! and list memberships as top-level keys, the email channel under `channels.email` (and the
+//! SMS channel, when there is one, under `channels.sms`).
 
 use serde_json::{Map, Value, json};
 
@@ -21,10 +22,20 @@ impl SubscribeStatus {
     }
 }
 
+/// A contact's SMS channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsChannel {
+    /// The number in E.164 form (`+15551234567`).
+    pub address: String,
+    /// Leave `None` to keep the channel's current status.
+    pub subscribe_status: Option<SubscribeStatus>,
+}
+
 /// One contact to create or update.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContactUpsert {
-    /// The email address; Cordial's primary key for the email channel.
+    /// The email address; Cordial's primary key for the email channel. Empty only for a
+    /// contact known by its SMS number alone, whose body then has no email channel.
     pub email: String,
     /// Leave `None` to keep the contact's current status (and `none` for a new contact).
     pub subscribe_status: Option<SubscribeStatus>,
@@ -35,6 +46,11 @@ pub struct ContactUpsert {
     pub attributes: Map<String, Value>,
     /// List memberships to change: `(list name, member?)`.
     pub lists: Vec<(String, bool)>,
+    /// The SMS channel; `None` leaves it out of the body.
+    pub sms: Option<SmsChannel>,
+    /// `identifyBy`: the keys Cordial finds an existing contact by, best first
+    /// (`channels.sms.address`). Empty: not sent.
+    pub identify_by: Vec<String>,
 }
 
 impl ContactUpsert {
@@ -47,13 +63,25 @@ impl ContactUpsert {
 
     /// The JSON body Cordial documents for `POST /v2/contacts`.
     pub fn to_json(&self) -> Value {
-        let mut email = Map::new();
-        email.insert("address".into(), Value::String(self.email.clone()));
-        if let Some(status) = self.subscribe_status {
-            email.insert("subscribeStatus".into(), status.as_str().into());
+        let mut channels = Map::new();
+        if !self.email.is_empty() {
+            let mut email = Map::new();
+            email.insert("address".into(), Value::String(self.email.clone()));
+            if let Some(status) = self.subscribe_status {
+                email.insert("subscribeStatus".into(), status.as_str().into());
+            }
+            channels.insert("email".into(), Value::Object(email));
+        }
+        if let Some(sms) = &self.sms {
+            let mut channel = Map::new();
+            channel.insert("address".into(), Value::String(sms.address.clone()));
+            if let Some(status) = sms.subscribe_status {
+                channel.insert("subscribeStatus".into(), status.as_str().into());
+            }
+            channels.insert("sms".into(), Value::Object(channel));
         }
         let mut body = Map::new();
-        body.insert("channels".into(), json!({ "email": email }));
+        body.insert("channels".into(), Value::Object(channels));
         for (key, value) in &self.attributes {
             body.insert(key.clone(), value.clone());
         }
@@ -62,6 +90,9 @@ impl ContactUpsert {
         }
         if self.force_subscribe {
             body.insert("forceSubscribe".into(), Value::Bool(true));
+        }
+        if !self.identify_by.is_empty() {
+            body.insert("identifyBy".into(), json!(self.identify_by));
         }
         Value::Object(body)
     }
@@ -98,6 +129,37 @@ mod tests {
         assert_eq!(
             c.to_json()["channels"]["email"]["subscribeStatus"],
             "subscribed"
+        );
+    }
+
+    #[test]
+    fn the_sms_channel_sits_beside_email_or_alone() {
+        let mut both = ContactUpsert::new("a@b.co");
+        both.sms = Some(SmsChannel {
+            address: "+15551234567".into(),
+            subscribe_status: Some(SubscribeStatus::Subscribed),
+        });
+        assert_eq!(
+            both.to_json(),
+            json!({"channels": {
+                "email": {"address": "a@b.co"},
+                "sms": {"address": "+15551234567", "subscribeStatus": "subscribed"}
+            }})
+        );
+        let sms_only = ContactUpsert {
+            sms: Some(SmsChannel {
+                address: "+15551234567".into(),
+                subscribe_status: None,
+            }),
+            identify_by: vec!["channels.sms.address".into()],
+            ..ContactUpsert::default()
+        };
+        assert_eq!(
+            sms_only.to_json(),
+            json!({
+                "channels": {"sms": {"address": "+15551234567"}},
+                "identifyBy": ["channels.sms.address"]
+            })
         );
     }
 }

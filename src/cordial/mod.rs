@@ -13,7 +13,7 @@ pub use client::{
     AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, upsert_outcome,
 };
 pub use coerce::coerce;
-pub use contact::{ContactUpsert, SubscribeStatus};
+pub use contact::{ContactUpsert, SmsChannel, SubscribeStatus};
 pub use error::{CordialError, retry_after_from};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
 pub use list_name::{audience_list_name, check_list_name};
