@@ -102,7 +102,7 @@ pub enum JobState {
 }
 
 /// Cordial's counts for a finished import.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportCounts {
     pub total: u64,
     pub inserted: u64,

@@ -1,6 +1,7 @@
 //! The bulk audience export: pending members → CSV files of at most 30,000 rows → Cordial's
 //! Contact Imports API.
 
+pub mod batch;
 pub mod csv_cells;
 pub mod imports;
 

@@ -170,7 +170,7 @@ impl<T: HttpTransport> CordialClient<T> {
 }
 
 /// A 2xx response's JSON body, or the Cordial error it carries.
-fn json_response(response: &HttpResponse) -> Result<(u16, Value), CordialError> {
+pub fn json_response(response: &HttpResponse) -> Result<(u16, Value), CordialError> {
     if !(200..300).contains(&response.status) {
         return Err(CordialError::from_response(response));
     }

@@ -10,7 +10,8 @@ mod list_name;
 pub mod requests;
 
 pub use client::{
-    AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, upsert_outcome,
+    AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, json_response,
+    upsert_outcome,
 };
 pub use coerce::coerce;
 pub use contact::{ContactUpsert, SmsChannel, SubscribeStatus};

@@ -133,6 +133,9 @@ const EXPORT_BULK: &[SettingSpec] = &[
     optional("field_mapping", Shape::TextMap),
     optional("existing_users", Shape::Bool),
     optional("frequency", Shape::Frequency),
+    optional("keep_files", Shape::Bool),
+    optional("sftp_saved_key", Shape::Text),
+    optional("import_deadline_minutes", Shape::Count(1, 24 * 60)),
 ];
 
 const EXPERIENCE_CAPTURE: &[SettingSpec] = &[
@@ -212,6 +215,19 @@ pub struct ExportSettings {
     /// Real time only: send `forceSubscribe`. Off unless the operator asks for it.
     #[serde(default)]
     pub force_subscribe: bool,
+    /// Bulk only: keep the CSV files on the SFTP server after Cordial imported them.
+    #[serde(default)]
+    pub keep_files: bool,
+    /// Bulk only: the name of the SFTP key saved in Cordial, for servers without a password.
+    pub sftp_saved_key: Option<String>,
+    /// Bulk only: how long a run waits for Cordial to finish its imports before it stops and
+    /// leaves the rest to the next run.
+    #[serde(default = "default_import_deadline")]
+    pub import_deadline_minutes: u64,
+}
+
+fn default_import_deadline() -> u64 {
+    30
 }
 
 /// Which submissions a capture job accepts by region.

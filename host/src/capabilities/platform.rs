@@ -1,7 +1,7 @@
-//! `cordial:jobs/platform` → streams and audience members in the SQLite store.
+//! `cordial:jobs/platform` → streams and the bulk export's pending members, in the SQLite store.
 
 use crate::runtime::RunState;
-use crate::runtime::bindings::platform::{EmitSummary, Host, MemberPage};
+use crate::runtime::bindings::platform::{EmitSummary, Host, PendingMember};
 
 impl Host for RunState {
     async fn emit(
@@ -15,32 +15,38 @@ impl Host for RunState {
         })
     }
 
-    async fn scan_audience(
+    async fn pending_high_water(&mut self) -> wasmtime::Result<Result<u64, String>> {
+        Ok(self
+            .store
+            .pending_high_water(&self.job)
+            .map_err(|e| format!("the host could not read the pending members: {e}")))
+    }
+
+    async fn pending_page(
         &mut self,
-        audience: String,
-        cursor: Option<String>,
+        after: u64,
+        up_to: u64,
         limit: u32,
-    ) -> wasmtime::Result<Result<MemberPage, String>> {
-        let cursor = match cursor.as_deref().map(str::parse::<i64>) {
-            None => None,
-            Some(Ok(c)) => Some(c),
-            Some(Err(_)) => {
-                return Ok(Err(format!(
-                    "cursor {cursor:?} did not come from this host"
-                )));
-            }
-        };
-        Ok(
-            match self
-                .store
-                .audience_page(&audience, cursor, limit.min(10_000))
-            {
-                Ok((members, next)) => Ok(MemberPage {
-                    members,
-                    next_cursor: next.map(|n| n.to_string()),
-                }),
-                Err(e) => Err(format!("the host could not read the audience: {e}")),
-            },
-        )
+    ) -> wasmtime::Result<Result<Vec<PendingMember>, String>> {
+        Ok(self
+            .store
+            .pending_page(&self.job, after, up_to, limit.min(10_000))
+            .map(|page| {
+                page.into_iter()
+                    .map(|m| PendingMember {
+                        seq: m.seq,
+                        entered: m.entered,
+                        user: m.user,
+                    })
+                    .collect()
+            })
+            .map_err(|e| format!("the host could not read the pending members: {e}")))
+    }
+
+    async fn pending_acknowledge(&mut self, up_to: u64) -> wasmtime::Result<Result<u64, String>> {
+        Ok(self
+            .store
+            .acknowledge_pending(&self.job, up_to)
+            .map_err(|e| format!("the host could not update the pending members: {e}")))
     }
 }

@@ -1,90 +1,171 @@
-//! `cordial:jobs/sftp`: the job's SFTP connection, scoped to its configured folder.
-//!
-//! This build describes the configured server to the job (what Cordial must be told) but
-//! has no SFTP client yet: file operations answer with an error that says so, and a job
-//! without SFTP settings is told to add them.
+//! `cordial:jobs/sftp`: the job's SFTP connection (see `cordial-sftp`), opened on first use
+//! from the job's authorization and confined to its folder.
 
-use crate::config::SftpConfig;
+use crate::config::{SftpConfig, SftpCredential};
 use crate::runtime::RunState;
 use crate::runtime::bindings::sftp::{Entry, Host, HostDownload, HostUpload, Remote, SftpError};
+use cordial_sftp::{Credential, HostKeyPolicy, SftpClient, SftpFailure, Target};
 use wasmtime::component::Resource;
 
-/// A file being uploaded (host side of the `upload` resource).
-pub struct Upload;
+/// A file being uploaded (host side of the `upload` resource); `None` once finished.
+pub struct Upload(Option<cordial_sftp::Upload>);
 
 /// A file being downloaded (host side of the `download` resource).
-pub struct Download;
+pub struct Download(cordial_sftp::Download);
 
-fn unavailable(config: &Option<SftpConfig>) -> SftpError {
-    match config {
-        None => SftpError::NotConfigured(
-            "this job's authorization has no [auth.<name>.sftp] section".into(),
-        ),
-        Some(c) => SftpError::Connection(format!(
-            "SFTP to {}:{} is not available in this build of cordial-host",
-            c.host, c.port
-        )),
+fn not_configured() -> SftpError {
+    SftpError::NotConfigured("this job's authorization has no [auth.<name>.sftp] section".into())
+}
+
+fn to_wit(failure: SftpFailure) -> SftpError {
+    match failure {
+        SftpFailure::NotFound(m) => SftpError::NotFound(m),
+        SftpFailure::PermissionDenied(m) => SftpError::PermissionDenied(m),
+        SftpFailure::OutsideRoot(m) => SftpError::OutsideRoot(m),
+        SftpFailure::Connection(m) => SftpError::Connection(m),
+        SftpFailure::Other(m) => SftpError::Other(m),
+    }
+}
+
+/// The client's target for an authorization's SFTP settings.
+pub fn target_for(config: &SftpConfig) -> Result<Target, String> {
+    let credential = match &config.credential {
+        SftpCredential::Password(source) => {
+            Credential::Password(source.read()?.expose().to_owned())
+        }
+        SftpCredential::PrivateKey(path) => Credential::PrivateKey(path.clone()),
+    };
+    Ok(Target {
+        host: config.host.clone(),
+        port: config.port,
+        username: config.username.clone(),
+        credential,
+        folder: config.folder.clone(),
+        host_key: match &config.host_key {
+            Some(fp) => HostKeyPolicy::Pinned(fp.clone()),
+            None => HostKeyPolicy::Unpinned,
+        },
+    })
+}
+
+impl RunState {
+    /// The call's SFTP client, created on first use.
+    fn sftp_client(&mut self) -> Result<&mut SftpClient, SftpError> {
+        if self.sftp_client.is_none() {
+            let config = self.sftp.as_ref().ok_or_else(not_configured)?;
+            let target = target_for(config).map_err(SftpError::NotConfigured)?;
+            self.sftp_client = Some(SftpClient::new(target));
+        }
+        Ok(self.sftp_client.as_mut().expect("just created"))
     }
 }
 
 impl Host for RunState {
     async fn describe(&mut self) -> wasmtime::Result<Result<Remote, SftpError>> {
-        Ok(match &self.sftp {
-            None => Err(unavailable(&None)),
-            Some(c) => Ok(Remote {
-                server: c.host.clone(),
-                port: c.port,
-                username: c.username.clone(),
-                folder: if c.folder.is_empty() {
-                    ".".into()
-                } else {
-                    c.folder.clone()
-                },
-            }),
-        })
+        let Some(config) = self.sftp.clone() else {
+            return Ok(Err(not_configured()));
+        };
+        // Cordial needs the folder as an absolute path: ask the server what it resolves to.
+        let folder = match self.sftp_client() {
+            Ok(client) => client.resolved_root().await.map_err(to_wit),
+            Err(e) => Err(e),
+        };
+        Ok(folder.map(|folder| Remote {
+            server: config.host,
+            port: config.port,
+            username: config.username,
+            folder,
+        }))
     }
 
     async fn create(
         &mut self,
-        _path: String,
+        path: String,
     ) -> wasmtime::Result<Result<Resource<Upload>, SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+        let upload = match self.sftp_client() {
+            Ok(client) => client.create(&path).await.map_err(to_wit),
+            Err(e) => Err(e),
+        };
+        Ok(match upload {
+            Ok(upload) => Ok(self.table.push(Upload(Some(upload)))?),
+            Err(e) => Err(e),
+        })
     }
 
     async fn open(
         &mut self,
-        _path: String,
+        path: String,
     ) -> wasmtime::Result<Result<Resource<Download>, SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+        let download = match self.sftp_client() {
+            Ok(client) => client.open(&path).await.map_err(to_wit),
+            Err(e) => Err(e),
+        };
+        Ok(match download {
+            Ok(download) => Ok(self.table.push(Download(download))?),
+            Err(e) => Err(e),
+        })
     }
 
-    async fn list_dir(&mut self, _dir: String) -> wasmtime::Result<Result<Vec<Entry>, SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+    async fn list_dir(&mut self, dir: String) -> wasmtime::Result<Result<Vec<Entry>, SftpError>> {
+        let listing = match self.sftp_client() {
+            Ok(client) => client.list_dir(&dir).await.map_err(to_wit),
+            Err(e) => Err(e),
+        };
+        Ok(listing.map(|entries| {
+            entries
+                .into_iter()
+                .map(|e| Entry {
+                    name: e.name,
+                    size: e.size,
+                    is_dir: e.is_dir,
+                    modified: e.modified,
+                })
+                .collect()
+        }))
     }
 
-    async fn remove(&mut self, _path: String) -> wasmtime::Result<Result<(), SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+    async fn remove(&mut self, path: String) -> wasmtime::Result<Result<(), SftpError>> {
+        Ok(match self.sftp_client() {
+            Ok(client) => client.remove(&path).await.map_err(to_wit),
+            Err(e) => Err(e),
+        })
     }
 }
 
 impl HostUpload for RunState {
     async fn write(
         &mut self,
-        _upload: Resource<Upload>,
-        _chunk: Vec<u8>,
+        upload: Resource<Upload>,
+        chunk: Vec<u8>,
     ) -> wasmtime::Result<Result<(), SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+        let upload = self.table.get_mut(&upload)?;
+        Ok(match upload.0.as_mut() {
+            Some(file) => file.write(&chunk).await.map_err(to_wit),
+            None => Err(SftpError::Other("the upload is already finished".into())),
+        })
     }
 
     async fn finish(
         &mut self,
-        _upload: Resource<Upload>,
+        upload: Resource<Upload>,
     ) -> wasmtime::Result<Result<(), SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+        let Some(file) = self.table.get_mut(&upload)?.0.take() else {
+            return Ok(Err(SftpError::Other(
+                "the upload is already finished".into(),
+            )));
+        };
+        Ok(match self.sftp_client() {
+            Ok(client) => client.finish(file).await.map(drop).map_err(to_wit),
+            Err(e) => Err(e),
+        })
     }
 
     async fn drop(&mut self, upload: Resource<Upload>) -> wasmtime::Result<()> {
-        self.table.delete(upload)?;
+        let upload = self.table.delete(upload)?;
+        if let (Some(file), Some(client)) = (upload.0, self.sftp_client.as_mut()) {
+            // Never finished: remove the temporary file so no partial file lingers.
+            client.abandon(file).await;
+        }
         Ok(())
     }
 }
@@ -92,10 +173,11 @@ impl HostUpload for RunState {
 impl HostDownload for RunState {
     async fn read(
         &mut self,
-        _download: Resource<Download>,
-        _max_bytes: u32,
+        download: Resource<Download>,
+        max_bytes: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, SftpError>> {
-        Ok(Err(unavailable(&self.sftp)))
+        let download = self.table.get_mut(&download)?;
+        Ok(download.0.read(max_bytes as usize).await.map_err(to_wit))
     }
 
     async fn drop(&mut self, download: Resource<Download>) -> wasmtime::Result<()> {

@@ -97,12 +97,23 @@ impl Runtime {
             .api_key
             .read()
             .map_err(|e| anyhow::anyhow!("auth `{}`: {e}", auth.name))?;
-        let http = Arc::new(JobHttp::new(
-            &job.name,
-            &auth.base_url,
-            &api_key,
-            job.delivery.max_in_flight as usize,
-        )?);
+        let sftp_password = match auth.sftp.as_ref().map(|s| &s.credential) {
+            Some(crate::config::SftpCredential::Password(source)) => Some(
+                source
+                    .read()
+                    .map_err(|e| anyhow::anyhow!("auth `{}` sftp: {e}", auth.name))?,
+            ),
+            _ => None,
+        };
+        let http = Arc::new(
+            JobHttp::new(
+                &job.name,
+                &auth.base_url,
+                &api_key,
+                job.delivery.max_in_flight as usize,
+            )?
+            .with_sftp_password(sftp_password),
+        );
         cache.insert(job.name.clone(), http.clone());
         Ok(http)
     }

@@ -15,6 +15,8 @@ pub struct RunState {
     pub run_id: String,
     pub store: Store,
     pub sftp: Option<SftpConfig>,
+    /// The call's SFTP connection, opened on first use.
+    pub sftp_client: Option<cordial_sftp::SftpClient>,
     pub table: ResourceTable,
     pub limiter: JobLimiter,
     /// Time spent waiting for Cordial during this call.
@@ -42,6 +44,7 @@ impl RunState {
             run_id: run_id.to_owned(),
             store,
             sftp,
+            sftp_client: None,
             table: ResourceTable::new(),
             limiter: JobLimiter::new(max_memory_bytes),
             http_waited: hooks.waited(),

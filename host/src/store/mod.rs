@@ -6,10 +6,12 @@
 
 mod lock;
 mod outbox;
+mod pending;
 mod schema;
 
 pub use lock::DeliveryLock;
 pub use outbox::{DeadLetter, NewEvent, OutboxCounts, OutboxEvent, Settled};
+pub use pending::PendingMember;
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -113,29 +115,6 @@ impl Store {
             )?;
             q.query_map(params![stream, limit], |r| r.get(0))?.collect()
         })
-    }
-
-    /// A page of an audience's members after `cursor` (a member row id), in id order.
-    pub fn audience_page(
-        &self,
-        audience: &str,
-        cursor: Option<i64>,
-        limit: u32,
-    ) -> anyhow::Result<(Vec<String>, Option<i64>)> {
-        let rows: Vec<(i64, String)> = self.with(|c| {
-            let mut q = c.prepare(
-                "SELECT id, member FROM audience_members WHERE audience = ?1 AND id > ?2
-                 ORDER BY id LIMIT ?3",
-            )?;
-            q.query_map(params![audience, cursor.unwrap_or(0), limit], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect()
-        })?;
-        let next = (rows.len() as u32 == limit && limit > 0)
-            .then(|| rows.last().map(|r| r.0))
-            .flatten();
-        Ok((rows.into_iter().map(|r| r.1).collect(), next))
     }
 }
 

@@ -16,17 +16,12 @@ CREATE TABLE IF NOT EXISTS stream_records (
     stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS stream_records_by_stream ON stream_records (stream, id);
-CREATE TABLE IF NOT EXISTS audience_members (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    audience TEXT NOT NULL,
-    member   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audience_members_by_audience ON audience_members (audience, id);
 ";
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
-    conn.execute_batch(OUTBOX)
+    conn.execute_batch(OUTBOX)?;
+    conn.execute_batch(super::pending::SCHEMA)
 }
 
 /// The durable outbox of event-driven jobs: an event is a row here before the platform gets

@@ -1,13 +1,15 @@
-//! The `export-bulk` component: audience members → CSV files on SFTP registered with
-//! Cordial's Contact Imports API. This version performs the run's first step — settings,
-//! Cordial access, the target list and the SFTP connection — and reports it; the files and
-//! imports are not built yet.
+//! The `export-bulk` component: pending audience members → CSV files of at most 30,000 rows
+//! on the SFTP server → Cordial's Contact Imports API. The CSV and batch logic is in the root
+//! crate (`cordial_jobs::bulk`); this is the run's sequence and the WIT glue.
 
 cordial_guest::job_bindings!(scheduled "../../wit", "export-bulk");
 
+mod files;
+mod imports;
+mod run;
+
 use cordial_guest::types::{ConfigProblem, JobError, RunContext, RunReport};
-use cordial_jobs::cordial::audience_list_name;
-use cordial_jobs::settings::{ExportSettings, JobKind};
+use cordial_jobs::settings::JobKind;
 
 struct ExportBulk;
 
@@ -19,22 +21,7 @@ impl exports::cordial::jobs::configurable::Guest for ExportBulk {
 
 impl exports::cordial::jobs::scheduled::Guest for ExportBulk {
     fn run(ctx: RunContext, config: String) -> Result<RunReport, JobError> {
-        let settings: ExportSettings =
-            cordial_guest::parse_settings(&config).map_err(JobError::InvalidConfig)?;
-        let list = settings
-            .list
-            .clone()
-            .unwrap_or_else(|| audience_list_name(&settings.audience));
-        let lists = cordial_guest::cordial_client(&ctx)
-            .account_lists()
-            .map_err(|e| cordial_guest::job_error(&e))?;
-        let exists = lists.iter().any(|l| l.name == list);
-        let summary = format!(
-            "Cordial reachable; list `{list}` {}; {}; the CSV export step is not in this build yet",
-            if exists { "exists" } else { "will be created" },
-            cordial_guest::describe_sftp()
-        );
-        Ok(cordial_guest::first_step_report(summary))
+        run::run(&ctx, &config)
     }
 }
 

@@ -121,3 +121,57 @@ pub fn first_step_report(summary: String) -> types::RunReport {
         summary,
     }
 }
+
+/// Makes sure the Cordial list exists, creating it once; remembered in job state so later
+/// calls skip the lookup.
+pub fn ensure_list(
+    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+    list: &str,
+) -> Result<(), cordial_jobs::cordial::CordialError> {
+    use cordial_jobs::cordial::CordialError;
+    let key = format!("list-ready:{list}");
+    if state::get(&key).is_some() {
+        return Ok(());
+    }
+    if !client.account_lists()?.iter().any(|l| l.name == list) {
+        match client.create_list(list) {
+            Ok(id) => info(&format!("created Cordial list `{list}` (id {id})")),
+            // Another call created it between our read and our create.
+            Err(CordialError::Rejected {
+                status: 422,
+                ref message,
+                ..
+            }) if message.contains("unique") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    state::set(&key, b"1");
+    Ok(())
+}
+
+/// The types of the mapped attributes, from the state cache or, when stale, from Cordial.
+pub fn attribute_types(
+    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+    ctx: &types::RunContext,
+    settings: &cordial_jobs::settings::ExportSettings,
+) -> Result<cordial_jobs::realtime::AttributeTypes, cordial_jobs::cordial::CordialError> {
+    use cordial_jobs::realtime::{AttributeTypes, attribute_cache, typed_targets};
+    let needed = typed_targets(settings);
+    if needed.is_empty() {
+        return Ok(AttributeTypes::new());
+    }
+    let cached = state::get(attribute_cache::KEY);
+    if let Some(types) = attribute_cache::read(cached.as_deref(), &ctx.started_at, &needed) {
+        return Ok(types);
+    }
+    let types: AttributeTypes = client
+        .contact_attributes()?
+        .into_iter()
+        .map(|a| (a.key, a.kind))
+        .collect();
+    state::set(
+        attribute_cache::KEY,
+        &attribute_cache::write(&types, &ctx.started_at),
+    );
+    Ok(types)
+}

@@ -13,6 +13,8 @@ pub struct JobHttp {
     authority: String,
     authorization: HeaderValue,
     traffic: Arc<JobTraffic>,
+    /// Substituted for `{{sftp.password}}` in request bodies bound for Cordial.
+    sftp_password: Option<Secret>,
 }
 
 impl JobHttp {
@@ -41,7 +43,18 @@ impl JobHttp {
             scheme,
             authorization,
             traffic: Arc::new(JobTraffic::new(max_in_flight)),
+            sftp_password: None,
         })
+    }
+
+    /// The SFTP password Cordial needs to fetch import files or write export files.
+    pub fn with_sftp_password(mut self, password: Option<Secret>) -> JobHttp {
+        self.sftp_password = password;
+        self
+    }
+
+    pub fn sftp_password(&self) -> Option<&Secret> {
+        self.sftp_password.as_ref()
     }
 
     pub fn name(&self) -> &str {

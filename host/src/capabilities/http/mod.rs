@@ -3,6 +3,7 @@
 //! set an `Authorization` header of its own.
 
 mod job_http;
+mod password;
 mod traffic;
 mod wait;
 
@@ -71,9 +72,21 @@ impl WasiHttpHooks for CordialHttpPolicy {
         request
             .headers_mut()
             .insert(AUTHORIZATION, self.job.authorization().clone());
-        let default: &mut dyn WasiHttpHooks = &mut DefaultSend;
-        let sent = Box::into_pin(default.send_request(request, options, fut));
         let (waited, traffic) = (self.waited.clone(), self.job.traffic());
+        let password = self.job.sftp_password().cloned();
+        if let Some(password) = password.filter(|_| request.method() == http::Method::POST) {
+            // The job wrote a placeholder where Cordial needs the SFTP password; the small
+            // JSON body is read whole and the placeholder replaced on its way out.
+            return Box::new(async move {
+                let request = password::substitute(request, &password).await?;
+                let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
+                waited.begin();
+                let response = traffic.send(sent).await;
+                waited.end();
+                response
+            });
+        }
+        let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
         Box::new(async move {
             waited.begin();
             let response = traffic.send(sent).await;

@@ -1,0 +1,51 @@
+//! Putting the SFTP password into a request body at the last moment, so that a job can ask
+//! Cordial to use the SFTP server without ever holding the password itself.
+
+use crate::config::Secret;
+use bytes::Bytes;
+use cordial_jobs::bulk::imports::PASSWORD_PLACEHOLDER;
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+
+/// Reads the body whole and replaces each placeholder with the JSON-escaped password.
+pub async fn substitute(
+    request: http::Request<WasiBody>,
+    password: &Secret,
+) -> Result<http::Request<WasiBody>, HttpError> {
+    let (mut parts, body) = request.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let replaced = replace(&bytes, password.expose());
+    if let Ok(len) = http::HeaderValue::from_str(&replaced.len().to_string())
+        && parts.headers.contains_key(http::header::CONTENT_LENGTH)
+    {
+        parts.headers.insert(http::header::CONTENT_LENGTH, len);
+    }
+    let body = Full::new(replaced)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
+}
+
+fn replace(body: &Bytes, password: &str) -> Bytes {
+    let text = match std::str::from_utf8(body) {
+        Ok(text) if text.contains(PASSWORD_PLACEHOLDER) => text,
+        _ => return body.clone(),
+    };
+    let escaped = serde_json::to_string(password).expect("a string serialises");
+    let escaped = &escaped[1..escaped.len() - 1];
+    Bytes::from(text.replace(PASSWORD_PLACEHOLDER, escaped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placeholder_becomes_the_json_escaped_password() {
+        let body = Bytes::from(r#"{"source":{"password":"{{sftp.password}}"}}"#);
+        let out = replace(&body, r#"p"w\d"#);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["source"]["password"], r#"p"w\d"#);
+        assert_eq!(replace(&Bytes::from("plain"), "x"), Bytes::from("plain"));
+    }
+}
