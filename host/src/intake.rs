@@ -1,9 +1,11 @@
-//! Turning what the platform sends (webhook payloads, backfill member files) into outbox
-//! events for one real-time job.
+//! Turning what the platform sends (webhook payloads, backfill member files) into events
+//! for one audience-export job, and storing them where that job reads them: the real-time
+//! job's outbox, or the bulk job's pending members.
 
 use crate::config::JobConfig;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, Store};
 use cordial_jobs::realtime::Membership;
+use cordial_jobs::settings::JobKind;
 use cordial_jobs::webhook::TriggerEvent;
 use serde_json::{Map, Value};
 
@@ -77,5 +79,13 @@ pub fn from_member(job: &JobConfig, member: Map<String, Value>, row: u64) -> New
         user: Value::Object(member).to_string(),
         occurred_at: None,
         source: "backfill",
+    }
+}
+
+/// Stores accepted events durably, in one transaction, where `job` reads them.
+pub fn store_events(store: &Store, job: &JobConfig, events: &[NewEvent]) -> anyhow::Result<()> {
+    match job.kind {
+        JobKind::ExportBulk => store.add_pending(&job.name, events),
+        _ => store.enqueue(&job.name, events),
     }
 }

@@ -7,5 +7,7 @@ pub mod config;
 pub mod delivery;
 pub mod intake;
 pub mod runtime;
+pub mod schedule;
+pub mod scheduler;
 pub mod store;
 pub mod webhook;

@@ -122,44 +122,23 @@ impl SftpClient {
         Ok(())
     }
 
-    /// Runs `op` on the session, re-opening the connection once if it had dropped.
-    async fn with_session<T, F>(&mut self, op: F) -> Result<T, SftpFailure>
-    where
-        F: AsyncFn(&Session, &str) -> Result<T, SftpFailure>,
-    {
-        self.ensure_session().await?;
-        let root = self.root.clone().unwrap_or_default();
-        match op(self.session.as_ref().expect("connected"), &root).await {
-            Err(e) if e.is_connection() => {
-                tracing::info!(error = %e, "sftp connection dropped; reconnecting once");
-                self.session = None;
-                self.ensure_session().await?;
-                op(self.session.as_ref().expect("connected"), &root).await
-            }
-            other => other,
-        }
+    /// Drops a dead session and opens a new one.
+    async fn reconnect(&mut self, error: &SftpFailure) -> Result<(), SftpFailure> {
+        tracing::info!(%error, "sftp connection dropped; reconnecting once");
+        self.session = None;
+        self.ensure_session().await
+    }
+
+    fn parts(&self) -> (&Session, String) {
+        (
+            self.session.as_ref().expect("connected"),
+            self.root.clone().unwrap_or_default(),
+        )
     }
 
     /// Starts writing `path`: the bytes go to a temporary file beside it.
     pub async fn create(&mut self, path: &str) -> Result<Upload, SftpFailure> {
-        let path = path.to_owned();
-        self.with_session(async |session, root| {
-            let destination = join_inside(root, &path)?;
-            check_parent_inside(session, root, &destination).await?;
-            let temporary = temporary_name(&destination);
-            let file = session
-                .sftp
-                .create(temporary.clone())
-                .await
-                .map_err(|e| SftpFailure::from_sftp(&path, e))?;
-            Ok(Upload {
-                file,
-                temporary,
-                destination,
-                written: 0,
-            })
-        })
-        .await
+        retry_once!(self, create_once, path)
     }
 
     /// Closes the temporary file and renames it to its final name (replacing an older file
@@ -204,67 +183,109 @@ impl SftpClient {
 
     /// Opens `path` for reading.
     pub async fn open(&mut self, path: &str) -> Result<Download, SftpFailure> {
-        let path = path.to_owned();
-        self.with_session(async |session, root| {
-            let full = join_inside(root, &path)?;
-            check_inside(session, root, &full, &path).await?;
-            let file = session
-                .sftp
-                .open(full)
-                .await
-                .map_err(|e| SftpFailure::from_sftp(&path, e))?;
-            Ok(Download {
-                file,
-                path: path.clone(),
-            })
-        })
-        .await
+        retry_once!(self, open_once, path)
     }
 
     /// The entries of `dir` (without `.` and `..`), sorted by name.
     pub async fn list_dir(&mut self, dir: &str) -> Result<Vec<Entry>, SftpFailure> {
-        let dir = dir.to_owned();
-        self.with_session(async |session, root| {
-            let full = join_inside(root, &dir)?;
-            check_inside(session, root, &full, &dir).await?;
-            let listing = session
-                .sftp
-                .read_dir(full)
-                .await
-                .map_err(|e| SftpFailure::from_sftp(&dir, e))?;
-            let mut entries: Vec<Entry> = listing
-                .into_iter()
-                .filter(|e| e.file_name() != "." && e.file_name() != "..")
-                .map(|e| {
-                    let meta = e.metadata();
-                    Entry {
-                        name: e.file_name(),
-                        size: meta.size.unwrap_or(0),
-                        is_dir: meta.is_dir(),
-                        modified: meta.mtime.map(u64::from),
-                    }
-                })
-                .collect();
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(entries)
-        })
-        .await
+        retry_once!(self, list_dir_once, dir)
     }
 
     /// Removes the file `path`.
     pub async fn remove(&mut self, path: &str) -> Result<(), SftpFailure> {
-        let path = path.to_owned();
-        self.with_session(async |session, root| {
-            let full = join_inside(root, &path)?;
-            check_parent_inside(session, root, &full).await?;
-            session
-                .sftp
-                .remove_file(full)
-                .await
-                .map_err(|e| SftpFailure::from_sftp(&path, e))
-        })
-        .await
+        retry_once!(self, remove_once, path)
     }
+}
+
+/// Runs one operation, and once more on a fresh connection if the first try found the
+/// connection dead.
+macro_rules! retry_once {
+    ($client:ident, $op:ident, $arg:expr) => {{
+        $client.ensure_session().await?;
+        let first = {
+            let (session, root) = $client.parts();
+            $op(session, &root, $arg).await
+        };
+        match first {
+            Err(e) if e.is_connection() => {
+                $client.reconnect(&e).await?;
+                let (session, root) = $client.parts();
+                $op(session, &root, $arg).await
+            }
+            other => other,
+        }
+    }};
+}
+use retry_once;
+
+async fn create_once(session: &Session, root: &str, path: &str) -> Result<Upload, SftpFailure> {
+    let destination = join_inside(root, path)?;
+    check_parent_inside(session, root, &destination).await?;
+    let temporary = temporary_name(&destination);
+    let file = session
+        .sftp
+        .create(temporary.clone())
+        .await
+        .map_err(|e| SftpFailure::from_sftp(path, e))?;
+    Ok(Upload {
+        file,
+        temporary,
+        destination,
+        written: 0,
+    })
+}
+
+async fn open_once(session: &Session, root: &str, path: &str) -> Result<Download, SftpFailure> {
+    let full = join_inside(root, path)?;
+    check_inside(session, root, &full, path).await?;
+    let file = session
+        .sftp
+        .open(full)
+        .await
+        .map_err(|e| SftpFailure::from_sftp(path, e))?;
+    Ok(Download {
+        file,
+        path: path.to_owned(),
+    })
+}
+
+async fn list_dir_once(
+    session: &Session,
+    root: &str,
+    dir: &str,
+) -> Result<Vec<Entry>, SftpFailure> {
+    let full = join_inside(root, dir)?;
+    check_inside(session, root, &full, dir).await?;
+    let listing = session
+        .sftp
+        .read_dir(full)
+        .await
+        .map_err(|e| SftpFailure::from_sftp(dir, e))?;
+    let mut entries: Vec<Entry> = listing
+        .into_iter()
+        .filter(|e| e.file_name() != "." && e.file_name() != "..")
+        .map(|e| {
+            let meta = e.metadata();
+            Entry {
+                name: e.file_name(),
+                size: meta.size.unwrap_or(0),
+                is_dir: meta.is_dir(),
+                modified: meta.mtime.map(u64::from),
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+async fn remove_once(session: &Session, root: &str, path: &str) -> Result<(), SftpFailure> {
+    let full = join_inside(root, path)?;
+    check_parent_inside(session, root, &full).await?;
+    session
+        .sftp
+        .remove_file(full)
+        .await
+        .map_err(|e| SftpFailure::from_sftp(path, e))
 }
 
 /// `dir/name` → `dir/.name.part`: hidden, and never matched by a reader's `*.csv`.

@@ -1,13 +1,15 @@
 //! `cordial-host backfill <config> <job> --members <file>`: the "Existing Users" backfill.
-//! Streams the member file into the job's outbox as `enter` events (constant memory,
-//! whatever the file size), then delivers them through the same path as webhook events.
+//! Streams the member file into the job's outbox (real time) or pending members (bulk) as
+//! `enter` events, in constant memory whatever the file size, then delivers them through
+//! the same path as webhook events: the real-time workers, or one bulk run.
 
-use super::realtime_job;
+use super::export_job;
 use crate::delivery::Delivery;
 use crate::intake;
 use crate::runtime::Runtime;
 use crate::store::{DeliveryLock, OutboxCounts, Store};
 use cordial_jobs::members::{MemberFormat, MemberReader};
+use cordial_jobs::settings::JobKind;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
@@ -24,7 +26,7 @@ pub async fn run(
     members: &Path,
     enqueue_only: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (config, job) = realtime_job(path, job_name)?;
+    let (config, job) = export_job(path, job_name)?;
     let format = MemberFormat::from_path(members).ok_or_else(|| {
         anyhow::anyhow!(
             "{}: name the file .ndjson, .jsonl or .csv so its format is known",
@@ -54,6 +56,17 @@ pub async fn run(
     );
     if enqueue_only {
         return Ok(ExitCode::SUCCESS);
+    }
+    if job.kind == JobKind::ExportBulk {
+        // The bulk export's own run writes the files and registers the imports.
+        let _run_lock = crate::store::RunLock::acquire(&config.store, &job.name)?;
+        let runtime = Runtime::new(config, store)?;
+        let outcome = runtime
+            .run(&job, &crate::runtime::CallContext::now())
+            .await?;
+        drop(lock);
+        let code = super::run::print_outcome(&job.name, outcome);
+        return Ok(if bad == 0 { code } else { ExitCode::FAILURE });
     }
 
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
@@ -150,7 +163,7 @@ fn enqueue_file(
             None => true,
         };
         if chunk.len() == CHUNK || (finished && !chunk.is_empty()) {
-            store.enqueue(&job.name, &chunk)?;
+            intake::store_events(store, job, &chunk)?;
             queued += chunk.len() as u64;
             chunk.clear();
             bar.set_position(reader.bytes_read());

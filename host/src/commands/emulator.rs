@@ -14,6 +14,7 @@ pub async fn run(listen: SocketAddr, api_key: String, seed: &str) -> anyhow::Res
         api_key,
         addr: listen,
         seed,
+        ..EmulatorConfig::default()
     })
     .await?;
     Ok(ExitCode::SUCCESS)

@@ -48,3 +48,16 @@ fn realtime_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfi
     }
     Ok((config, job))
 }
+
+/// Loads the config and finds an audience-export job (real time or bulk) in it.
+fn export_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig)> {
+    let config = load_config(path)?;
+    let job = find_job(&config, name)?;
+    if !matches!(job.kind, JobKind::ExportRealtime | JobKind::ExportBulk) {
+        anyhow::bail!(
+            "job `{name}` is a {} job; this command is for export-realtime and export-bulk jobs",
+            job.kind.as_str()
+        );
+    }
+    Ok((config, job))
+}

@@ -14,6 +14,7 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
             job.kind.as_str()
         );
     }
+    let _lock = crate::store::RunLock::acquire(&config.store, &job.name)?;
     let store = Store::open(&config.store)?;
     let runtime = Runtime::new(config, store)?;
     Ok(print_outcome(

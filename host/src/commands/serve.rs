@@ -1,11 +1,13 @@
-//! `cordial-host serve <config>`: receives the platform's webhooks and delivers the events
-//! of every real-time job until interrupted.
+//! `cordial-host serve <config>`: receives the platform's webhooks, delivers the events of
+//! every real-time job, queues the bulk jobs' members, and runs the scheduled jobs on their
+//! schedules, until interrupted.
 
 use crate::config::HostConfig;
 use crate::delivery::Delivery;
 use crate::runtime::Runtime;
 use crate::store::Store;
 use crate::webhook::{self, Receiver};
+use cordial_jobs::settings::JobKind;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,6 +37,22 @@ pub async fn serve(
     let endpoints = webhook::endpoints(&config.jobs)?;
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
     let mut deliveries = Vec::new();
+    let (stop_schedules, schedules_stopped) = tokio::sync::watch::channel(false);
+    let mut scheduled = Vec::new();
+    for job in runtime
+        .config()
+        .jobs
+        .iter()
+        .filter(|j| j.kind.is_scheduled())
+    {
+        let schedule = crate::scheduler::schedule_of(job).map_err(|e| anyhow::anyhow!(e))?;
+        scheduled.push(tokio::spawn(crate::scheduler::drive(
+            runtime.clone(),
+            job.clone(),
+            schedule,
+            schedules_stopped.clone(),
+        )));
+    }
     for endpoint in endpoints.values() {
         // Wrong settings stop the start; a Cordial that cannot be reached right now does
         // not: events are still accepted and queued, and delivered once Cordial answers.
@@ -54,6 +72,9 @@ pub async fn serve(
         for p in unchecked {
             tracing::warn!(job = %endpoint.job.name, "starting without a full settings check: {}", p.message);
         }
+        if endpoint.job.kind != JobKind::ExportRealtime {
+            continue; // bulk members wait in the store for the job's scheduled run
+        }
         deliveries.push(Delivery::start(
             runtime.clone(),
             endpoint.job.clone(),
@@ -69,6 +90,10 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    let _ = stop_schedules.send(true);
+    for task in scheduled {
+        let _ = task.await;
+    }
     for delivery in deliveries {
         delivery.stop().await;
     }

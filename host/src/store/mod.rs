@@ -9,7 +9,7 @@ mod outbox;
 mod pending;
 mod schema;
 
-pub use lock::DeliveryLock;
+pub use lock::{DeliveryLock, RunLock};
 pub use outbox::{DeadLetter, NewEvent, OutboxCounts, OutboxEvent, Settled};
 pub use pending::PendingMember;
 

@@ -75,7 +75,7 @@ async fn receive(
         return error(
             StatusCode::NOT_FOUND,
             format!(
-                "no real-time job named `{job}`; this host takes webhooks for: {}",
+                "no audience-export job named `{job}`; this host takes webhooks for: {}",
                 names.join(", ")
             ),
         );
@@ -114,8 +114,9 @@ async fn receive(
     let accepted = events.len();
     if accepted > 0 {
         let store = receiver.store.clone();
-        let job_name = endpoint.job.name.clone();
-        let stored = tokio::task::spawn_blocking(move || store.enqueue(&job_name, &events)).await;
+        let job = endpoint.job.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || intake::store_events(&store, &job, &events)).await;
         if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
             tracing::error!(job = %endpoint.job.name, "could not store webhook events: {e:#}");
             return error(
@@ -132,11 +133,14 @@ async fn receive(
         .into_response()
 }
 
-/// The receiver's endpoints: one per real-time job, with its secret read now so a missing
+/// The receiver's endpoints: one per audience-export job (real time and bulk), with its secret read now so a missing
 /// secret stops the start rather than every request.
 pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>> {
     let mut endpoints = HashMap::new();
-    for job in jobs.iter().filter(|j| j.kind == JobKind::ExportRealtime) {
+    for job in jobs
+        .iter()
+        .filter(|j| matches!(j.kind, JobKind::ExportRealtime | JobKind::ExportBulk))
+    {
         let secret = match &job.webhook_secret {
             None => None,
             Some(source) => Some(

@@ -1,0 +1,87 @@
+//! The scheduler inside `serve`: one task per scheduled job, sleeping until its next slot,
+//! recording the slot as fired before the run starts (so a crash mid-run never fires that
+//! slot again), and skipping a slot while another run of the job holds its run lock.
+
+use crate::config::JobConfig;
+use crate::runtime::{CallContext, RunOutcome, Runtime};
+use crate::schedule::{Due, Schedule};
+use crate::store::{RunLock, Store};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Where the last fired slot is kept: the job's state, under a key jobs never use.
+const LAST_FIRED: &str = "@host:last-fired";
+
+/// The job's schedule from its `frequency` setting (the kind's default when absent).
+pub fn schedule_of(job: &JobConfig) -> Result<Schedule, String> {
+    let default = match job.kind {
+        cordial_jobs::settings::JobKind::ImportActivity => "every 6 hours",
+        _ => "daily",
+    };
+    let frequency = job
+        .settings
+        .get("frequency")
+        .and_then(|v| v.as_str())
+        .unwrap_or(default);
+    Schedule::parse(frequency).map_err(|e| format!("job `{}` frequency: {e}", job.name))
+}
+
+pub fn last_fired(store: &Store, job: &str) -> Option<DateTime<Utc>> {
+    let bytes = store.state_get(job, LAST_FIRED).ok()??;
+    String::from_utf8(bytes).ok()?.parse().ok()
+}
+
+fn record_fired(store: &Store, job: &str, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    store.state_set(job, LAST_FIRED, slot.to_rfc3339().as_bytes())
+}
+
+/// Runs `job` on its schedule until `stop` turns true.
+pub async fn drive(
+    runtime: Arc<Runtime>,
+    job: JobConfig,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
+    let store = runtime.store().clone();
+    let store_path = runtime.config().store.clone();
+    loop {
+        let slot = match schedule.due(last_fired(&store, &job.name), Utc::now()) {
+            Due::Now { slot } => slot,
+            Due::At { slot } => {
+                tracing::info!(job = %job.name, next = %slot.to_rfc3339(), "next scheduled run");
+                let wait = (slot - Utc::now()).to_std().unwrap_or_default();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => return,
+                }
+                if *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+        };
+        if let Err(e) = record_fired(&store, &job.name, slot) {
+            tracing::error!(job = %job.name, "cannot record the scheduled slot; not running it: {e:#}");
+            return;
+        }
+        let lock = match RunLock::acquire(&store_path, &job.name) {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!(job = %job.name, slot = %slot.to_rfc3339(), "skipping the slot: {e:#}");
+                continue;
+            }
+        };
+        tracing::info!(job = %job.name, slot = %slot.to_rfc3339(), "scheduled run starting");
+        match runtime.run(&job, &CallContext::now()).await {
+            Ok(RunOutcome::Completed(r)) => {
+                tracing::info!(job = %job.name, "scheduled run done: {}", r.summary)
+            }
+            Ok(RunOutcome::Failed(e)) => {
+                tracing::warn!(job = %job.name, "scheduled run failed: {e:?}")
+            }
+            Err(e) => tracing::error!(job = %job.name, "scheduled run could not run: {e}"),
+        }
+        drop(lock);
+    }
+}
