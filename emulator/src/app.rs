@@ -1,13 +1,17 @@
 //! State shared by the HTTP handlers and the [`crate::EmulatorHandle`].
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use crate::config::EmulatorConfig;
 use crate::faults::{Fault, FaultQueue};
 use crate::handle::RecordedRequest;
+use crate::jobs::Job;
 use crate::store::Store;
 
 /// How many requests the log keeps. Benchmarks send many; tests look at a few.
@@ -23,6 +27,14 @@ pub struct Shared {
     faults: Mutex<FaultQueue>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     latency_nanos: AtomicU64,
+    /// SFTP private keys by the name an import's `source.savedKey` gives.
+    pub saved_sftp_keys: HashMap<String, PathBuf>,
+    /// Jobs in creation order.
+    jobs: Mutex<Vec<Job>>,
+    /// Bumped on every job change, so waiters wake without polling.
+    job_changes: watch::Sender<u64>,
+    /// While true, jobs that have not started stay `Pending`.
+    hold_jobs: watch::Sender<bool>,
 }
 
 /// Locks a mutex even if a handler panicked while holding it: the state is
@@ -39,6 +51,10 @@ impl Shared {
             faults: Mutex::new(FaultQueue::default()),
             requests: Mutex::new(VecDeque::new()),
             latency_nanos: AtomicU64::new(0),
+            saved_sftp_keys: config.saved_sftp_keys.clone(),
+            jobs: Mutex::new(Vec::new()),
+            job_changes: watch::Sender::new(0),
+            hold_jobs: watch::Sender::new(false),
         })
     }
 
@@ -73,5 +89,44 @@ impl Shared {
 
     pub fn latency(&self) -> Duration {
         Duration::from_nanos(self.latency_nanos.load(Ordering::Relaxed))
+    }
+
+    // ---- jobs -------------------------------------------------------------
+
+    pub fn add_job(&self, job: Job) {
+        lock(&self.jobs).push(job);
+        self.job_changes.send_modify(|v| *v += 1);
+    }
+
+    /// Changes the job `id` (if it exists) and wakes whoever waits on jobs.
+    pub fn update_job(&self, id: &str, f: impl FnOnce(&mut Job)) {
+        if let Some(job) = lock(&self.jobs).iter_mut().find(|j| j.id == id) {
+            f(job);
+        }
+        self.job_changes.send_modify(|v| *v += 1);
+    }
+
+    /// `f` of the job `id`.
+    pub fn job<T>(&self, id: &str, f: impl FnOnce(&Job) -> T) -> Option<T> {
+        lock(&self.jobs).iter().find(|j| j.id == id).map(f)
+    }
+
+    /// `f` of every job, oldest first.
+    pub fn jobs<T>(&self, f: impl FnMut(&Job) -> T) -> Vec<T> {
+        lock(&self.jobs).iter().map(f).collect()
+    }
+
+    /// A receiver that sees every later job change.
+    pub fn watch_jobs(&self) -> watch::Receiver<u64> {
+        self.job_changes.subscribe()
+    }
+
+    pub fn set_hold_jobs(&self, hold: bool) {
+        self.hold_jobs.send_replace(hold);
+    }
+
+    /// A receiver of the hold switch: `true` while jobs are held.
+    pub fn watch_hold(&self) -> watch::Receiver<bool> {
+        self.hold_jobs.subscribe()
     }
 }

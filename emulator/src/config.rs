@@ -1,7 +1,9 @@
 //! How an emulator is started: its key, its address and the account it begins with.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Settings of one emulator instance.
@@ -13,6 +15,10 @@ pub struct EmulatorConfig {
     pub addr: SocketAddr,
     /// The account's attribute schema and lists at start.
     pub seed: Seed,
+    /// SFTP private keys "saved in the Cordial account": a contact import whose
+    /// `source.savedKey` names one logs in to the customer's server with that key
+    /// file (an unencrypted OpenSSH private key). An unknown name is a 406.
+    pub saved_sftp_keys: HashMap<String, PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -21,6 +27,7 @@ impl Default for EmulatorConfig {
             api_key: "emulator-key".into(),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             seed: Seed::default(),
+            saved_sftp_keys: HashMap::new(),
         }
     }
 }

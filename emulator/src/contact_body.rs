@@ -219,7 +219,7 @@ impl Parser<'_> {
 
 /// A plausibility check, like Laravel's `email` rule: one `@`, both sides
 /// non-empty, a dot in the domain, no whitespace.
-fn is_email(s: &str) -> bool {
+pub fn is_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

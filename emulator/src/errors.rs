@@ -48,6 +48,15 @@ impl ApiError {
         }
     }
 
+    /// 406 with a single `message`: a contact import's configuration error.
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::Keyed {
+            status: StatusCode::NOT_ACCEPTABLE,
+            error_key: GENERIC,
+            message: message.into(),
+        }
+    }
+
     /// 422 with one validation error on `field`.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let mut errors = ValidationErrors::new();

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::faults::Fault;
+use crate::jobs::Job;
 
 /// One request as the emulator received it. The `Authorization` value itself is
 /// never stored, only whether it was there, so a log dump cannot leak a key.
@@ -68,5 +69,41 @@ impl EmulatorHandle {
     /// Delays every later response by `d` (zero turns the delay off).
     pub fn set_latency(&self, d: Duration) {
         self.app.set_latency(d);
+    }
+
+    /// While `hold` is true, import jobs that have not started yet (new ones and
+    /// waiting ones) stay `Pending`; `false` lets them run. A job already
+    /// `Processing` is not paused.
+    pub fn hold_jobs(&self, hold: bool) {
+        self.app.set_hold_jobs(hold);
+    }
+
+    /// Every import job, oldest first: the `GET /v2/jobs/{id}` document plus
+    /// `rejectedRows` (`[{"row", "line", "reason"}]`: the data row, 1-based, the
+    /// file line it starts on, and why it was rejected) and, for a failed job,
+    /// `failureDetail` (the SFTP client's own error behind `message`).
+    pub fn import_jobs(&self) -> Vec<Value> {
+        self.app.jobs(Job::to_json_with_details)
+    }
+
+    /// One job as [`import_jobs`](Self::import_jobs) shows it.
+    pub fn job(&self, id: &str) -> Option<Value> {
+        self.app.job(id, Job::to_json_with_details)
+    }
+
+    /// Waits until job `id` is `Done` or `Failed` and returns it as
+    /// [`job`](Self::job) does; `None` for an unknown id. Waits for ever while
+    /// jobs are held, so wrap it in a timeout where that can happen.
+    pub async fn wait_for_job(&self, id: &str) -> Option<Value> {
+        let mut changes = self.app.watch_jobs();
+        loop {
+            let finished = self.app.job(id, |j| j.status.is_finished())?;
+            if finished {
+                return self.job(id);
+            }
+            if changes.changed().await.is_err() {
+                return self.job(id);
+            }
+        }
     }
 }

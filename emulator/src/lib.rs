@@ -6,6 +6,25 @@
 //! attribute schema. The behaviour follows `cordial-api.md` §9 and the v2
 //! Swagger; where they disagree the choice is noted at the code that makes it.
 //!
+//! Endpoints, all under `/v2` and behind the same latency, fault, recording and
+//! authentication pipeline:
+//! - `GET /v2/health`;
+//! - `/v2/contacts` (upsert, read, page, update, delete, unsubscribe);
+//! - `/v2/accountlists` (with `/count` and `/clear`) and `/v2/accountcontactattributes`;
+//! - `POST /v2/contactimports`: a contact import from an SFTP server. The request is
+//!   checked at once (406 with Cordial's messages) and answered 201 `{"jobId"}`;
+//!   a background job then really logs in to the named server (password, or a key
+//!   from [`EmulatorConfig::saved_sftp_keys`] named by `savedKey`), reads the CSV
+//!   file and upserts its rows with the contacts API's rules plus the import's
+//!   own (blank status means `subscribed`, sticky unsubscribe, `subscribe:false`,
+//!   `nullMarker`, `lists.addTo`/`removeFrom`, `strategy`);
+//! - `GET /v2/jobs/{id}` and `GET /v2/jobs`: the import jobs, `Pending` →
+//!   `Processing` → `Done` (with `result` counts) or `Failed` (with `message`).
+//!
+//! Tests steer and inspect jobs through [`EmulatorHandle::hold_jobs`],
+//! [`EmulatorHandle::wait_for_job`] and [`EmulatorHandle::import_jobs`] (which also
+//! gives each rejected row's reason); [`import_file`] is the file parser on its own.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use cordial_emulator::{EmulatorConfig, Seed, start};
@@ -26,6 +45,11 @@ mod errors;
 mod faults;
 mod handle;
 mod ids;
+mod import_apply;
+pub mod import_file;
+mod import_job;
+mod imports;
+mod jobs;
 mod lists;
 mod pipeline;
 mod routes;

@@ -1,6 +1,7 @@
 //! `cordial-emulator`: runs the local Cordial API until ctrl-c.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use cordial_emulator::{EmulatorConfig, Seed, serve_forever};
@@ -26,6 +27,19 @@ struct Args {
     /// The account to start with.
     #[arg(long, value_enum, default_value = "demo")]
     seed: SeedChoice,
+    /// An SFTP private key that contact imports can name as `source.savedKey`,
+    /// given as NAME=PATH. Repeat for several keys.
+    #[arg(long = "saved-sftp-key", value_name = "NAME=PATH", value_parser = saved_key)]
+    saved_sftp_keys: Vec<(String, PathBuf)>,
+}
+
+fn saved_key(arg: &str) -> Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("expected NAME=PATH, got `{arg}`")),
+    }
 }
 
 #[tokio::main]
@@ -39,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
         api_key: args.api_key,
         addr: args.listen,
         seed,
+        saved_sftp_keys: args.saved_sftp_keys.into_iter().collect(),
     })
     .await
 }

@@ -6,12 +6,12 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 
 use crate::app::App;
 use crate::errors::{ApiError, GENERIC};
 use crate::pipeline::pipeline;
-use crate::{attributes, contacts, lists};
+use crate::{attributes, contacts, imports, jobs, lists};
 
 /// Every route lives under `/v2`, whatever the `Host`, as on api.cordial.io.
 pub fn router(app: App) -> Router {
@@ -45,6 +45,9 @@ pub fn router(app: App) -> Router {
                 .put(attributes::update)
                 .delete(attributes::destroy),
         )
+        .route("/v2/contactimports", post(imports::create))
+        .route("/v2/jobs", get(jobs::index))
+        .route("/v2/jobs/{id}", get(jobs::show))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(app.clone(), pipeline))

@@ -1,0 +1,266 @@
+//! The background job of a contact import: `Pending` → `Processing` → `Done` or
+//! `Failed`.
+//!
+//! The job waits while [`crate::EmulatorHandle::hold_jobs`] holds jobs, then logs in
+//! to the customer's SFTP server with [`cordial_sftp`] (any host key is accepted:
+//! Cordial fetches from whatever server a customer names), reads the file, parses
+//! it ([`crate::import_file`]) and applies it row by row
+//! ([`crate::import_apply`]) in chunks, so the store is never locked for long and
+//! `completedItems` and `result` grow while the job runs.
+//!
+//! A job fails, with `message` in Cordial's words, when the server cannot be
+//! reached (`Can't connect to the server (<server>)`), refuses the login
+//! (`Can't login to the server (<server>)`), has no such file
+//! (`Couldn't get the size of the file (<path>)`), or the file is not readable
+//! CSV or has no `channels.email.address` column. Bad rows do not fail a job; they
+//! are counted as `rejected`.
+
+use cordial_sftp::{HostKeyPolicy, SftpClient, SftpFailure, Target};
+
+use crate::app::App;
+use crate::import_apply::{self, EMAIL_COLUMN, Outcome, Plan};
+use crate::import_file;
+use crate::imports::ImportRequest;
+use crate::jobs::{JobStatus, Rejection};
+use crate::time;
+
+/// Rows applied per lock of the store.
+const ROWS_PER_CHUNK: usize = 500;
+/// Bytes asked for per SFTP read.
+const READ_CHUNK: usize = 1 << 20;
+/// The largest file read. A 30,000-row import file is a few MiB.
+const MAX_FILE_BYTES: usize = 256 << 20;
+
+/// Why a job failed: Cordial's message and the underlying error.
+struct Failure {
+    message: String,
+    detail: String,
+}
+
+/// Runs the import job `id` in the background. A panic in the job fails it
+/// rather than leaving it `Processing` for ever.
+pub fn spawn(app: App, id: String, request: ImportRequest) {
+    let job = tokio::spawn(run(app.clone(), id.clone(), request));
+    tokio::spawn(async move {
+        if let Err(e) = job.await {
+            finish_failed(
+                &app,
+                &id,
+                Failure {
+                    message: "The import failed because of an internal error.".into(),
+                    detail: e.to_string(),
+                },
+            );
+        }
+    });
+}
+
+async fn run(app: App, id: String, request: ImportRequest) {
+    let mut held = app.watch_hold();
+    while *held.borrow_and_update() {
+        if held.changed().await.is_err() {
+            break;
+        }
+    }
+    app.update_job(&id, |j| {
+        j.status = JobStatus::Processing;
+        j.started = Some(time::now());
+    });
+    let bytes = match fetch(&request).await {
+        Ok(b) => b,
+        Err(f) => return finish_failed(&app, &id, f),
+    };
+    let file = match import_file::parse_file(
+        &bytes,
+        request.delimiter,
+        request.has_header,
+        request.columns.as_deref(),
+    ) {
+        Ok(f) => f,
+        Err(m) => {
+            return finish_failed(
+                &app,
+                &id,
+                Failure {
+                    detail: m.clone(),
+                    message: m,
+                },
+            );
+        }
+    };
+    drop(bytes);
+    if !file.columns.iter().any(|c| c == EMAIL_COLUMN) {
+        let m = format!("The file has no {EMAIL_COLUMN} column.");
+        return finish_failed(
+            &app,
+            &id,
+            Failure {
+                detail: format!("columns: {:?}", file.columns),
+                message: m,
+            },
+        );
+    }
+    let total = file.rows.len() as u64;
+    app.update_job(&id, |j| {
+        j.total_items = total;
+        j.counts.total_records = total;
+    });
+    let plan = Plan {
+        columns: file.columns,
+        add_to: request.add_to,
+        remove_from: request.remove_from,
+        null_marker: request.null_marker,
+        subscribe: request.subscribe,
+        strategy: request.strategy,
+    };
+    let mut row_number = 0u64;
+    for chunk in file.rows.chunks(ROWS_PER_CHUNK) {
+        let now = time::now();
+        let outcomes: Vec<(u64, u64, Outcome)> = {
+            let mut store = app.store();
+            chunk
+                .iter()
+                .map(|row| {
+                    row_number += 1;
+                    let outcome = import_apply::apply_row(&mut store, &plan, &row.cells, now);
+                    (row_number, row.line, outcome)
+                })
+                .collect()
+        };
+        app.update_job(&id, |j| {
+            for (row, line, outcome) in outcomes {
+                j.completed_items += 1;
+                match outcome {
+                    Outcome::Inserted => j.counts.inserted += 1,
+                    Outcome::Updated => j.counts.updated += 1,
+                    Outcome::Ignored => j.counts.ignored += 1,
+                    Outcome::Rejected(reason) => {
+                        j.counts.rejected += 1;
+                        j.rejections.push(Rejection { row, line, reason });
+                    }
+                }
+            }
+        });
+        tokio::task::yield_now().await;
+    }
+    app.update_job(&id, |j| {
+        j.status = JobStatus::Done;
+        j.ended = Some(time::now());
+    });
+}
+
+fn finish_failed(app: &App, id: &str, failure: Failure) {
+    tracing::info!(job = id, message = %failure.message, detail = %failure.detail, "import job failed");
+    app.update_job(id, |j| {
+        if j.status.is_finished() {
+            return;
+        }
+        j.status = JobStatus::Failed;
+        j.ended = Some(time::now());
+        j.message = Some(failure.message);
+        j.failure_detail = Some(failure.detail);
+    });
+}
+
+/// `source.path` as the folder to log in to and the file name inside it.
+fn split_path(path: &str) -> (String, String) {
+    match path.rsplit_once('/') {
+        Some(("", name)) => ("/".into(), name.into()),
+        Some((dir, name)) => (dir.into(), name.into()),
+        None => (String::new(), path.into()),
+    }
+}
+
+/// Logs in and reads the whole file.
+async fn fetch(request: &ImportRequest) -> Result<Vec<u8>, Failure> {
+    let (folder, name) = split_path(&request.path);
+    let mut client = SftpClient::new(Target {
+        host: request.server.clone(),
+        port: request.port,
+        username: request.username.clone(),
+        credential: request.credential.clone(),
+        folder,
+        host_key: HostKeyPolicy::AcceptAny,
+    });
+    let server = request.server.clone();
+    let path = request.path.clone();
+    if let Err(e) = client.connect().await {
+        return Err(open_failure(e, &server, &path));
+    }
+    let mut download = match client.open(&name).await {
+        Ok(d) => d,
+        Err(e) => return Err(open_failure(e, &server, &path)),
+    };
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = match download.read(READ_CHUNK).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(Failure {
+                    message: format!("Couldn't read the file ({path})"),
+                    detail: e.to_string(),
+                });
+            }
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(Failure {
+                message: format!("The file ({path}) is too large to import."),
+                detail: format!("more than {MAX_FILE_BYTES} bytes"),
+            });
+        }
+    }
+    Ok(bytes)
+}
+
+/// Cordial's message for a failure to log in or to open the file.
+fn open_failure(e: SftpFailure, server: &str, path: &str) -> Failure {
+    let message = match &e {
+        SftpFailure::Connection(_) if is_login_failure(&e) => {
+            format!("Can't login to the server ({server})")
+        }
+        SftpFailure::Connection(_) => format!("Can't connect to the server ({server})"),
+        _ => format!("Couldn't get the size of the file ({path})"),
+    };
+    Failure {
+        message,
+        detail: e.to_string(),
+    }
+}
+
+/// Whether a connection-level failure was the server refusing the credentials
+/// (as opposed to no server, or no answer). `cordial_sftp` says so in its message.
+fn is_login_failure(e: &SftpFailure) -> bool {
+    let m = e.to_string();
+    m.contains("the server refused")
+        || m.contains("login failed")
+        || m.contains("cannot use the private key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_folder_and_file() {
+        assert_eq!(split_path("/in/a.csv"), ("/in".into(), "a.csv".into()));
+        assert_eq!(split_path("/a.csv"), ("/".into(), "a.csv".into()));
+        assert_eq!(split_path("files/a.csv"), ("files".into(), "a.csv".into()));
+        assert_eq!(split_path("a.csv"), (String::new(), "a.csv".into()));
+    }
+
+    #[test]
+    fn login_failures_are_told_from_connection_failures() {
+        let refused = SftpFailure::Connection(
+            "u@h:22: the server refused the password for user `u`; check the username and the password".into(),
+        );
+        assert!(is_login_failure(&refused));
+        let down = SftpFailure::Connection(
+            "u@h:22: cannot connect: Connection refused (os error 111)".into(),
+        );
+        assert!(!is_login_failure(&down));
+    }
+}

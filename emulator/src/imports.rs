@@ -1,0 +1,387 @@
+//! `POST /v2/contactimports`: checking an import request and starting its job.
+//!
+//! The request is validated at once and a configuration problem is a 406 with
+//! Cordial's messages (cordial-api.md §5.1); a good request is answered 201
+//! `{"jobId": "<24 hex>"}` straight away and the file is fetched and applied by a
+//! background job ([`crate::import_job`]), which `GET /v2/jobs/{id}` reports on.
+//!
+//! Only `transport: "sftp"` is emulated: the emulator logs in to the named server
+//! with the request's `password`, or with the private key that
+//! [`crate::EmulatorConfig::saved_sftp_keys`] holds under the `savedKey` name, and
+//! reads `source.path` (absolute, or relative to the login's home directory).
+//! `confirmEmail`, `suppressTriggers` and `jobStatusWebhookUrl` are checked or
+//! accepted but have no effect: the emulator sends no mail, fires no triggers and
+//! posts no job webhooks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use cordial_sftp::Credential;
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::contact_body::is_email;
+use crate::errors::ApiError;
+use crate::ids;
+use crate::import_job;
+use crate::jobs::Job;
+use crate::pipeline::ParsedBody;
+use crate::store::Store;
+use crate::values::lenient_bool;
+
+/// The SFTP port when `source.port` is absent.
+const DEFAULT_SFTP_PORT: u16 = 22;
+
+/// `strategy`: which rows an import may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// No `strategy`: insert new contacts and update existing ones.
+    Upsert,
+    /// `insertOnly`: rows of existing contacts are `ignored`.
+    InsertOnly,
+    /// `updateOnly`: rows of new contacts are `ignored`.
+    UpdateOnly,
+}
+
+/// A validated import request.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub import_name: Option<String>,
+    pub server: String,
+    pub port: u16,
+    pub username: String,
+    pub credential: Credential,
+    /// `source.path` as given.
+    pub path: String,
+    pub has_header: bool,
+    pub columns: Option<Vec<String>>,
+    pub delimiter: u8,
+    pub strategy: Strategy,
+    /// `lists.addTo`, as list ids.
+    pub add_to: Vec<u64>,
+    /// `lists.removeFrom`, as list ids.
+    pub remove_from: Vec<u64>,
+    pub null_marker: Option<String>,
+    /// `subscribe` (default true): false leaves existing contacts' status alone
+    /// where the file gives none, and makes new contacts `none` rather than `subscribed`.
+    pub subscribe: bool,
+}
+
+/// `POST /v2/contactimports` → 201 `{"jobId": ".."}`, or 406 for a bad configuration.
+pub async fn create(
+    State(app): State<App>,
+    Extension(body): Extension<ParsedBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request = {
+        let store = app.store();
+        parse_request(&body.0, &app.saved_sftp_keys, &store)?
+    };
+    let id = ids::object_id();
+    app.add_job(Job::new_import(
+        id.clone(),
+        request.import_name.clone(),
+        request.path.clone(),
+    ));
+    import_job::spawn(app.clone(), id.clone(), request);
+    Ok((StatusCode::CREATED, Json(json!({"jobId": id}))))
+}
+
+fn refuse(message: impl Into<String>) -> ApiError {
+    ApiError::not_acceptable(message)
+}
+
+/// A non-empty string field (numbers are taken as their text, as a PHP API would).
+fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn required(source: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
+    text(source, key).ok_or_else(|| refuse(format!("The source.{key} field is required.")))
+}
+
+fn flag(fields: &Map<String, Value>, key: &str, default: bool) -> Result<bool, ApiError> {
+    match fields.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => {
+            lenient_bool(v).ok_or_else(|| refuse(format!("The {key} field must be true or false.")))
+        }
+    }
+}
+
+/// Checks an import body against Cordial's rules and the account (saved keys, lists).
+pub fn parse_request(
+    body: &Value,
+    saved_keys: &HashMap<String, PathBuf>,
+    store: &Store,
+) -> Result<ImportRequest, ApiError> {
+    let empty = Map::new();
+    let fields = match body {
+        Value::Object(m) => m,
+        _ => &empty,
+    };
+    let source = match fields.get("source") {
+        Some(Value::Object(s)) => s,
+        _ => &empty,
+    };
+    let transport = text(source, "transport")
+        .ok_or_else(|| refuse("The source.transport field is required."))?;
+    if !transport.trim().eq_ignore_ascii_case("sftp") {
+        return Err(refuse(
+            "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
+        ));
+    }
+    let server = required(source, "server")?.trim().to_owned();
+    let port = match source.get("port") {
+        None | Some(Value::Null) => DEFAULT_SFTP_PORT,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| refuse("The source.port must be an integer between 1 and 65535."))?,
+    };
+    let username = required(source, "username")?;
+    let path = required(source, "path")?;
+    let credential = match (text(source, "savedKey"), text(source, "password")) {
+        (Some(name), _) => match saved_keys.get(&name) {
+            Some(key) => Credential::PrivateKey(key.clone()),
+            None => {
+                let mut known: Vec<&str> = saved_keys.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                return Err(refuse(format!(
+                    "The saved key \"{name}\" does not exist. (This emulator knows the keys given to it \
+                     in EmulatorConfig::saved_sftp_keys: {known:?}.)"
+                )));
+            }
+        },
+        (None, Some(password)) => Credential::Password(password),
+        (None, None) => return Err(refuse("Parameter password is not set")),
+    };
+
+    let has_header = flag(fields, "hasHeader", false)?;
+    let columns = match fields.get("columns") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|c| c.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| refuse("The columns must be an array of strings."))?,
+        ),
+        Some(_) => return Err(refuse("The columns must be an array of strings.")),
+    };
+    let columns = columns.filter(|c| !c.is_empty());
+    if !has_header && columns.is_none() {
+        return Err(refuse("The columns field is required."));
+    }
+    let delimiter = match fields.get("delimiter") {
+        None | Some(Value::Null) => b',',
+        Some(Value::String(d)) => match d.as_bytes() {
+            [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => *b,
+            _ => return Err(refuse("The delimiter must be a single character.")),
+        },
+        Some(_) => return Err(refuse("The delimiter must be a single character.")),
+    };
+    let strategy = match fields.get("strategy") {
+        None | Some(Value::Null) => Strategy::Upsert,
+        Some(Value::String(s)) if s.is_empty() => Strategy::Upsert,
+        Some(Value::String(s)) if s == "insertOnly" => Strategy::InsertOnly,
+        Some(Value::String(s)) if s == "updateOnly" => Strategy::UpdateOnly,
+        Some(_) => return Err(refuse("The selected strategy is invalid.")),
+    };
+    if let Some(email) = fields.get("confirmEmail").filter(|v| !v.is_null())
+        && !email.as_str().is_some_and(|e| is_email(e.trim()))
+    {
+        return Err(refuse("The confirm email must be a valid email address."));
+    }
+    let (add_to, remove_from) = match fields.get("lists") {
+        None | Some(Value::Null) => (Vec::new(), Vec::new()),
+        Some(Value::Object(lists)) => (
+            list_ids(store, lists, "addTo")?,
+            list_ids(store, lists, "removeFrom")?,
+        ),
+        Some(_) => {
+            return Err(refuse(
+                "The lists must be an object with addTo and removeFrom.",
+            ));
+        }
+    };
+    if let Some(both) = add_to.iter().find(|id| remove_from.contains(id)) {
+        let name = store
+            .lists
+            .get(both)
+            .map_or_else(String::new, |l| l.name.clone());
+        return Err(refuse(format!(
+            "The list {name} cannot be in both lists.addTo and lists.removeFrom."
+        )));
+    }
+    let null_marker = match fields.get("nullMarker") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(m.clone()),
+        Some(_) => return Err(refuse("The null marker must be a string.")),
+    };
+    let subscribe = flag(fields, "subscribe", true)?;
+    flag(fields, "suppressTriggers", true)?;
+    Ok(ImportRequest {
+        import_name: text(fields, "importName"),
+        server,
+        port,
+        username,
+        credential,
+        path,
+        has_header,
+        columns,
+        delimiter,
+        strategy,
+        add_to,
+        remove_from,
+        null_marker,
+        subscribe,
+    })
+}
+
+/// The lists named (or numbered) in `lists.<key>`; each must exist, as a list
+/// key must in the contacts API.
+fn list_ids(store: &Store, lists: &Map<String, Value>, key: &str) -> Result<Vec<u64>, ApiError> {
+    let items = match lists.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(refuse(format!(
+                "The lists.{key} must be an array of list names."
+            )));
+        }
+    };
+    let mut ids = Vec::new();
+    for item in items {
+        let found = match item {
+            Value::String(name) => store
+                .list_by_name(name)
+                .map(|l| l.id)
+                .or_else(|| name.parse().ok().filter(|id| store.lists.contains_key(id))),
+            Value::Number(n) => n.as_u64().filter(|id| store.lists.contains_key(id)),
+            _ => None,
+        };
+        match found {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                return Err(refuse(format!(
+                    "The list {} in lists.{key} does not exist.",
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                )));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Seed;
+
+    fn keys() -> HashMap<String, PathBuf> {
+        HashMap::from([("k".to_owned(), PathBuf::from("/keys/k"))])
+    }
+
+    fn parse(body: Value) -> Result<ImportRequest, String> {
+        let store = Store::from_seed(&Seed::demo());
+        parse_request(&body, &keys(), &store).map_err(|e| {
+            assert_eq!(e.status(), StatusCode::NOT_ACCEPTABLE);
+            assert_eq!(e.body()["errorKey"], "GENERIC_ERROR_KEY");
+            e.body()["message"].as_str().unwrap().to_owned()
+        })
+    }
+
+    fn good() -> Value {
+        json!({
+            "source": {"transport": "SFTP", "server": "h", "username": "u", "password": "p", "path": "/in/a.csv"},
+            "hasHeader": true
+        })
+    }
+
+    #[test]
+    fn a_good_request_is_read_with_defaults() {
+        let r = parse(good()).unwrap();
+        assert_eq!(r.port, 22);
+        assert_eq!(r.delimiter, b',');
+        assert_eq!(r.strategy, Strategy::Upsert);
+        assert!(r.subscribe && r.has_header && r.columns.is_none());
+        assert!(matches!(r.credential, Credential::Password(ref p) if p == "p"));
+        let mut b = good();
+        b["source"]["savedKey"] = json!("k");
+        b["lists"] = json!({"addTo": ["newsletter"], "removeFrom": []});
+        b["subscribe"] = json!(false);
+        b["source"]["port"] = json!("2222");
+        let r = parse(b).unwrap();
+        assert!(
+            matches!(r.credential, Credential::PrivateKey(ref p) if p == &PathBuf::from("/keys/k"))
+        );
+        assert_eq!(r.add_to, vec![1]);
+        assert_eq!(r.port, 2222);
+        assert!(!r.subscribe);
+    }
+
+    #[test]
+    fn configuration_errors_are_406_with_cordials_messages() {
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut b = good();
+            f(&mut b);
+            parse(b).unwrap_err()
+        };
+        assert_eq!(
+            parse(json!({})).unwrap_err(),
+            "The source.transport field is required."
+        );
+        assert!(
+            with(&|b| b["source"]["transport"] = json!("s3"))
+                .starts_with("The selected source.transport is invalid.")
+        );
+        for key in ["server", "username", "path"] {
+            assert_eq!(
+                with(&|b| {
+                    b["source"].as_object_mut().unwrap().remove(key);
+                }),
+                format!("The source.{key} field is required.")
+            );
+        }
+        assert_eq!(
+            with(&|b| {
+                b["source"].as_object_mut().unwrap().remove("password");
+            }),
+            "Parameter password is not set"
+        );
+        assert!(
+            with(&|b| b["source"]["savedKey"] = json!("nope")).contains("\"nope\" does not exist")
+        );
+        assert_eq!(
+            with(&|b| b["hasHeader"] = json!(false)),
+            "The columns field is required."
+        );
+        assert_eq!(
+            with(&|b| b["strategy"] = json!("sometimes")),
+            "The selected strategy is invalid."
+        );
+        assert_eq!(
+            with(&|b| b["confirmEmail"] = json!("nobody")),
+            "The confirm email must be a valid email address."
+        );
+        assert_eq!(
+            with(&|b| b["lists"] = json!({"addTo": ["nope"]})),
+            "The list nope in lists.addTo does not exist."
+        );
+        assert!(
+            with(&|b| b["lists"] = json!({"addTo": ["newsletter"], "removeFrom": [1]}))
+                .contains("both")
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! `/v2/jobs`: the records of asynchronous jobs (cordial-api.md §5.3).
+//!
+//! Only contact imports create jobs in this emulator (`jobName: "ImportContacts"`).
+//! A job document has the Swagger's fields (`status`, `jobName`, `totalItems`,
+//! `completedItems`, `times`, `result`, `metadata`) plus its id as `_id`, which
+//! the Swagger does not show but MongoDB-backed Cordial documents carry; a failed
+//! job says why in a top-level `message`. `result` is filled in as rows are
+//! processed, so a `Processing` job shows partial counts.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::routes::query;
+use crate::time;
+
+/// The `jobName` of a contact import.
+pub const IMPORT_CONTACTS: &str = "ImportContacts";
+
+/// Page size of `GET /v2/jobs` when `per_page` is absent.
+const DEFAULT_PER_PAGE: usize = 25;
+/// Cordial's cap on `per_page` with `include=statistic`.
+const MAX_PER_PAGE_WITH_STATISTIC: usize = 25;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Processing,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Processing => "Processing",
+            Self::Done => "Done",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
+
+/// The `result` counts of an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub total_records: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub rejected: u64,
+    /// Unique-constraint errors; the emulator has no unique attributes, so always 0.
+    pub error: u64,
+    /// Rows skipped because of `strategy`.
+    pub ignored: u64,
+}
+
+/// A row the import refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The data row, 1-based (the header row not counted).
+    pub row: u64,
+    /// The line of the file the row starts on (the header counted).
+    pub line: u64,
+    pub reason: String,
+}
+
+/// One job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub status: JobStatus,
+    pub import_name: Option<String>,
+    pub file_name: String,
+    pub started: Option<DateTime<Utc>>,
+    pub ended: Option<DateTime<Utc>>,
+    pub total_items: u64,
+    pub completed_items: u64,
+    pub counts: ImportCounts,
+    /// Why a failed job failed, in Cordial's words.
+    pub message: Option<String>,
+    /// The underlying error behind `message` (the SFTP client's), for test output.
+    pub failure_detail: Option<String>,
+    pub rejections: Vec<Rejection>,
+}
+
+impl Job {
+    pub fn new_import(id: String, import_name: Option<String>, file_name: String) -> Job {
+        Job {
+            id,
+            status: JobStatus::Pending,
+            import_name,
+            file_name,
+            started: None,
+            ended: None,
+            total_items: 0,
+            completed_items: 0,
+            counts: ImportCounts::default(),
+            message: None,
+            failure_detail: None,
+            rejections: Vec::new(),
+        }
+    }
+
+    /// The document `GET /v2/jobs/{id}` answers. `times.start`/`times.end` appear
+    /// once known (the Swagger types them as date-times, so not `null`).
+    pub fn to_json(&self) -> Value {
+        let mut times = Map::new();
+        if let Some(t) = self.started {
+            times.insert("start".into(), time::format(t).into());
+        }
+        if let Some(t) = self.ended {
+            times.insert("end".into(), time::format(t).into());
+        }
+        let c = &self.counts;
+        let mut v = json!({
+            "_id": self.id,
+            "jobName": IMPORT_CONTACTS,
+            "status": self.status.as_str(),
+            "totalItems": self.total_items,
+            "completedItems": self.completed_items,
+            "times": times,
+            "result": {
+                "totalRecords": c.total_records,
+                "inserted": c.inserted,
+                "updated": c.updated,
+                "rejected": c.rejected,
+                "error": c.error,
+                "ignored": c.ignored,
+            },
+            "metadata": {
+                "importName": self.import_name,
+                "fileName": self.file_name,
+            },
+        });
+        if let Some(m) = &self.message {
+            v["message"] = m.clone().into();
+        }
+        v
+    }
+
+    /// The document plus what only the emulator knows: `rejectedRows`
+    /// (`[{"row","line","reason"}]`) and, for a failed job, `failureDetail`.
+    pub fn to_json_with_details(&self) -> Value {
+        let mut v = self.to_json();
+        v["rejectedRows"] = self
+            .rejections
+            .iter()
+            .map(|r| json!({"row": r.row, "line": r.line, "reason": r.reason}))
+            .collect();
+        if let Some(d) = &self.failure_detail {
+            v["failureDetail"] = d.clone().into();
+        }
+        v
+    }
+}
+
+type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+
+/// Keeps only the top-level keys named in `fields` (comma-separated), if given.
+fn select_fields(doc: Value, fields: Option<&String>) -> Value {
+    let (Some(fields), Value::Object(map)) = (fields, &doc) else {
+        return doc;
+    };
+    let wanted: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return doc;
+    }
+    Value::Object(
+        map.iter()
+            .filter(|(k, _)| wanted.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// `GET /v2/jobs/{id}[?fields=a,b]`: the job, or 404 `RECORD_NOT_FOUND`.
+pub async fn show(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let q = query(raw);
+    let doc = app
+        .job(&id, Job::to_json)
+        .ok_or_else(ApiError::record_not_found)?;
+    Ok((StatusCode::OK, Json(select_fields(doc, q.get("fields")))))
+}
+
+/// `GET /v2/jobs`: a bare array, newest first, filtered by `jobName` and
+/// `status` and paged with `page`/`per_page`. With `include=statistic` a
+/// `per_page` above 25 is Cordial's 400 `JOBS_STATISTIC_PER_PAGE_EXCEEDED`.
+/// No match is `[]`, not 404. The `times[...]` filters are not emulated.
+pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
+    let q = query(raw);
+    let number = |name: &str| {
+        q.get(name)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    let per_page = number("per_page").unwrap_or(DEFAULT_PER_PAGE);
+    let page = number("page").unwrap_or(1);
+    if q.get("include")
+        .is_some_and(|i| i.split(',').any(|p| p.trim() == "statistic"))
+        && per_page > MAX_PER_PAGE_WITH_STATISTIC
+    {
+        return Err(ApiError::Keyed {
+            status: StatusCode::BAD_REQUEST,
+            error_key: "JOBS_STATISTIC_PER_PAGE_EXCEEDED",
+            message: format!(
+                "per_page may not exceed {MAX_PER_PAGE_WITH_STATISTIC} when include=statistic"
+            ),
+        });
+    }
+    let docs: Vec<Value> = app
+        .jobs(Job::to_json)
+        .into_iter()
+        .rev()
+        .filter(|d| q.get("jobName").is_none_or(|n| d["jobName"] == n.as_str()))
+        .filter(|d| q.get("status").is_none_or(|s| d["status"] == s.as_str()))
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok((StatusCode::OK, Json(Value::Array(docs))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_has_the_swagger_shape() {
+        let mut job = Job::new_import("abc".into(), Some("nightly".into()), "/in/a.csv".into());
+        let v = job.to_json();
+        assert_eq!(v["status"], "Pending");
+        assert_eq!(v["jobName"], "ImportContacts");
+        assert_eq!(v["times"], json!({}));
+        assert_eq!(
+            v["metadata"],
+            json!({"importName": "nightly", "fileName": "/in/a.csv"})
+        );
+        assert!(v.get("message").is_none());
+        job.status = JobStatus::Failed;
+        job.message = Some("Can't connect to the server (h)".into());
+        job.rejections.push(Rejection {
+            row: 1,
+            line: 2,
+            reason: "bad".into(),
+        });
+        let v = job.to_json_with_details();
+        assert_eq!(v["message"], "Can't connect to the server (h)");
+        assert_eq!(
+            v["rejectedRows"],
+            json!([{"row": 1, "line": 2, "reason": "bad"}])
+        );
+    }
+
+    #[test]
+    fn fields_selects_top_level_keys() {
+        let doc = json!({"a": 1, "b": 2, "c": 3});
+        assert_eq!(
+            select_fields(doc.clone(), Some(&"a, c".into())),
+            json!({"a": 1, "c": 3})
+        );
+        assert_eq!(select_fields(doc.clone(), None), doc);
+    }
+}

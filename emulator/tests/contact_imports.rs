@@ -1,0 +1,542 @@
+//! Contact imports end to end: a real OpenSSH sshd on loopback serves the file, the
+//! emulator is driven over real HTTP, and the job is read back through
+//! `GET /v2/jobs`. Needs root and `/usr/sbin/sshd` (as `cordial_sftp::sshd` does).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use cordial_emulator::{EmulatorConfig, EmulatorHandle, RunningEmulator, Seed, start};
+use cordial_sftp::sshd::{LocalSshd, password_account};
+use serde_json::{Value, json};
+
+const KEY: &str = "import-test-key";
+const SAVED_KEY: &str = "test-key";
+/// How long a job may take before a test gives up (a stuck job, not a slow one).
+const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    emulator: RunningEmulator,
+    sshd: LocalSshd,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let sshd = LocalSshd::start().expect("sshd starts");
+        let mut seed = Seed::demo();
+        seed.lists.extend(["vip".to_owned(), "promo".to_owned()]);
+        let emulator = start(EmulatorConfig {
+            api_key: KEY.into(),
+            seed,
+            saved_sftp_keys: HashMap::from([(SAVED_KEY.to_owned(), sshd.client_key())]),
+            ..Default::default()
+        })
+        .await
+        .expect("emulator starts");
+        Api {
+            base: emulator.base_url(),
+            http: reqwest::Client::new(),
+            emulator,
+            sshd,
+        }
+    }
+
+    fn handle(&self) -> EmulatorHandle {
+        self.emulator.handle()
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(KEY, Some(""));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body read");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// Writes `text` into the sshd's files folder and returns its absolute path.
+    fn write_file(&self, name: &str, text: &str) -> String {
+        let path = self.sshd.files_dir().join(name);
+        std::fs::write(&path, text).expect("file written");
+        path.to_str().expect("utf-8 path").to_owned()
+    }
+
+    /// An SFTP source logging in with the saved key.
+    fn key_source(&self, path: &str) -> Value {
+        json!({
+            "transport": "sftp",
+            "server": "127.0.0.1",
+            "port": self.sshd.port(),
+            "username": self.sshd.user(),
+            "savedKey": SAVED_KEY,
+            "path": path,
+        })
+    }
+
+    /// Posts an import, expects 201 and a 24-hex job id.
+    async fn import(&self, body: Value) -> String {
+        let (status, answer) = self.post("/v2/contactimports", body).await;
+        assert_eq!(status, 201, "{answer}");
+        let id = answer["jobId"].as_str().expect("jobId").to_owned();
+        assert!(
+            id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        id
+    }
+
+    /// Waits for the job to finish, then returns its `GET /v2/jobs/{id}` document
+    /// and the handle's view (with `rejectedRows`).
+    async fn finished(&self, id: &str) -> (Value, Value) {
+        let details = tokio::time::timeout(JOB_TIMEOUT, self.handle().wait_for_job(id))
+            .await
+            .expect("the job finishes")
+            .expect("the job exists");
+        let (status, doc) = self.get(&format!("/v2/jobs/{id}")).await;
+        assert_eq!(status, 200, "{doc}");
+        (doc, details)
+    }
+
+    async fn contact(&self, email: &str) -> Value {
+        let (status, c) = self.get(&format!("/v2/contacts/email:{email}")).await;
+        assert_eq!(status, 200, "{email}: {c}");
+        c
+    }
+
+    async fn list_id(&self, name: &str) -> u64 {
+        let (_, lists) = self.get(&format!("/v2/accountlists?name={name}")).await;
+        lists[0]["id"].as_u64().expect("list id")
+    }
+}
+
+fn status_of(contact: &Value) -> &str {
+    contact["channels"]["email"]["subscribeStatus"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn result(doc: &Value) -> Value {
+    doc["result"].clone()
+}
+
+#[tokio::test]
+async fn key_import_goes_pending_to_done_and_applies_every_rule() {
+    let api = Api::start().await;
+    let promo = api.list_id("promo").await;
+    // Existing contacts: one unsubscribed, one with values and on the promo list.
+    for body in [
+        json!({"channels": {"email": {"address": "gone@x.io", "subscribeStatus": "unsubscribed"}}}),
+        json!({"channels": {"email": {"address": "old@x.io", "subscribeStatus": "none"}},
+               "first_name": "Old", "last_name": "Timer", "age": 50, "promo": true}),
+    ] {
+        let (status, answer) = api.post("/v2/contacts", body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let path = api.write_file(
+        "contacts.csv",
+        &format!(
+            "channels.email.subscribeStatus,channels.email.address,first_name,last_name,age,birthday,interests,address.city,newsletter,vip,{promo}\r\n\
+             ,New@X.io,\"Ann, \"\"the first\"\"\",,33,1990-05-01,\"[\"\"a\"\",\"\"b\"\"]\",San Diego,1,0,1\r\n\
+             subscribed,gone@x.io,Gone,\\N,\\N,\\N,\\N,\\N,\\N,\\N,\\N\r\n\
+             \\N,old@x.io,\\N,,\\N,\\N,\\N,\\N,0,\\N,1\r\n\
+             ,not-an-email,X,,1,,,,1,1,1\r\n\
+             ,bad-age@x.io,Y,,forty,,,,1,1,1\r\n"
+        ),
+    );
+    api.handle().hold_jobs(true);
+    let id = api
+        .import(json!({
+            "importName": "nightly",
+            "source": api.key_source(&path),
+            "hasHeader": true,
+            "nullMarker": "\\N",
+            "lists": {"addTo": ["vip"], "removeFrom": ["promo"]},
+        }))
+        .await;
+
+    // Held: the job is Pending and stays so.
+    let (status, doc) = api.get(&format!("/v2/jobs/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["status"], "Pending");
+    assert_eq!(doc["_id"], id.as_str());
+    assert_eq!(doc["jobName"], "ImportContacts");
+    assert_eq!(
+        doc["metadata"],
+        json!({"importName": "nightly", "fileName": path})
+    );
+    let (_, pending) = api.get("/v2/jobs?status=Pending").await;
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    assert!(api.handle().contact("new@x.io").is_none());
+    tokio::task::yield_now().await;
+    assert_eq!(
+        api.get(&format!("/v2/jobs/{id}")).await.1["status"],
+        "Pending"
+    );
+
+    api.handle().hold_jobs(false);
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Done", "{details}");
+    assert_eq!(
+        result(&doc),
+        json!({"totalRecords": 5, "inserted": 1, "updated": 2, "rejected": 2, "error": 0, "ignored": 0})
+    );
+    assert_eq!(doc["totalItems"], 5);
+    assert_eq!(doc["completedItems"], 5);
+    assert!(
+        doc["times"]["start"].is_string() && doc["times"]["end"].is_string(),
+        "{doc}"
+    );
+    assert!(
+        doc.get("rejectedRows").is_none(),
+        "emulator-only detail stays off the API"
+    );
+
+    let rejected = details["rejectedRows"].as_array().expect("rejectedRows");
+    assert_eq!(rejected.len(), 2, "{details}");
+    assert_eq!(rejected[0]["row"], 4);
+    assert_eq!(rejected[0]["line"], 5);
+    assert_eq!(
+        rejected[0]["reason"],
+        "The channels.email.address must be a valid email address."
+    );
+    assert_eq!(rejected[1]["row"], 5);
+    assert_eq!(rejected[1]["reason"], "The age must be a number.");
+
+    // New contact: email lower-cased, typed values, blank status = subscribed,
+    // addTo wins over vip=0, removeFrom wins over the promo-id column's 1.
+    let new = api.contact("new@x.io").await;
+    assert_eq!(new["channels"]["email"]["address"], "new@x.io");
+    assert_eq!(status_of(&new), "subscribed");
+    let a = &new["attributes"];
+    assert_eq!(a["first_name"], "Ann, \"the first\"");
+    assert!(
+        a.get("last_name").is_none(),
+        "an empty cell sets nothing: {a}"
+    );
+    assert_eq!(a["age"], 33);
+    assert_eq!(a["birthday"], "1990-05-01T00:00:00+0000");
+    assert_eq!(a["interests"], json!(["a", "b"]));
+    assert_eq!(a["address"], json!({"city": "San Diego"}));
+    assert_eq!(new["lists"], json!(["newsletter", "vip"]));
+
+    // Unsubscribe is sticky, even against an explicit `subscribed`.
+    let gone = api.contact("gone@x.io").await;
+    assert_eq!(status_of(&gone), "unsubscribed");
+    assert_eq!(gone["attributes"]["first_name"], "Gone");
+
+    // The null marker leaves values (and the status) alone; an empty cell clears.
+    let old = api.contact("old@x.io").await;
+    assert_eq!(status_of(&old), "none");
+    assert_eq!(old["attributes"]["first_name"], "Old");
+    assert_eq!(old["attributes"]["age"], 50);
+    assert!(old["attributes"].get("last_name").is_none(), "{old}");
+    assert_eq!(old["lists"], json!(["vip"]));
+
+    assert!(api.handle().contact("bad-age@x.io").is_none());
+    assert_eq!(api.handle().contact_count(), 3);
+
+    // The list of jobs, filtered.
+    let (_, done) = api.get("/v2/jobs?jobName=ImportContacts&status=Done").await;
+    assert_eq!(done.as_array().map(Vec::len), Some(1));
+    assert_eq!(done[0]["_id"], id.as_str());
+    let (_, none) = api.get("/v2/jobs?jobName=ExportEvents").await;
+    assert_eq!(none, json!([]));
+    let (status, missing) = api.get("/v2/jobs/0123456789abcdef01234567").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        missing,
+        json!({"error": true, "errorKey": "RECORD_NOT_FOUND", "message": "record not found"})
+    );
+}
+
+#[tokio::test]
+async fn subscribe_false_keeps_existing_statuses_and_new_contacts_get_none() {
+    let api = Api::start().await;
+    for (email, status) in [("sub@x.io", "subscribed"), ("none@x.io", "none")] {
+        let (code, _) = api
+            .post(
+                "/v2/contacts",
+                json!({"channels": {"email": {"address": email, "subscribeStatus": status}}}),
+            )
+            .await;
+        assert_eq!(code, 201);
+    }
+    let path = api.write_file(
+        "quiet.csv",
+        "none@x.io,ignored,Nina\nsub@x.io,ignored,Sam\nfresh@x.io,ignored,Fred\nnone@x.io,ignored,\\N\n",
+    );
+    let id = api
+        .import(json!({
+            "source": api.key_source(&path),
+            "columns": ["channels.email.address", "", "first_name"],
+            "subscribe": false,
+            "nullMarker": "\\N",
+        }))
+        .await;
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Done", "{details}");
+    assert_eq!(
+        result(&doc),
+        json!({"totalRecords": 4, "inserted": 1, "updated": 3, "rejected": 0, "error": 0, "ignored": 0})
+    );
+    assert_eq!(status_of(&api.contact("sub@x.io").await), "subscribed");
+    let none = api.contact("none@x.io").await;
+    assert_eq!(status_of(&none), "none");
+    assert_eq!(none["attributes"]["first_name"], "Nina");
+    let fresh = api.contact("fresh@x.io").await;
+    assert_eq!(status_of(&fresh), "none");
+    assert_eq!(fresh["attributes"]["first_name"], "Fred");
+}
+
+#[tokio::test]
+async fn strategy_ignores_rows_it_may_not_write() {
+    let api = Api::start().await;
+    let (code, _) = api
+        .post(
+            "/v2/contacts",
+            json!({"channels": {"email": {"address": "here@x.io"}}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let path = api.write_file(
+        "strategy.csv",
+        "channels.email.address,first_name\nhere@x.io,Here\nthere@x.io,There\n",
+    );
+    let id = api
+        .import(
+            json!({"source": api.key_source(&path), "hasHeader": true, "strategy": "updateOnly"}),
+        )
+        .await;
+    let (doc, _) = api.finished(&id).await;
+    assert_eq!(result(&doc)["updated"], 1);
+    assert_eq!(result(&doc)["ignored"], 1);
+    assert!(api.handle().contact("there@x.io").is_none());
+    let id = api
+        .import(
+            json!({"source": api.key_source(&path), "hasHeader": true, "strategy": "insertOnly"}),
+        )
+        .await;
+    let (doc, _) = api.finished(&id).await;
+    assert_eq!(result(&doc)["inserted"], 1);
+    assert_eq!(result(&doc)["ignored"], 1);
+    assert_eq!(
+        api.contact("there@x.io").await["attributes"]["first_name"],
+        "There"
+    );
+}
+
+/// A unique, readable file in the password account's home, removed on drop.
+struct HomeFile(std::path::PathBuf);
+
+impl HomeFile {
+    fn write(user: &str, text: &str) -> HomeFile {
+        let name = format!(
+            "emulator-import-{}-{}.csv",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let path = Path::new("/home").join(user).join(name);
+        std::fs::write(&path, text).expect("file in the account's home");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        HomeFile(path)
+    }
+
+    fn path(&self) -> String {
+        self.0.to_str().expect("utf-8 path").to_owned()
+    }
+}
+
+impl Drop for HomeFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn password_login_reads_from_the_accounts_home() {
+    let api = Api::start().await;
+    let (user, password) = password_account().expect("the password account exists (./dev setup)");
+    let file = HomeFile::write(&user, "channels.email.address,last_name\npw@x.io,Word\n");
+    let id = api
+        .import(json!({
+            "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
+                       "username": user, "password": password, "path": file.path()},
+            "hasHeader": true,
+        }))
+        .await;
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Done", "{details}");
+    assert_eq!(result(&doc)["inserted"], 1);
+    assert_eq!(
+        api.contact("pw@x.io").await["attributes"]["last_name"],
+        "Word"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_fails_with_cant_login() {
+    let api = Api::start().await;
+    let (user, password) = password_account().expect("the password account exists (./dev setup)");
+    let file = HomeFile::write(&user, "channels.email.address\nx@x.io\n");
+    let id = api
+        .import(json!({
+            "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
+                       "username": user, "password": format!("{password}-wrong"), "path": file.path()},
+            "hasHeader": true,
+        }))
+        .await;
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Failed", "{details}");
+    assert_eq!(doc["message"], "Can't login to the server (127.0.0.1)");
+    assert!(
+        details["failureDetail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert_eq!(api.handle().contact_count(), 0);
+}
+
+#[tokio::test]
+async fn missing_file_unreachable_server_and_no_email_column_fail_the_job() {
+    let api = Api::start().await;
+    let dir = api.sshd.files_dir();
+    let missing = dir.join("nope.csv");
+    let missing = missing.to_str().unwrap();
+    let id = api
+        .import(json!({"source": api.key_source(missing), "hasHeader": true}))
+        .await;
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Failed", "{details}");
+    assert_eq!(
+        doc["message"],
+        format!("Couldn't get the size of the file ({missing})")
+    );
+
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut source = api.key_source(missing);
+    source["port"] = json!(closed_port);
+    let id = api
+        .import(json!({"source": source, "hasHeader": true}))
+        .await;
+    let (doc, _) = api.finished(&id).await;
+    assert_eq!(doc["message"], "Can't connect to the server (127.0.0.1)");
+
+    let path = api.write_file("no-email.csv", "first_name\nAnn\n");
+    let id = api
+        .import(json!({"source": api.key_source(&path), "hasHeader": true}))
+        .await;
+    let (doc, _) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Failed");
+    assert_eq!(
+        doc["message"],
+        "The file has no channels.email.address column."
+    );
+
+    let (_, failed) = api.get("/v2/jobs?status=Failed").await;
+    assert_eq!(failed.as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn configuration_errors_answer_406_and_start_no_job() {
+    let api = Api::start().await;
+    let good = json!({
+        "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
+                   "username": "u", "password": "p", "path": "/in/a.csv"},
+        "hasHeader": true,
+    });
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut b = good.clone();
+        f(&mut b);
+        b
+    };
+    let remove = |key: &'static str| {
+        with(&move |b: &mut Value| {
+            b["source"].as_object_mut().unwrap().remove(key);
+        })
+    };
+    let cases = [
+        (
+            remove("transport"),
+            "The source.transport field is required.",
+        ),
+        (
+            with(&|b| b["source"]["transport"] = json!("https")),
+            "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
+        ),
+        (remove("server"), "The source.server field is required."),
+        (remove("username"), "The source.username field is required."),
+        (remove("path"), "The source.path field is required."),
+        (remove("password"), "Parameter password is not set"),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("hasHeader");
+            }),
+            "The columns field is required.",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, answer) = api.post("/v2/contactimports", body).await;
+        assert_eq!(status, 406, "{message}: {answer}");
+        assert_eq!(
+            answer,
+            json!({"error": true, "errorKey": "GENERIC_ERROR_KEY", "message": message})
+        );
+    }
+    let (status, answer) = api
+        .post(
+            "/v2/contactimports",
+            with(&|b| {
+                b["source"].as_object_mut().unwrap().remove("password");
+                b["source"]["savedKey"] = json!("unknown-key");
+            }),
+        )
+        .await;
+    assert_eq!(status, 406);
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("The saved key \"unknown-key\" does not exist.")
+            && message.contains(SAVED_KEY),
+        "{message}"
+    );
+
+    // The shared middleware applies: no key, no import.
+    let unauthenticated = api
+        .http
+        .post(format!("{}/v2/contactimports", api.base))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let recorded = api.handle().requests();
+    assert!(recorded.iter().all(|r| r.path == "/v2/contactimports"));
+    assert_eq!(recorded.len(), 9);
+
+    assert!(api.handle().import_jobs().is_empty());
+    assert_eq!(api.get("/v2/jobs").await.1, json!([]));
+}
