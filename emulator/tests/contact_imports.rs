@@ -540,3 +540,39 @@ async fn configuration_errors_answer_406_and_start_no_job() {
     assert!(api.handle().import_jobs().is_empty());
     assert_eq!(api.get("/v2/jobs").await.1, json!([]));
 }
+
+#[tokio::test]
+async fn a_full_size_file_of_30000_rows_imports_with_another_delimiter() {
+    let api = Api::start().await;
+    let mut text = String::from("channels.email.address;age;newsletter\n");
+    for i in 0..30_000 {
+        text.push_str(&format!("user{i}@x.io;{i};{}\n", i % 2));
+    }
+    let path = api.write_file("big.csv", &text);
+    let id = api
+        .import(json!({"source": api.key_source(&path), "hasHeader": true, "delimiter": ";"}))
+        .await;
+    let (doc, details) = api.finished(&id).await;
+    assert_eq!(doc["status"], "Done", "{details}");
+    assert_eq!(
+        result(&doc),
+        json!({"totalRecords": 30000, "inserted": 30000, "updated": 0, "rejected": 0, "error": 0, "ignored": 0})
+    );
+    assert_eq!(api.handle().contact_count(), 30_000);
+    let last = api.contact("user29999@x.io").await;
+    assert_eq!(last["attributes"]["age"], 29999);
+    assert_eq!(last["lists"], json!(["newsletter"]));
+    let news = api.list_id("newsletter").await;
+    let (_, count) = api.get(&format!("/v2/accountlists/{news}/count")).await;
+    assert_eq!(count["count"], 15_000);
+
+    // Jobs API extras: `fields` and the statistic page cap.
+    let (_, some) = api
+        .get(&format!("/v2/jobs/{id}?fields=status,result"))
+        .await;
+    assert_eq!(some.as_object().map(|o| o.len()), Some(2), "{some}");
+    assert_eq!(some["status"], "Done");
+    let (status, capped) = api.get("/v2/jobs?include=statistic&per_page=50").await;
+    assert_eq!(status, 400);
+    assert_eq!(capped["errorKey"], "JOBS_STATISTIC_PER_PAGE_EXCEEDED");
+}
