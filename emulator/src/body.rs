@@ -61,7 +61,17 @@ pub fn for_log(content_type: Option<&str>, bytes: &[u8]) -> Value {
     if bytes.is_empty() {
         return Value::Null;
     }
-    if let Ok(v) = serde_json::from_slice(bytes) {
+    if let Ok(mut v) = serde_json::from_slice::<Value>(bytes) {
+        // An import or export source carries the customer's SFTP password: never keep it.
+        if let Some(password) = v.pointer_mut("/source/password").filter(|p| p.is_string()) {
+            *password = Value::String("***".into());
+        }
+        if let Some(password) = v
+            .pointer_mut("/destination/password")
+            .filter(|p| p.is_string())
+        {
+            *password = Value::String("***".into());
+        }
         return v;
     }
     if kind(content_type) == Kind::Form {

@@ -135,7 +135,7 @@ const EXPORT_BULK: &[SettingSpec] = &[
     optional("frequency", Shape::Frequency),
     optional("keep_files", Shape::Bool),
     optional("sftp_saved_key", Shape::Text),
-    optional("import_deadline_minutes", Shape::Count(1, 24 * 60)),
+    optional("import_deadline_minutes", Shape::Count(0, 24 * 60)),
 ];
 
 const EXPERIENCE_CAPTURE: &[SettingSpec] = &[

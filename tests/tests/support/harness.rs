@@ -34,10 +34,18 @@ impl Harness {
     }
 
     pub async fn start_with(seed: Seed) -> Harness {
-        let emulator = cordial_emulator::start(EmulatorConfig {
-            api_key: API_KEY.into(),
+        Self::start_with_config(EmulatorConfig {
             seed,
             ..EmulatorConfig::default()
+        })
+        .await
+    }
+
+    /// An emulator with `config` (its API key is always [`API_KEY`]).
+    pub async fn start_with_config(config: EmulatorConfig) -> Harness {
+        let emulator = cordial_emulator::start(EmulatorConfig {
+            api_key: API_KEY.into(),
+            ..config
         })
         .await
         .expect("the emulator starts");
@@ -46,7 +54,8 @@ impl Harness {
         Harness { emulator, dir }
     }
 
-    /// A config with one `[auth.cordial]` pointing at the emulator, followed by `jobs`.
+    /// A config with one `[auth.cordial]` pointing at the emulator, followed by `jobs`
+    /// (which may add an `[auth.cordial.sftp]` table first).
     pub fn config_text(&self, jobs: &str) -> String {
         format!(
             "[host]\nstore = \"{store}\"\ncomponents_dir = \"{components}\"\n\n\

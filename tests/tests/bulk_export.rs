@@ -1,0 +1,509 @@
+//! The bulk audience export end to end: members (backfill files and webhooks) → CSV files
+//! over SFTP to a real OpenSSH sshd → Cordial's Contact Imports API in the emulator, which
+//! fetches the files from that sshd and applies them.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use cordial_emulator::{EmulatorConfig, Seed};
+use cordial_host::runtime::{CallContext, RunOutcome};
+use cordial_host::store::Store;
+use cordial_sftp::sshd::{LocalSshd, password_account};
+use harness::{Harness, host_binary};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+const SAVED_KEY: &str = "test-key";
+
+/// An emulator that knows the sshd's client key as a key saved in Cordial.
+async fn harness_for(sshd: &LocalSshd) -> Harness {
+    Harness::start_with_config(EmulatorConfig {
+        seed: Seed::demo(),
+        saved_sftp_keys: HashMap::from([(SAVED_KEY.to_owned(), sshd.client_key())]),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+/// The SFTP table (key login, pinned host key) and a bulk job with `extra` settings.
+fn key_config(sshd: &LocalSshd, extra: &str) -> String {
+    format!(
+        r#"
+[auth.cordial.sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key_file = "{key}"
+folder = "{folder}"
+host_key = "{fp}"
+
+[[job]]
+name = "bulk"
+kind = "export-bulk"
+auth = "cordial"
+audience = "vip"
+sftp_saved_key = "{SAVED_KEY}"
+{extra}
+[job.field_mapping]
+first_name = "first_name"
+age = "age"
+"#,
+        port = sshd.port(),
+        user = sshd.user(),
+        key = sshd.client_key().display(),
+        folder = sshd.files_dir().display(),
+        fp = sshd.host_fingerprint(),
+    )
+}
+
+fn write_members(path: &Path, range: std::ops::Range<usize>) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in range {
+        writeln!(
+            f,
+            r#"{{"email":"m{i}@example.com","first_name":"M{i}","age":{}}}"#,
+            i % 90
+        )
+        .unwrap();
+    }
+}
+
+async fn host(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = tokio::process::Command::new(host_binary())
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn csv_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn job_rows(jobs: &[serde_json::Value]) -> Vec<u64> {
+    let mut rows: Vec<u64> = jobs
+        .iter()
+        .map(|j| {
+            j.pointer("/result/totalRecords")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.sort_unstable();
+    rows
+}
+
+async fn run_job(h: &Harness, config: &str) -> RunOutcome {
+    let runtime = h.runtime(config);
+    let job = runtime.config().job("bulk").unwrap().clone();
+    runtime.run(&job, &CallContext::now()).await.unwrap()
+}
+
+fn pending(h: &Harness) -> u64 {
+    Store::open(&h.dir.path().join("store.sqlite"))
+        .unwrap()
+        .pending_count("bulk")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_of_65000_members_becomes_three_files_and_three_imports() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let config = h.config_file(&key_config(&sshd, ""));
+    let members = h.dir.path().join("members.ndjson");
+    write_members(&members, 0..65_000);
+
+    let (ok, out) = host(&[
+        "backfill".as_ref(),
+        config.as_os_str(),
+        "bulk".as_ref(),
+        "--members".as_ref(),
+        members.as_os_str(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("exported 65000 member(s) in 3 file(s)"),
+        "{out}"
+    );
+
+    let jobs = h.emulator.handle().import_jobs();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    assert_eq!(job_rows(&jobs), [5_000, 30_000, 30_000]);
+    assert!(jobs.iter().all(|j| j["status"] == "Done"), "{jobs:?}");
+    let inserted: u64 = jobs
+        .iter()
+        .map(|j| {
+            j.pointer("/result/inserted")
+                .and_then(|v| v.as_u64())
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(inserted, 65_000);
+
+    let handle = h.emulator.handle();
+    assert_eq!(handle.contact_count(), 65_000);
+    for i in [0, 29_999, 30_000, 64_999] {
+        let c = handle.contact(&format!("m{i}@example.com")).unwrap();
+        assert_eq!(c["attributes"]["first_name"], format!("M{i}"), "{c}");
+        assert_eq!(c["attributes"]["age"], (i % 90) as u64, "{c}");
+        assert!(
+            c["lists"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "Lytics_vip"),
+            "{c}"
+        );
+    }
+    // Imported files are removed; the members are no longer pending.
+    assert!(
+        csv_files(&sshd.files_dir()).is_empty(),
+        "{:?}",
+        csv_files(&sshd.files_dir())
+    );
+    assert_eq!(pending(&h), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let config = key_config(&sshd, "keep_files = true");
+    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let event = |email: &str, kind: &str| cordial_host::store::NewEvent {
+        contact: email.to_owned(),
+        audience: "vip".into(),
+        kind: kind.into(),
+        user: format!(r#"{{"email":"{email}","first_name":"{kind}"}}"#),
+        occurred_at: None,
+        source: "webhook",
+    };
+    store
+        .add_pending(
+            "bulk",
+            &[event("a@x.io", "enter"), event("b@x.io", "enter")],
+        )
+        .unwrap();
+    assert!(matches!(
+        run_job(&h, &config).await,
+        RunOutcome::Completed(_)
+    ));
+    let handle = h.emulator.handle();
+    let on_list = |email: &str| {
+        handle.contact(email).unwrap()["lists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "Lytics_vip")
+    };
+    assert!(on_list("a@x.io") && on_list("b@x.io"));
+
+    // a leaves, comes back and leaves again before the next run: one row, the exit.
+    store
+        .add_pending(
+            "bulk",
+            &[
+                event("a@x.io", "exit"),
+                event("a@x.io", "enter"),
+                event("a@x.io", "exit"),
+            ],
+        )
+        .unwrap();
+    let RunOutcome::Completed(report) = run_job(&h, &config).await else {
+        panic!()
+    };
+    assert_eq!(report.records_read, 1, "{report:?}");
+    assert!(!on_list("a@x.io"));
+    assert!(on_list("b@x.io"));
+    // keep_files: both runs' files are still there, each with one header.
+    let files = csv_files(&sshd.files_dir());
+    assert_eq!(files.len(), 2, "{files:?}");
+    let second = std::fs::read_to_string(sshd.files_dir().join(&files[1])).unwrap();
+    assert_eq!(
+        second,
+        "channels.email.address,age,first_name,Lytics_vip\na@x.io,\\N,exit,0\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_login_works_and_a_wrong_password_fails_clearly_keeping_the_members() {
+    let sshd = LocalSshd::start().unwrap();
+    let (user, password) = password_account().unwrap();
+    let h = harness_for(&sshd).await;
+    let folder = format!("/home/{user}");
+    let secret = h.dir.path().join("sftp-password");
+    let config = |password_file: &Path| {
+        format!(
+            r#"
+[auth.cordial.sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+password_file = "{pw}"
+folder = "{folder}"
+host_key = "{fp}"
+
+[[job]]
+name = "bulk"
+kind = "export-bulk"
+auth = "cordial"
+audience = "pw_{pid}"
+"#,
+            port = sshd.port(),
+            pw = password_file.display(),
+            fp = sshd.host_fingerprint(),
+            pid = std::process::id(),
+        )
+    };
+    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let member = cordial_host::store::NewEvent {
+        contact: "pw@x.io".into(),
+        audience: "a".into(),
+        kind: "enter".into(),
+        user: r#"{"email":"pw@x.io"}"#.into(),
+        occurred_at: None,
+        source: "backfill",
+    };
+    store.add_pending("bulk", &[member]).unwrap();
+
+    std::fs::write(&secret, format!("{password}-wrong")).unwrap();
+    let RunOutcome::Failed(error) = run_job(&h, &config(&secret)).await else {
+        panic!("the run should fail")
+    };
+    let text = format!("{error:?}");
+    assert!(
+        text.contains("refused the password") && text.contains(&user),
+        "{text}"
+    );
+    assert_eq!(pending(&h), 1);
+
+    std::fs::write(&secret, &password).unwrap();
+    let outcome = run_job(&h, &config(&secret)).await;
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    // Cordial fetched the file with the password the host filled in.
+    let jobs = h.emulator.handle().import_jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["status"], "Done", "{jobs:?}");
+    assert!(h.emulator.handle().contact("pw@x.io").is_some());
+    let sent = h.emulator.handle().requests();
+    let import = sent
+        .iter()
+        .find(|r| r.path == "/v2/contactimports")
+        .unwrap();
+    assert_eq!(
+        import.body["source"]["password"], "***",
+        "the emulator records no password"
+    );
+    assert_eq!(pending(&h), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
+    Store::open(&h.dir.path().join("store.sqlite"))
+        .unwrap()
+        .add_pending(
+            "bulk",
+            &[cordial_host::store::NewEvent {
+                contact: "k@x.io".into(),
+                audience: "vip".into(),
+                kind: "enter".into(),
+                user: r#"{"email":"k@x.io"}"#.into(),
+                occurred_at: None,
+                source: "backfill",
+            }],
+        )
+        .unwrap();
+    let RunOutcome::Failed(error) = run_job(&h, &config).await else {
+        panic!()
+    };
+    let text = format!("{error:?}");
+    assert!(
+        text.contains("does not match") && text.contains(sshd.host_fingerprint()),
+        "{text}"
+    );
+    assert!(h.emulator.handle().import_jobs().is_empty());
+    assert_eq!(pending(&h), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_dying_mid_upload_leaves_no_file_and_keeps_the_members_for_a_clean_rerun() {
+    let mut sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let config = key_config(&sshd, "");
+    let members = h.dir.path().join("members.ndjson");
+    write_members(&members, 0..65_000);
+    let (ok, out) = host(&[
+        "backfill".as_ref(),
+        h.config_file(&config).as_os_str(),
+        "bulk".as_ref(),
+        "--members".as_ref(),
+        members.as_os_str(),
+        "--enqueue-only".as_ref(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(pending(&h), 65_000);
+
+    let runtime = std::sync::Arc::new(h.runtime(&config));
+    let job = runtime.config().job("bulk").unwrap().clone();
+    let run = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { runtime.run(&job, &CallContext::now()).await.unwrap() }
+    });
+    // Kill the server as soon as the first upload is under way.
+    let dir = sshd.files_dir();
+    let partial = loop {
+        if let Some(name) = csv_files(&dir).into_iter().find(|n| n.ends_with(".part")) {
+            break name;
+        }
+        assert!(
+            !run.is_finished(),
+            "the run ended before an upload was seen"
+        );
+        tokio::task::yield_now().await;
+    };
+    sshd.kill();
+    let outcome = run.await.unwrap();
+    let RunOutcome::Failed(error) = outcome else {
+        panic!("the run should fail: {outcome:?}")
+    };
+    assert!(format!("{error:?}").contains("SFTP"), "{error:?}");
+    let final_name = partial
+        .trim_start_matches('.')
+        .trim_end_matches(".part")
+        .to_owned();
+    assert!(
+        !csv_files(&dir).contains(&final_name),
+        "{final_name} was published"
+    );
+    assert!(h.emulator.handle().import_jobs().is_empty());
+    assert_eq!(pending(&h), 65_000);
+
+    // The server is back: the next run finishes the same batch, each file imported once.
+    sshd.restart().unwrap();
+    let outcome = run_job(&h, &config).await;
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    let jobs = h.emulator.handle().import_jobs();
+    assert_eq!(job_rows(&jobs), [5_000, 30_000, 30_000]);
+    assert_eq!(h.emulator.handle().contact_count(), 65_000);
+    assert_eq!(pending(&h), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_follows_registered_imports_instead_of_registering_them_again() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    // Deadline 0: register, look once, and leave the waiting to the next run.
+    let config = key_config(&sshd, "import_deadline_minutes = 0");
+    let members = h.dir.path().join("members.ndjson");
+    write_members(&members, 0..40_000);
+    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let (ok, out) = host(&[
+        "backfill".as_ref(),
+        h.config_file(&config).as_os_str(),
+        "bulk".as_ref(),
+        "--members".as_ref(),
+        members.as_os_str(),
+        "--enqueue-only".as_ref(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let handle = h.emulator.handle();
+    handle.hold_jobs(true);
+    let RunOutcome::Failed(error) = run_job(&h, &config).await else {
+        panic!()
+    };
+    assert!(
+        format!("{error:?}").contains("still importing"),
+        "{error:?}"
+    );
+    assert_eq!(handle.import_jobs().len(), 2);
+
+    // Simulate a crash between Cordial's answer and saving the job id of the second file.
+    let mut batch = cordial_jobs::bulk::batch::Batch::from_bytes(
+        &store
+            .state_get("bulk", cordial_jobs::bulk::batch::STATE_KEY)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(batch.files[1].registering);
+    batch.files[1].job_id = None;
+    store
+        .state_set(
+            "bulk",
+            cordial_jobs::bulk::batch::STATE_KEY,
+            &batch.to_bytes(),
+        )
+        .unwrap();
+
+    handle.hold_jobs(false);
+    let waiting = config.replace("import_deadline_minutes = 0", "");
+    let outcome = run_job(&h, &waiting).await;
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    let jobs = handle.import_jobs();
+    assert_eq!(jobs.len(), 2, "no file was registered twice: {jobs:?}");
+    assert_eq!(job_rows(&jobs), [10_000, 30_000]);
+    assert_eq!(handle.contact_count(), 40_000);
+    assert_eq!(pending(&h), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_import_fails_the_run_and_keeps_the_members() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let config = key_config(&sshd, "import_deadline_minutes = 0");
+    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    store
+        .add_pending(
+            "bulk",
+            &[cordial_host::store::NewEvent {
+                contact: "f@x.io".into(),
+                audience: "vip".into(),
+                kind: "enter".into(),
+                user: r#"{"email":"f@x.io"}"#.into(),
+                occurred_at: None,
+                source: "backfill",
+            }],
+        )
+        .unwrap();
+    let handle = h.emulator.handle();
+    handle.hold_jobs(true);
+    assert!(matches!(run_job(&h, &config).await, RunOutcome::Failed(_)));
+    // The file disappears before Cordial fetches it.
+    for name in csv_files(&sshd.files_dir()) {
+        std::fs::remove_file(sshd.files_dir().join(name)).unwrap();
+    }
+    handle.hold_jobs(false);
+    let id = handle.import_jobs()[0]["_id"].as_str().unwrap().to_owned();
+    handle.wait_for_job(&id).await;
+    let RunOutcome::Failed(error) = run_job(&h, &config).await else {
+        panic!()
+    };
+    let text = format!("{error:?}");
+    assert!(
+        text.contains("could not import 1 of 1") && text.contains("stay pending"),
+        "{text}"
+    );
+    assert_eq!(pending(&h), 1);
+    assert!(handle.contact("f@x.io").is_none());
+}
