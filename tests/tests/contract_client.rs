@@ -85,3 +85,26 @@ fn bodiless_requests_have_no_body() {
         assert!(request.body.is_none(), "{}", request.url);
     }
 }
+
+#[test]
+fn bulk_import_requests_match_the_post_contactimports_schema() {
+    use cordial_jobs::bulk::imports::{SftpSource, create_import};
+    let source = SftpSource {
+        server: "sftp.example.com".into(),
+        port: 22,
+        username: "lytics".into(),
+        path: "/home/lytics/bulk-20261122T030000Z-abc123-0001.csv".into(),
+        saved_key: None,
+    };
+    for source in [
+        source.clone(),
+        SftpSource {
+            saved_key: Some("lytics-key".into()),
+            ..source
+        },
+    ] {
+        let request = create_import(BASE, "bulk-20261122T030000Z-abc123-0001", &source);
+        assert_eq!(request.url, "https://api.cordial.io/v2/contactimports");
+        swagger::validate_request_body("post", "/v2/contactimports", &body(&request)).unwrap();
+    }
+}

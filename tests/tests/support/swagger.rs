@@ -48,6 +48,15 @@ fn swagger() -> &'static Swagger {
             fix_schema(&mut v);
             root.insert(section.into(), v);
         }
+        // `SourceObject` requires `url` and `path` together, though `url` belongs to HTTP(S)
+        // sources and `path` to (S)FTP ones (cordial-api.md §5.1): only `transport` is
+        // required of every source.
+        if let Some(required) = root
+            .get_mut("definitions")
+            .and_then(|d| d.pointer_mut("/SourceObject/required"))
+        {
+            *required = json!(["transport"]);
+        }
         Swagger {
             doc,
             root,
