@@ -344,6 +344,12 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             job_problems.into_iter().for_each(|m| problem(&place, m));
             continue;
         }
+        if let (Some(kind), Some(auth)) = (kind, auths.get(auth))
+            && let Some(why) = sftp_problem(kind, auth, &settings)
+        {
+            problem(&place, why);
+            continue;
+        }
         jobs.push(JobConfig {
             name: name.to_owned(),
             kind: kind.expect("checked above"),
@@ -371,6 +377,25 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
         })
     } else {
         Err(problems)
+    }
+}
+
+/// What a file-based job needs of its authorization's SFTP settings. Cordial fetches import
+/// files itself, with the password or a key saved in Cordial, never our private key.
+fn sftp_problem(kind: JobKind, auth: &AuthConfig, settings: &serde_json::Value) -> Option<String> {
+    if !kind.needs_sftp() {
+        return None;
+    }
+    // A missing [auth.<name>.sftp] is reported by the job itself when it runs.
+    let sftp = auth.sftp.as_ref()?;
+    let saved_key = settings.get("sftp_saved_key").and_then(|v| v.as_str());
+    match (&sftp.credential, saved_key) {
+        (SftpCredential::PrivateKey(_), None) if kind == JobKind::ExportBulk => Some(format!(
+            "auth `{}` logs in to SFTP with a private key, which Cordial cannot use to fetch the files: \
+             save the key in Cordial and set sftp_saved_key = \"<its name in Cordial>\", or log in with a password",
+            auth.name
+        )),
+        _ => None,
     }
 }
 
@@ -556,5 +581,33 @@ mod tests {
         )
         .unwrap_err();
         assert!(problems[0].message.contains("exactly one of password_env"));
+    }
+
+    #[test]
+    fn a_bulk_job_with_a_private_key_login_must_name_the_key_saved_in_cordial() {
+        let config = |extra: &str| {
+            format!(
+                r#"
+                [auth.a]
+                api_key_env = "K"
+                [auth.a.sftp]
+                host = "h"
+                username = "u"
+                private_key_file = "/k"
+                [[job]]
+                name = "bulk"
+                kind = "export-bulk"
+                auth = "a"
+                audience = "vip"
+                {extra}
+                "#
+            )
+        };
+        let problems = parse(&config("")).unwrap_err();
+        assert!(
+            problems[0].message.contains("sftp_saved_key"),
+            "{problems:?}"
+        );
+        assert!(parse(&config("sftp_saved_key = \"lytics\"")).is_ok());
     }
 }
