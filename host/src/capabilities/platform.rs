@@ -28,7 +28,8 @@ impl Host for RunState {
         up_to: u64,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<PendingMember>, String>> {
-        Ok(self
+        let started = std::time::Instant::now();
+        let page = self
             .store
             .pending_page(&self.job, after, up_to, limit.min(10_000))
             .map(|page| {
@@ -40,7 +41,9 @@ impl Host for RunState {
                     })
                     .collect()
             })
-            .map_err(|e| format!("the host could not read the pending members: {e}")))
+            .map_err(|e| format!("the host could not read the pending members: {e}"));
+        self.host_io += started.elapsed();
+        Ok(page)
     }
 
     async fn pending_acknowledge(&mut self, up_to: u64) -> wasmtime::Result<Result<u64, String>> {

@@ -138,11 +138,14 @@ impl HostUpload for RunState {
         upload: Resource<Upload>,
         chunk: Vec<u8>,
     ) -> wasmtime::Result<Result<(), SftpError>> {
+        let started = std::time::Instant::now();
         let upload = self.table.get_mut(&upload)?;
-        Ok(match upload.0.as_mut() {
+        let written = match upload.0.as_mut() {
             Some(file) => file.write(&chunk).await.map_err(to_wit),
             None => Err(SftpError::Other("the upload is already finished".into())),
-        })
+        };
+        self.host_io += started.elapsed();
+        Ok(written)
     }
 
     async fn finish(
@@ -154,10 +157,13 @@ impl HostUpload for RunState {
                 "the upload is already finished".into(),
             )));
         };
-        Ok(match self.sftp_client() {
+        let started = std::time::Instant::now();
+        let finished = match self.sftp_client() {
             Ok(client) => client.finish(file).await.map(drop).map_err(to_wit),
             Err(e) => Err(e),
-        })
+        };
+        self.host_io += started.elapsed();
+        Ok(finished)
     }
 
     async fn drop(&mut self, upload: Resource<Upload>) -> wasmtime::Result<()> {

@@ -61,6 +61,23 @@ impl CallStats {
     }
 }
 
+/// Where the time of one scheduled run went.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStats {
+    pub total: std::time::Duration,
+    /// Waiting for Cordial's responses.
+    pub http: std::time::Duration,
+    /// Inside the host's SFTP and platform calls (uploads, reading pending members).
+    pub host_io: std::time::Duration,
+}
+
+impl RunStats {
+    /// The component's own work: the run minus the time it waited on the host.
+    pub fn component_work(&self) -> std::time::Duration {
+        self.total.saturating_sub(self.http).saturating_sub(self.host_io)
+    }
+}
+
 /// How a scheduled run ended, when the component returned normally.
 #[derive(Debug)]
 pub enum RunOutcome {
@@ -170,6 +187,16 @@ impl Runtime {
 
     /// One scheduled run of an import-activity or export-bulk job.
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
+        self.run_measured(job, call).await.map(|(outcome, _)| outcome)
+    }
+
+    /// [`Runtime::run`], also saying where the run's time went (for the benchmarks).
+    pub async fn run_measured(
+        &self,
+        job: &JobConfig,
+        call: &CallContext,
+    ) -> Result<(RunOutcome, RunStats), CallError> {
+        let started = std::time::Instant::now();
         let (mut store, ctx, settings, pre) = self.prepare(job, call)?;
         let result = async {
             match &*pre {
@@ -192,9 +219,14 @@ impl Runtime {
             }
         }
         .await;
+        let stats = RunStats {
+            total: started.elapsed(),
+            http: store.data().http_waited.total(),
+            host_io: store.data().host_io,
+        };
         match result {
-            Ok(Ok(report)) => Ok(RunOutcome::Completed(report)),
-            Ok(Err(e)) => Ok(RunOutcome::Failed(e)),
+            Ok(Ok(report)) => Ok((RunOutcome::Completed(report), stats)),
+            Ok(Err(e)) => Ok((RunOutcome::Failed(e), stats)),
             Err(e) => Err(Self::classify(job, &store, e)),
         }
     }

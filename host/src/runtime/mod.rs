@@ -11,5 +11,5 @@ mod run_state;
 
 pub use engine::Runtime;
 pub use errors::CallError;
-pub use invoke::{AudienceEvent, CallContext, CallStats, Membership, RunOutcome};
+pub use invoke::{AudienceEvent, CallContext, CallStats, Membership, RunOutcome, RunStats};
 pub use run_state::RunState;

@@ -17,6 +17,8 @@ pub struct RunState {
     pub sftp: Option<SftpConfig>,
     /// The call's SFTP connection, opened on first use.
     pub sftp_client: Option<cordial_sftp::SftpClient>,
+    /// Time spent inside the host's SFTP and platform capability calls during this call.
+    pub host_io: std::time::Duration,
     pub table: ResourceTable,
     pub limiter: JobLimiter,
     /// Time spent waiting for Cordial during this call.
@@ -45,6 +47,7 @@ impl RunState {
             store,
             sftp,
             sftp_client: None,
+            host_io: std::time::Duration::ZERO,
             table: ResourceTable::new(),
             limiter: JobLimiter::new(max_memory_bytes),
             http_waited: hooks.waited(),
