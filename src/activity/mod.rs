@@ -1,4 +1,9 @@
-//! The Import Activity job's time window.
+//! The Import Activity job: its time window, the export request, reading the export files
+//! and mapping their records to the `cordial_activity` stream.
+
+pub mod export;
+pub mod reader;
+pub mod record;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 

@@ -1,0 +1,195 @@
+//! `POST /v2/contactactivityexport` for one time window, and finding its files afterwards.
+
+use crate::bulk::imports::PASSWORD_PLACEHOLDER;
+use crate::cordial::{HttpRequest, Method};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The reserved message actions, exported by default (plus the job's custom actions).
+pub const RESERVED_ACTIONS: [&str; 6] = [
+    "message-sent",
+    "open",
+    "click",
+    "optout",
+    "bounce",
+    "complaint",
+];
+
+/// Where Cordial writes the files.
+#[derive(Debug, Clone)]
+pub struct SftpDestination {
+    pub server: String,
+    pub port: u16,
+    pub username: String,
+    /// The folder, absolute, as the SFTP server resolves it.
+    pub path: String,
+    /// A key saved in Cordial; `None` sends the password placeholder the host fills in.
+    pub saved_key: Option<String>,
+}
+
+/// One window's export, as the job keeps it in state until its records are stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowExport {
+    /// The export's name (letters, digits, dashes): also the prefix of its files.
+    pub name: String,
+    pub start: String,
+    pub end: String,
+    /// The request was (perhaps) sent.
+    pub requested: bool,
+    pub job_id: Option<String>,
+    /// Files whose records are all stored.
+    pub imported: Vec<String>,
+    pub records: u64,
+    pub quarantined: u64,
+}
+
+/// The job-state keys: the cursor (end of the last imported window) and the window under way.
+pub const CURSOR_KEY: &str = "activity-cursor";
+pub const EXPORT_KEY: &str = "activity-export";
+
+impl WindowExport {
+    pub fn new(job: &str, start: String, end: String) -> WindowExport {
+        let stamp =
+            |t: &str| -> String { t.chars().filter(char::is_ascii_digit).take(14).collect() };
+        let job: String = job
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        WindowExport {
+            name: format!("{job}-{}-{}", stamp(&start), stamp(&end)),
+            start,
+            end,
+            requested: false,
+            job_id: None,
+            imported: Vec::new(),
+            records: 0,
+            quarantined: 0,
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("serialises")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<WindowExport, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("the saved export is unreadable: {e}"))
+    }
+
+    /// Whether `file` (a name in the folder) is one of this export's files.
+    pub fn owns(&self, file: &str) -> bool {
+        file.starts_with(&self.name) && !file.starts_with('.')
+    }
+}
+
+/// The actions to export: the six reserved ones and the job's custom ones.
+pub fn action_names(custom: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = RESERVED_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    for c in custom {
+        if !names.contains(c) {
+            names.push(c.clone());
+        }
+    }
+    names
+}
+
+pub fn export_body(export: &WindowExport, to: &SftpDestination, actions: &[String]) -> Value {
+    let mut destination = json!({
+        "type": "sftp",
+        "server": to.server,
+        "port": to.port,
+        "username": to.username,
+        "path": to.path,
+    });
+    match &to.saved_key {
+        Some(key) => destination["savedKey"] = json!(key),
+        None => destination["password"] = json!(PASSWORD_PLACEHOLDER),
+    }
+    json!({
+        "name": export.name,
+        "exportType": "json",
+        "destination": destination,
+        "selected_timeframe_start": export.start,
+        "selected_timeframe_end": export.end,
+        "selected_action_names": actions,
+    })
+}
+
+pub fn create_export(base: &str, body: &Value) -> HttpRequest {
+    HttpRequest {
+        method: Method::Post,
+        url: format!("{base}/v2/contactactivityexport"),
+        headers: vec![
+            ("accept".into(), "application/json".into()),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: Some(serde_json::to_vec(body).expect("serialises")),
+    }
+}
+
+/// `GET /v2/jobs?jobName=ExportEvents`: to find an export requested by a run that died
+/// before it saved the job id.
+pub fn list_export_jobs(base: &str) -> HttpRequest {
+    HttpRequest {
+        method: Method::Get,
+        url: format!("{base}/v2/jobs?jobName=ExportEvents&per_page=100"),
+        headers: vec![("accept".into(), "application/json".into())],
+        body: None,
+    }
+}
+
+/// The id of the export job named `name` in a `GET /v2/jobs` answer.
+pub fn find_export(list: &Value, name: &str) -> Option<String> {
+    let items = match list {
+        Value::Array(items) => items,
+        other => other.get("data")?.as_array()?,
+    };
+    items.iter().find_map(|job| {
+        let meta = job.get("metadata")?;
+        let named = meta
+            .get("name")
+            .or_else(|| meta.get("exportName"))?
+            .as_str()?;
+        (named == name)
+            .then(|| {
+                job.get("_id")
+                    .or_else(|| job.get("id"))?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_covers_the_window_and_every_action() {
+        let export = WindowExport::new(
+            "activity job",
+            "2026-11-15T13:00:00Z".into(),
+            "2026-11-22T13:00:00Z".into(),
+        );
+        assert_eq!(export.name, "activity-job-20261115130000-20261122130000");
+        let to = SftpDestination {
+            server: "s".into(),
+            port: 22,
+            username: "u".into(),
+            path: "/home/u".into(),
+            saved_key: None,
+        };
+        let body = export_body(
+            &export,
+            &to,
+            &action_names(&["browse".into(), "open".into()]),
+        );
+        assert_eq!(body["selected_action_names"].as_array().unwrap().len(), 7);
+        assert_eq!(body["destination"]["password"], PASSWORD_PLACEHOLDER);
+        assert_eq!(body["exportType"], "json");
+        assert!(export.owns("activity-job-20261115130000-20261122130000-2.json.gz"));
+        assert!(!export.owns(".activity-job-20261115130000-20261122130000.json.part"));
+        let list = json!([{"_id": "j", "metadata": {"name": export.name}}]);
+        assert_eq!(find_export(&list, &export.name), Some("j".into()));
+    }
+}
