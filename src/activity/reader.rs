@@ -305,7 +305,9 @@ mod tests {
         let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
         bytes.extend_from_slice(&[0xff; 64]);
         // Broken at the first bytes: the file cannot be opened as records at all.
-        let err = records("e.json.gz", &bytes[..]).err().expect("a broken file");
+        let err = records("e.json.gz", &bytes[..])
+            .err()
+            .expect("a broken file");
         assert!(err.contains("cannot be read"), "{err}");
     }
 }

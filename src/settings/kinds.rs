@@ -111,6 +111,8 @@ const IMPORT_ACTIVITY: &[SettingSpec] = &[
     optional("overlap_minutes", Shape::Count(0, 24 * 60)),
     optional("extra_mapping", Shape::TextMap),
     optional("keep_files", Shape::Bool),
+    optional("sftp_saved_key", Shape::Text),
+    optional("export_deadline_minutes", Shape::Count(0, 24 * 60)),
 ];
 
 const EXPORT_REALTIME: &[SettingSpec] = &[
@@ -190,6 +192,11 @@ pub struct ImportActivitySettings {
     pub extra_mapping: BTreeMap<String, String>,
     #[serde(default)]
     pub keep_files: bool,
+    /// The name of the SFTP key saved in Cordial, for servers without a password.
+    pub sftp_saved_key: Option<String>,
+    /// How long a run waits for Cordial's export before leaving it to the next run.
+    #[serde(default = "default_import_deadline")]
+    pub export_deadline_minutes: u64,
 }
 
 /// Settings shared by the real-time and bulk audience exports.

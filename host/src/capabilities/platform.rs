@@ -1,18 +1,49 @@
 //! `cordial:jobs/platform` → streams and the bulk export's pending members, in the SQLite store.
 
 use crate::runtime::RunState;
-use crate::runtime::bindings::platform::{EmitSummary, Host, PendingMember};
+use crate::runtime::bindings::platform::{
+    EmitSummary, Host, PendingMember, Quarantined, StreamRecord,
+};
 
 impl Host for RunState {
     async fn emit(
         &mut self,
         stream_name: String,
-        records: Vec<String>,
+        records: Vec<StreamRecord>,
     ) -> wasmtime::Result<Result<EmitSummary, String>> {
-        Ok(match self.store.append_stream(&stream_name, &records) {
-            Ok((accepted, rejected)) => Ok(EmitSummary { accepted, rejected }),
+        let started = std::time::Instant::now();
+        let records: Vec<(Option<String>, String)> =
+            records.into_iter().map(|r| (r.key, r.body)).collect();
+        let stored = match self.store.append_stream(&stream_name, &records) {
+            Ok(c) => Ok(EmitSummary {
+                accepted: c.accepted,
+                duplicates: c.duplicates,
+                rejected: c.rejected,
+            }),
             Err(e) => Err(format!("the host could not store the records: {e}")),
-        })
+        };
+        self.host_io += started.elapsed();
+        Ok(stored)
+    }
+
+    async fn quarantine(
+        &mut self,
+        stream_name: String,
+        entries: Vec<Quarantined>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let entries: Vec<crate::store::Quarantined> = entries
+            .into_iter()
+            .map(|e| crate::store::Quarantined {
+                file: e.file,
+                line: e.line,
+                reason: e.reason,
+                text: e.text.chars().take(4096).collect(),
+            })
+            .collect();
+        Ok(self
+            .store
+            .quarantine(&self.job, &stream_name, &entries)
+            .map_err(|e| format!("the host could not keep the quarantined records: {e}")))
     }
 
     async fn pending_high_water(&mut self) -> wasmtime::Result<Result<u64, String>> {

@@ -4,14 +4,20 @@
 //! SQLite in WAL mode gives durable writes that survive a killed process, which is what
 //! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
 
+mod capture;
 mod lock;
 mod outbox;
 mod pending;
 mod schema;
+mod streams;
 
+pub use capture::{
+    AuditRow, CaptureCounts, CaptureDecision, CaptureSettled, NewSubmission, PendingSubmission,
+};
 pub use lock::{DeliveryLock, RunLock};
 pub use outbox::{DeadLetter, NewEvent, OutboxCounts, OutboxEvent, Settled};
 pub use pending::PendingMember;
+pub use streams::{EmitCounts, Quarantined};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -84,28 +90,6 @@ impl Store {
         })
     }
 
-    /// Appends records to a stream in one transaction; a record that is not a flat JSON
-    /// object (no nested objects, no arrays of objects) is refused and counted.
-    pub fn append_stream(&self, stream: &str, records: &[String]) -> anyhow::Result<(u32, u32)> {
-        let mut conn = self.conn.lock().expect("store mutex poisoned");
-        let tx = conn.transaction()?;
-        let (mut accepted, mut rejected) = (0u32, 0u32);
-        {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO stream_records (stream, record) VALUES (?1, ?2)")?;
-            for record in records {
-                if is_flat_record(record) {
-                    insert.execute(params![stream, record])?;
-                    accepted += 1;
-                } else {
-                    rejected += 1;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok((accepted, rejected))
-    }
-
     /// The last `limit` records of a stream, oldest first.
     pub fn stream_tail(&self, stream: &str, limit: u32) -> anyhow::Result<Vec<String>> {
         self.with(|c| {
@@ -115,20 +99,6 @@ impl Store {
             )?;
             q.query_map(params![stream, limit], |r| r.get(0))?.collect()
         })
-    }
-}
-
-/// Streams hold flat records: scalars and arrays of scalars, as the platform's collect API
-/// accepts.
-fn is_flat_record(record: &str) -> bool {
-    use serde_json::Value;
-    match serde_json::from_str::<Value>(record) {
-        Ok(Value::Object(map)) => map.values().all(|v| match v {
-            Value::Object(_) => false,
-            Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
-            _ => true,
-        }),
-        _ => false,
     }
 }
 
@@ -153,22 +123,5 @@ mod tests {
         s.state_delete("a", "cursor").unwrap();
         assert_eq!(s.state_get("a", "cursor").unwrap(), None);
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn streams_take_flat_records_only() {
-        let s = Store::in_memory().unwrap();
-        let (ok, bad) = s
-            .append_stream(
-                "cordial_activity",
-                &[
-                    r#"{"cr_contact_id":"a","tags":["x"]}"#.into(),
-                    r#"{"nested":{"no":1}}"#.into(),
-                    "not json".into(),
-                ],
-            )
-            .unwrap();
-        assert_eq!((ok, bad), (1, 2));
-        assert_eq!(s.stream_tail("cordial_activity", 10).unwrap().len(), 1);
     }
 }

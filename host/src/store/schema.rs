@@ -21,7 +21,8 @@ CREATE INDEX IF NOT EXISTS stream_records_by_stream ON stream_records (stream, i
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(OUTBOX)?;
-    conn.execute_batch(super::pending::SCHEMA)
+    conn.execute_batch(super::pending::SCHEMA)?;
+    conn.execute_batch(super::capture::SCHEMA)
 }
 
 /// The durable outbox of event-driven jobs: an event is a row here before the platform gets

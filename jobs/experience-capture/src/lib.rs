@@ -1,10 +1,11 @@
 //! The `experience-capture` component: experience submissions → Cordial contacts under an
-//! opt-in and region policy. This version validates its settings; the consent policy is not
-//! built yet, so every submission is refused with that reason rather than sent unchecked.
+//! opt-in and region policy (`docs/capture.md`). The policy is in the root crate
+//! (`cordial_jobs::capture`); this is the WIT glue and the calls to Cordial.
 
 cordial_guest::job_bindings!(event_driven "../../wit", "experience-capture");
 
-use cordial_guest::outcomes::{Outcome, Rejection};
+mod submit;
+
 use cordial_guest::types::{ConfigProblem, RunContext};
 use cordial_jobs::settings::JobKind;
 use exports::cordial::jobs::capture::{CaptureResult, Submission};
@@ -18,22 +19,8 @@ impl exports::cordial::jobs::configurable::Guest for ExperienceCapture {
 }
 
 impl exports::cordial::jobs::capture::Guest for ExperienceCapture {
-    fn submit(
-        _ctx: RunContext,
-        _config: String,
-        submissions: Vec<Submission>,
-    ) -> Vec<CaptureResult> {
-        submissions
-            .iter()
-            .map(|_| CaptureResult {
-                outcome: Outcome::DeadLetter(Rejection {
-                    status: None,
-                    reason: "the consent policy is not in this build; nothing was sent".into(),
-                }),
-                rule: "not-available".into(),
-                action: "skipped".into(),
-            })
-            .collect()
+    fn submit(ctx: RunContext, config: String, submissions: Vec<Submission>) -> Vec<CaptureResult> {
+        submit::submit(&ctx, &config, &submissions)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Writing the batch's CSV files: pages of pending members streamed into uploads of at most
 //! 30,000 rows, each published under its final name only when complete.
 
-use crate::run::sftp_error;
 use cordial_guest::types::JobError;
 use cordial_guest::{platform, sftp, state};
 use cordial_jobs::bulk::batch::{Batch, BatchFile, STATE_KEY};
@@ -33,7 +32,7 @@ pub fn write_all(
             }
             other => other,
         }
-        .map_err(|e| sftp_error(&format!("writing {name}"), e))?;
+        .map_err(|e| cordial_guest::sftp_job_error(&format!("writing {name}"), e))?;
         match written {
             Some((file, rejected)) => {
                 batch.rejected += rejected;

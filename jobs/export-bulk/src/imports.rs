@@ -7,12 +7,9 @@ use cordial_jobs::bulk::batch::{Batch, FileOutcome, STATE_KEY, import_name};
 use cordial_jobs::bulk::imports::{
     self as api, JobState, SftpSource, find_import, job_id_of, job_state,
 };
-use cordial_jobs::cordial::{
-    CordialClient, CordialError, HttpRequest, HttpTransport, json_response,
-};
+use cordial_jobs::cordial::CordialClient;
 use cordial_jobs::retry::{NextStep, RetryPolicy};
 use cordial_jobs::settings::ExportSettings;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub fn register_all(
@@ -29,7 +26,7 @@ pub fn register_all(
         let name = import_name(&batch.files[i].name).to_owned();
         if batch.files[i].registering {
             // An earlier run may have registered it and died before saving the job id.
-            let listed = call(&api::list_import_jobs(&base))?;
+            let listed = cordial_guest::call_json(&api::list_import_jobs(&base))?;
             if let Some(id) = find_import(&listed, &name) {
                 cordial_guest::info(&format!("{name}: already registered as import job {id}"));
                 batch.files[i].job_id = Some(id);
@@ -50,7 +47,7 @@ pub fn register_all(
             ),
             saved_key: settings.sftp_saved_key.clone(),
         };
-        let answer = call(&api::create_import(&base, &name, &source))?;
+        let answer = cordial_guest::call_json(&api::create_import(&base, &name, &source))?;
         match job_id_of(&answer) {
             Ok(id) => {
                 cordial_guest::info(&format!("{name}: registered as import job {id}"));
@@ -88,7 +85,7 @@ pub fn follow_all(
         }
         let mut attempt = 0;
         loop {
-            match job_state(&call(&api::get_job(&base, &id))?) {
+            match job_state(&cordial_guest::call_json(&api::get_job(&base, &id))?) {
                 JobState::Done(counts) => {
                     batch.files[i].outcome = Some(FileOutcome::Done(counts));
                     break;
@@ -117,14 +114,4 @@ pub fn follow_all(
         state::set(STATE_KEY, &batch.to_bytes());
     }
     Ok(())
-}
-
-/// One request whose 2xx JSON answer is needed; failures become run errors.
-fn call(request: &HttpRequest) -> Result<Value, JobError> {
-    let response = WasiHttp
-        .send(request)
-        .map_err(|e| cordial_guest::job_error(&CordialError::Transport(e)))?;
-    json_response(&response)
-        .map(|(_, v)| v)
-        .map_err(|e| cordial_guest::job_error(&e))
 }

@@ -16,7 +16,7 @@ pub fn run(ctx: &RunContext, config: &str) -> Result<RunReport, JobError> {
         .list
         .clone()
         .unwrap_or_else(|| audience_list_name(&settings.audience));
-    let remote = sftp::describe().map_err(|e| sftp_error("connecting", e))?;
+    let remote = sftp::describe().map_err(|e| cordial_guest::sftp_job_error("connecting", e))?;
 
     let mut batch = match state::get(STATE_KEY) {
         Some(bytes) => {
@@ -141,16 +141,4 @@ fn batch_id(ctx: &RunContext) -> String {
         .take(6)
         .collect();
     format!("{stamp}Z-{tail}")
-}
-
-pub fn sftp_error(doing: &str, error: sftp::SftpError) -> JobError {
-    use sftp::SftpError as E;
-    match error {
-        E::NotConfigured(m) => JobError::InvalidConfig(format!("SFTP {doing}: {m}")),
-        E::Connection(m) => JobError::Transient(format!("SFTP {doing}: {m}")),
-        E::OutsideRoot(m) | E::PermissionDenied(m) => {
-            JobError::InvalidConfig(format!("SFTP {doing}: {m}"))
-        }
-        E::NotFound(m) | E::Other(m) => JobError::Permanent(format!("SFTP {doing}: {m}")),
-    }
 }

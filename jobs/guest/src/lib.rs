@@ -155,13 +155,26 @@ pub fn attribute_types(
     ctx: &types::RunContext,
     settings: &cordial_jobs::settings::ExportSettings,
 ) -> Result<cordial_jobs::realtime::AttributeTypes, cordial_jobs::cordial::CordialError> {
-    use cordial_jobs::realtime::{AttributeTypes, attribute_cache, typed_targets};
-    let needed = typed_targets(settings);
+    attribute_types_for(
+        client,
+        ctx,
+        &cordial_jobs::realtime::typed_targets(settings),
+    )
+}
+
+/// The types of the attributes `needed`, from the state cache or, when stale, from Cordial
+/// (for jobs whose settings are not [`ExportSettings`](cordial_jobs::settings::ExportSettings)).
+pub fn attribute_types_for(
+    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+    ctx: &types::RunContext,
+    needed: &[&str],
+) -> Result<cordial_jobs::realtime::AttributeTypes, cordial_jobs::cordial::CordialError> {
+    use cordial_jobs::realtime::{AttributeTypes, attribute_cache};
     if needed.is_empty() {
         return Ok(AttributeTypes::new());
     }
     let cached = state::get(attribute_cache::KEY);
-    if let Some(types) = attribute_cache::read(cached.as_deref(), &ctx.started_at, &needed) {
+    if let Some(types) = attribute_cache::read(cached.as_deref(), &ctx.started_at, needed) {
         return Ok(types);
     }
     let types: AttributeTypes = client
@@ -174,4 +187,32 @@ pub fn attribute_types(
         &attribute_cache::write(&types, &ctx.started_at),
     );
     Ok(types)
+}
+
+/// One Cordial request whose 2xx JSON answer is needed; failures become run errors.
+pub fn call_json(
+    request: &cordial_jobs::cordial::HttpRequest,
+) -> Result<serde_json::Value, types::JobError> {
+    use cordial_jobs::cordial::{CordialError, HttpTransport, json_response};
+    let response = WasiHttp
+        .send(request)
+        .map_err(|e| job_error(&CordialError::Transport(e)))?;
+    json_response(&response)
+        .map(|(_, v)| v)
+        .map_err(|e| job_error(&e))
+}
+
+/// An SFTP failure while `doing` something, as a run error: settings problems are
+/// `invalid-config`, a lost connection is transient, the rest permanent.
+pub fn sftp_job_error(doing: &str, error: sftp::SftpError) -> types::JobError {
+    use sftp::SftpError as E;
+    use types::JobError;
+    match error {
+        E::NotConfigured(m) => JobError::InvalidConfig(format!("SFTP {doing}: {m}")),
+        E::Connection(m) => JobError::Transient(format!("SFTP {doing}: {m}")),
+        E::OutsideRoot(m) | E::PermissionDenied(m) => {
+            JobError::InvalidConfig(format!("SFTP {doing}: {m}"))
+        }
+        E::NotFound(m) | E::Other(m) => JobError::Permanent(format!("SFTP {doing}: {m}")),
+    }
 }

@@ -1,0 +1,205 @@
+//! The platform's streams in the store: records keyed for exactly-once (a key already in the
+//! stream is skipped), and the quarantine of records a job could not use.
+
+use super::Store;
+use rusqlite::{Connection, params};
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // Stores created before keyed records get the column; new ones are created with it.
+    let has_key: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('stream_records') WHERE name = 'key'")?
+        .exists([])?;
+    if !has_key {
+        conn.execute_batch("ALTER TABLE stream_records ADD COLUMN key TEXT")?;
+    }
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS stream_records_by_key ON stream_records (stream, key)
+             WHERE key IS NOT NULL;
+         CREATE TABLE IF NOT EXISTS quarantine (
+             id      INTEGER PRIMARY KEY AUTOINCREMENT,
+             job     TEXT NOT NULL,
+             stream  TEXT NOT NULL,
+             file    TEXT NOT NULL,
+             line    INTEGER NOT NULL,
+             reason  TEXT NOT NULL,
+             text    TEXT NOT NULL,
+             at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+         );",
+    )
+}
+
+/// What one emit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmitCounts {
+    pub accepted: u32,
+    pub duplicates: u32,
+    pub rejected: u32,
+}
+
+/// A quarantined record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+    pub text: String,
+}
+
+impl Store {
+    /// Appends keyed records to a stream in one transaction. A record whose key the stream
+    /// holds is skipped; one that is not a flat JSON object is refused.
+    pub fn append_stream(
+        &self,
+        stream: &str,
+        records: &[(Option<String>, String)],
+    ) -> anyhow::Result<EmitCounts> {
+        let mut conn = self.conn.lock().expect("store mutex poisoned");
+        let tx = conn.transaction()?;
+        let mut counts = EmitCounts::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO stream_records (stream, key, record) VALUES (?1, ?2, ?3)",
+            )?;
+            for (key, record) in records {
+                if !is_flat_record(record) {
+                    counts.rejected += 1;
+                } else if insert.execute(params![stream, key, record])? == 1 {
+                    counts.accepted += 1;
+                } else {
+                    counts.duplicates += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// How many records a stream holds.
+    pub fn stream_count(&self, stream: &str) -> anyhow::Result<u64> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM stream_records WHERE stream = ?1",
+                params![stream],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| n as u64)
+    }
+
+    pub fn quarantine(
+        &self,
+        job: &str,
+        stream: &str,
+        entries: &[Quarantined],
+    ) -> anyhow::Result<()> {
+        let mut conn = self.conn.lock().expect("store mutex poisoned");
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO quarantine (job, stream, file, line, reason, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for e in entries {
+                insert.execute(params![
+                    job,
+                    stream,
+                    e.file,
+                    e.line as i64,
+                    e.reason,
+                    e.text
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A job's quarantined records, oldest first.
+    pub fn quarantined(&self, job: &str) -> anyhow::Result<Vec<Quarantined>> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT file, line, reason, text FROM quarantine WHERE job = ?1 ORDER BY id",
+            )?;
+            q.query_map(params![job], |r| {
+                Ok(Quarantined {
+                    file: r.get(0)?,
+                    line: r.get::<_, i64>(1)? as u64,
+                    reason: r.get(2)?,
+                    text: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+    }
+}
+
+/// Streams hold flat records: scalars and arrays of scalars, as the platform's collect API
+/// accepts.
+fn is_flat_record(record: &str) -> bool {
+    use serde_json::Value;
+    match serde_json::from_str::<Value>(record) {
+        Ok(Value::Object(map)) => map.values().all(|v| match v {
+            Value::Object(_) => false,
+            Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
+            _ => true,
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_records_are_stored_once_and_non_flat_ones_refused() {
+        let s = Store::in_memory().unwrap();
+        let rec = |k: Option<&str>, body: &str| (k.map(str::to_owned), body.to_owned());
+        let counts = s
+            .append_stream(
+                "cordial_activity",
+                &[
+                    rec(Some("a"), r#"{"cr_contact_id":"a","tags":["x"]}"#),
+                    rec(Some("a"), r#"{"cr_contact_id":"a"}"#),
+                    rec(None, r#"{"nested":{"no":1}}"#),
+                    rec(None, "not json"),
+                    rec(None, r#"{"k":1}"#),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            counts,
+            EmitCounts {
+                accepted: 2,
+                duplicates: 1,
+                rejected: 2
+            }
+        );
+        let again = s
+            .append_stream("cordial_activity", &[rec(Some("a"), r#"{"x":1}"#)])
+            .unwrap();
+        assert_eq!(again.duplicates, 1);
+        assert_eq!(s.stream_count("cordial_activity").unwrap(), 2);
+        // The same key in another stream is another record.
+        assert_eq!(
+            s.append_stream("other", &[rec(Some("a"), "{}")])
+                .unwrap()
+                .accepted,
+            1
+        );
+    }
+
+    #[test]
+    fn quarantined_records_are_kept_per_job() {
+        let s = Store::in_memory().unwrap();
+        let q = Quarantined {
+            file: "f.json".into(),
+            line: 3,
+            reason: "not JSON".into(),
+            text: "{x".into(),
+        };
+        s.quarantine("job", "cordial_activity", std::slice::from_ref(&q))
+            .unwrap();
+        assert_eq!(s.quarantined("job").unwrap(), vec![q]);
+        assert!(s.quarantined("other").unwrap().is_empty());
+    }
+}
