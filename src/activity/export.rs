@@ -92,7 +92,19 @@ pub fn action_names(custom: &[String]) -> Vec<String> {
     names
 }
 
-pub fn export_body(export: &WindowExport, to: &SftpDestination, actions: &[String]) -> Value {
+/// How the files are cut: gzip or not, and records per file (0 = one file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileOptions {
+    pub compress: bool,
+    pub records_per_file: u64,
+}
+
+pub fn export_body(
+    export: &WindowExport,
+    to: &SftpDestination,
+    actions: &[String],
+    files: FileOptions,
+) -> Value {
     let mut destination = json!({
         "type": "sftp",
         "server": to.server,
@@ -104,14 +116,19 @@ pub fn export_body(export: &WindowExport, to: &SftpDestination, actions: &[Strin
         Some(key) => destination["savedKey"] = json!(key),
         None => destination["password"] = json!(PASSWORD_PLACEHOLDER),
     }
-    json!({
+    let mut body = json!({
         "name": export.name,
         "exportType": "json",
         "destination": destination,
         "selected_timeframe_start": export.start,
         "selected_timeframe_end": export.end,
         "selected_action_names": actions,
-    })
+        "compress": files.compress,
+    });
+    if files.records_per_file > 0 {
+        body["limitRecordsPerFile"] = json!(files.records_per_file);
+    }
+    body
 }
 
 pub fn create_export(base: &str, body: &Value) -> HttpRequest {
@@ -183,7 +200,12 @@ mod tests {
             &export,
             &to,
             &action_names(&["browse".into(), "open".into()]),
+            FileOptions {
+                compress: true,
+                records_per_file: 1000,
+            },
         );
+        assert_eq!(body["limitRecordsPerFile"], 1000);
         assert_eq!(body["selected_action_names"].as_array().unwrap().len(), 7);
         assert_eq!(body["destination"]["password"], PASSWORD_PLACEHOLDER);
         assert_eq!(body["exportType"], "json");

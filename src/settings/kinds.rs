@@ -113,6 +113,8 @@ const IMPORT_ACTIVITY: &[SettingSpec] = &[
     optional("keep_files", Shape::Bool),
     optional("sftp_saved_key", Shape::Text),
     optional("export_deadline_minutes", Shape::Count(0, 24 * 60)),
+    optional("compress", Shape::Bool),
+    optional("records_per_file", Shape::Count(0, 100_000_000)),
 ];
 
 const EXPORT_REALTIME: &[SettingSpec] = &[
@@ -197,6 +199,16 @@ pub struct ImportActivitySettings {
     /// How long a run waits for Cordial's export before leaving it to the next run.
     #[serde(default = "default_import_deadline")]
     pub export_deadline_minutes: u64,
+    /// Ask Cordial for gzip-compressed export files (smaller transfers).
+    #[serde(default = "default_true")]
+    pub compress: bool,
+    /// Split the export into files of at most this many records; 0 = one file.
+    #[serde(default)]
+    pub records_per_file: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Settings shared by the real-time and bulk audience exports.

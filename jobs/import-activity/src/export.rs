@@ -3,8 +3,8 @@
 use cordial_guest::types::JobError;
 use cordial_guest::{WasiHttp, sftp, state};
 use cordial_jobs::activity::export::{
-    EXPORT_KEY, SftpDestination, WindowExport, action_names, create_export, export_body,
-    find_export, list_export_jobs,
+    EXPORT_KEY, FileOptions, SftpDestination, WindowExport, action_names, create_export,
+    export_body, find_export, list_export_jobs,
 };
 use cordial_jobs::bulk::imports::{JobState, get_job, job_id_of, job_state};
 use cordial_jobs::cordial::CordialClient;
@@ -45,10 +45,15 @@ pub fn request(
         path: remote.folder.clone(),
         saved_key: settings.sftp_saved_key.clone(),
     };
+    let files = FileOptions {
+        compress: settings.compress,
+        records_per_file: settings.records_per_file,
+    };
     let body = export_body(
         window,
         &destination,
         &action_names(&settings.custom_actions),
+        files,
     );
     let answer = cordial_guest::call_json(&create_export(&base, &body))?;
     let id = job_id_of(&answer).map_err(JobError::Permanent)?;
