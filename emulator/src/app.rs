@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::EmulatorConfig;
+use crate::events::{EventStore, Snapshot};
 use crate::faults::{Fault, FaultQueue};
 use crate::handle::RecordedRequest;
 use crate::jobs::Job;
@@ -35,6 +36,10 @@ pub struct Shared {
     job_changes: watch::Sender<u64>,
     /// While true, jobs that have not started stay `Pending`.
     hold_jobs: watch::Sender<bool>,
+    /// Contact activity, for `POST /v2/contactactivityexport`.
+    events: Mutex<EventStore>,
+    /// Messages that the next export jobs fail with, oldest first.
+    export_failures: Mutex<VecDeque<String>>,
 }
 
 /// Locks a mutex even if a handler panicked while holding it: the state is
@@ -44,8 +49,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(config: &EmulatorConfig) -> App {
-        Arc::new(Self {
+    /// The shared state; fails when `config.events` holds an invalid event.
+    pub fn new(config: &EmulatorConfig) -> Result<App, String> {
+        let mut events = EventStore::default();
+        events
+            .add(config.events.clone())
+            .map_err(|e| format!("EmulatorConfig::events: {e}"))?;
+        Ok(Arc::new(Self {
             api_key: config.api_key.clone(),
             store: Mutex::new(Store::from_seed(&config.seed)),
             faults: Mutex::new(FaultQueue::default()),
@@ -55,7 +65,9 @@ impl Shared {
             jobs: Mutex::new(Vec::new()),
             job_changes: watch::Sender::new(0),
             hold_jobs: watch::Sender::new(false),
-        })
+            events: Mutex::new(events),
+            export_failures: Mutex::new(VecDeque::new()),
+        }))
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
@@ -128,5 +140,30 @@ impl Shared {
     /// A receiver of the hold switch: `true` while jobs are held.
     pub fn watch_hold(&self) -> watch::Receiver<bool> {
         self.hold_jobs.subscribe()
+    }
+
+    // ---- events -----------------------------------------------------------
+
+    pub fn events(&self) -> MutexGuard<'_, EventStore> {
+        lock(&self.events)
+    }
+
+    /// The events as they are now, to read without a lock.
+    pub fn events_snapshot(&self) -> Snapshot {
+        self.events().snapshot()
+    }
+
+    /// Whether any event belongs to the contact with this cID or email.
+    pub fn events_have_contact(&self, contact: &str) -> bool {
+        self.events().has_contact(contact)
+    }
+
+    pub fn push_export_failure(&self, message: String) {
+        lock(&self.export_failures).push_back(message);
+    }
+
+    /// The failure queued for the next export job, if any.
+    pub fn take_export_failure(&self) -> Option<String> {
+        lock(&self.export_failures).pop_front()
     }
 }

@@ -17,8 +17,14 @@ pub struct EmulatorConfig {
     pub seed: Seed,
     /// SFTP private keys "saved in the Cordial account": a contact import whose
     /// `source.savedKey` names one logs in to the customer's server with that key
-    /// file (an unencrypted OpenSSH private key). An unknown name is a 406.
+    /// file (an unencrypted OpenSSH private key), and so does a contact activity
+    /// export whose `destination.savedKey` names one. An unknown name is a 406
+    /// (import) or a 400 (export).
     pub saved_sftp_keys: HashMap<String, PathBuf>,
+    /// Contact activity at start, for `POST /v2/contactactivityexport`: JSON
+    /// objects as [`crate::EmulatorHandle::add_events`] takes them. An invalid
+    /// event makes [`crate::start`] fail.
+    pub events: Vec<serde_json::Value>,
 }
 
 impl Default for EmulatorConfig {
@@ -28,6 +34,7 @@ impl Default for EmulatorConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             seed: Seed::default(),
             saved_sftp_keys: HashMap::new(),
+            events: Vec::new(),
         }
     }
 }

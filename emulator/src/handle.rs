@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::app::App;
@@ -71,8 +72,8 @@ impl EmulatorHandle {
         self.app.set_latency(d);
     }
 
-    /// While `hold` is true, import jobs that have not started yet (new ones and
-    /// waiting ones) stay `Pending`; `false` lets them run. A job already
+    /// While `hold` is true, import and export jobs that have not started yet (new
+    /// ones and waiting ones) stay `Pending`; `false` lets them run. A job already
     /// `Processing` is not paused.
     pub fn hold_jobs(&self, hold: bool) {
         self.app.set_hold_jobs(hold);
@@ -83,10 +84,74 @@ impl EmulatorHandle {
     /// file line it starts on, and why it was rejected) and, for a failed job,
     /// `failureDetail` (the SFTP client's own error behind `message`).
     pub fn import_jobs(&self) -> Vec<Value> {
-        self.app.jobs(Job::to_json_with_details)
+        self.app
+            .jobs(|j| j.export.is_none().then(|| j.to_json_with_details()))
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
-    /// One job as [`import_jobs`](Self::import_jobs) shows it.
+    /// Every contact activity export job, oldest first: the `GET /v2/jobs/{id}`
+    /// document (files written in `metadata.fileNames`) plus, for a failed job,
+    /// `failureDetail`.
+    pub fn export_jobs(&self) -> Vec<Value> {
+        self.app
+            .jobs(|j| j.export.is_some().then(|| j.to_json_with_details()))
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Makes the next export job created fail with `message` (its `message` in
+    /// `GET /v2/jobs/{id}`) once it starts, without touching the destination.
+    /// Several calls queue several failures, for the next exports in order.
+    pub fn fail_next_export(&self, message: impl Into<String>) {
+        self.app.push_export_failure(message.into());
+    }
+
+    /// Adds contact activity events, given as JSON objects in the export's record
+    /// form: `action` (or `a`) and `time` (or `ats`, any ISO-8601 form) are
+    /// required; `_id` (24 hex) is made when absent; every other field (`cID`,
+    /// `email`, `mcID`, `bmID`, `mdtID`, `first`, `message_name`, `message_sent`,
+    /// `properties`, ...) is exported as given. `time` is kept to the second.
+    /// Nothing is added when an event is invalid.
+    pub fn add_events(&self, events: Vec<Value>) -> Result<(), String> {
+        self.app.events().add(events)
+    }
+
+    /// Adds `n` synthetic events with times spread over `[start, end)`,
+    /// deterministic from `seed`: every action kind (the message events
+    /// `message-sent`, `open`, `click`, `optout`, `bounce`, `complaint`,
+    /// `message-stopped`, then `pageview`, `crdl_subscribeStatusChange` and the custom
+    /// `browse`, `cart`, `custom-purchase`) occurs at least once when `n >= 12`.
+    /// Contacts are `user<k>@example.com`, about one per eight events; message
+    /// events carry `mcID`, `mdtID`, `message_name`, `message_sent` (and `bmID` for
+    /// batch messages, `first` for opens and clicks). A million take well under a
+    /// second and about 50 MB.
+    ///
+    /// # Panics
+    /// If `[start, end)` holds no whole second.
+    pub fn generate_events(&self, n: usize, seed: u64, start: DateTime<Utc>, end: DateTime<Utc>) {
+        self.app.events().generate(n, seed, start, end);
+    }
+
+    /// How many events the account holds.
+    pub fn event_count(&self) -> usize {
+        self.app.events().len()
+    }
+
+    /// Every event, in time order, as the JSON export writes it (a record per event).
+    pub fn events(&self) -> Vec<Value> {
+        let snapshot = self.app.events_snapshot();
+        snapshot
+            .events
+            .iter()
+            .map(|e| snapshot.to_json(e))
+            .collect()
+    }
+
+    /// One job (import or export) as [`import_jobs`](Self::import_jobs) and
+    /// [`export_jobs`](Self::export_jobs) show it.
     pub fn job(&self, id: &str) -> Option<Value> {
         self.app.job(id, Job::to_json_with_details)
     }

@@ -233,7 +233,7 @@ fn open_failure(e: SftpFailure, server: &str, path: &str) -> Failure {
 
 /// Whether a connection-level failure was the server refusing the credentials
 /// (as opposed to no server, or no answer). `cordial_sftp` says so in its message.
-fn is_login_failure(e: &SftpFailure) -> bool {
+pub(crate) fn is_login_failure(e: &SftpFailure) -> bool {
     let m = e.to_string();
     m.contains("the server refused")
         || m.contains("login failed")

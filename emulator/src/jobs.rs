@@ -1,11 +1,23 @@
 //! `/v2/jobs`: the records of asynchronous jobs (cordial-api.md §5.3).
 //!
-//! Only contact imports create jobs in this emulator (`jobName: "ImportContacts"`).
-//! A job document has the Swagger's fields (`status`, `jobName`, `totalItems`,
-//! `completedItems`, `times`, `result`, `metadata`) plus its id as `_id`, which
-//! the Swagger does not show but MongoDB-backed Cordial documents carry; a failed
-//! job says why in a top-level `message`. `result` is filled in as rows are
-//! processed, so a `Processing` job shows partial counts.
+//! Two kinds of job exist in this emulator: contact imports
+//! (`jobName: "ImportContacts"`) and contact activity exports
+//! (`jobName: "ExportEvents"`). A job document has the Swagger's fields
+//! (`status`, `jobName`, `totalItems`, `completedItems`, `times`, `result`,
+//! `metadata`) plus its id as `_id`, which the Swagger does not show but
+//! MongoDB-backed Cordial documents carry; a failed job says why in a top-level
+//! `message`.
+//!
+//! - An import's `result` is filled in as rows are processed, so a `Processing`
+//!   job shows partial counts; `metadata` is `{"importName", "fileName"}`.
+//! - An export has no `result` (the Swagger's counts are an import's);
+//!   `totalItems` is the number of records selected and `completedItems` the number
+//!   written so far. `metadata` is `{"name", "exportType", "path", "fileName",
+//!   "fileNames"}`: the Swagger's `name`, `exportType` and `fileName` (the first
+//!   file's name, known from the start), plus, as the emulator's own addition
+//!   (Cordial documents no way to learn an export's files), `path` (the
+//!   destination folder) and `fileNames`, the files finished so far, in order,
+//!   as names inside `path`.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -20,6 +32,8 @@ use crate::time;
 
 /// The `jobName` of a contact import.
 pub const IMPORT_CONTACTS: &str = "ImportContacts";
+/// The `jobName` of a contact activity export.
+pub const EXPORT_EVENTS: &str = "ExportEvents";
 
 /// Page size of `GET /v2/jobs` when `per_page` is absent.
 const DEFAULT_PER_PAGE: usize = 25;
@@ -74,7 +88,21 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// One job.
+/// What an export job shows in `metadata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportMeta {
+    pub name: String,
+    /// `json`, `csv` or `txt`.
+    pub export_type: &'static str,
+    /// `destination.path`.
+    pub path: String,
+    /// The name of the first file, known before it is written.
+    pub first_file: String,
+    /// The files written so far, in order.
+    pub files: Vec<String>,
+}
+
+/// One job: an import, or an export when `export` is set.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: String,
@@ -91,6 +119,8 @@ pub struct Job {
     /// The underlying error behind `message` (the SFTP client's), for test output.
     pub failure_detail: Option<String>,
     pub rejections: Vec<Rejection>,
+    /// Set on export jobs.
+    pub export: Option<ExportMeta>,
 }
 
 impl Job {
@@ -108,6 +138,35 @@ impl Job {
             message: None,
             failure_detail: None,
             rejections: Vec::new(),
+            export: None,
+        }
+    }
+
+    pub fn new_export(
+        id: String,
+        name: String,
+        export_type: &'static str,
+        path: String,
+        first_file: String,
+    ) -> Job {
+        Job {
+            export: Some(ExportMeta {
+                name,
+                export_type,
+                path,
+                first_file,
+                files: Vec::new(),
+            }),
+            ..Job::new_import(id, None, String::new())
+        }
+    }
+
+    /// `ImportContacts` or `ExportEvents`.
+    pub fn job_name(&self) -> &'static str {
+        if self.export.is_some() {
+            EXPORT_EVENTS
+        } else {
+            IMPORT_CONTACTS
         }
     }
 
@@ -121,42 +180,55 @@ impl Job {
         if let Some(t) = self.ended {
             times.insert("end".into(), time::format(t).into());
         }
-        let c = &self.counts;
         let mut v = json!({
             "_id": self.id,
-            "jobName": IMPORT_CONTACTS,
+            "jobName": self.job_name(),
             "status": self.status.as_str(),
             "totalItems": self.total_items,
             "completedItems": self.completed_items,
             "times": times,
-            "result": {
+        });
+        if let Some(e) = &self.export {
+            v["metadata"] = json!({
+                "name": e.name,
+                "exportType": e.export_type,
+                "path": e.path,
+                "fileName": e.first_file,
+                "fileNames": e.files,
+            });
+        } else {
+            let c = &self.counts;
+            v["result"] = json!({
                 "totalRecords": c.total_records,
                 "inserted": c.inserted,
                 "updated": c.updated,
                 "rejected": c.rejected,
                 "error": c.error,
                 "ignored": c.ignored,
-            },
-            "metadata": {
+            });
+            v["metadata"] = json!({
                 "importName": self.import_name,
                 "fileName": self.file_name,
-            },
-        });
+            });
+        }
         if let Some(m) = &self.message {
             v["message"] = m.clone().into();
         }
         v
     }
 
-    /// The document plus what only the emulator knows: `rejectedRows`
-    /// (`[{"row","line","reason"}]`) and, for a failed job, `failureDetail`.
+    /// The document plus what only the emulator knows: for an import
+    /// `rejectedRows` (`[{"row","line","reason"}]`), and for a failed job
+    /// `failureDetail`.
     pub fn to_json_with_details(&self) -> Value {
         let mut v = self.to_json();
-        v["rejectedRows"] = self
-            .rejections
-            .iter()
-            .map(|r| json!({"row": r.row, "line": r.line, "reason": r.reason}))
-            .collect();
+        if self.export.is_none() {
+            v["rejectedRows"] = self
+                .rejections
+                .iter()
+                .map(|r| json!({"row": r.row, "line": r.line, "reason": r.reason}))
+                .collect();
+        }
         if let Some(d) = &self.failure_detail {
             v["failureDetail"] = d.clone().into();
         }

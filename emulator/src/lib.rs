@@ -18,12 +18,26 @@
 //!   file and upserts its rows with the contacts API's rules plus the import's
 //!   own (blank status means `subscribed`, sticky unsubscribe, `subscribe:false`,
 //!   `nullMarker`, `lists.addTo`/`removeFrom`, `strategy`);
-//! - `GET /v2/jobs/{id}` and `GET /v2/jobs`: the import jobs, `Pending` →
-//!   `Processing` → `Done` (with `result` counts) or `Failed` (with `message`).
+//! - `POST /v2/contactactivityexport` (singular, as on Cordial): an export of the
+//!   account's contact activity to an SFTP server. The request is checked at once
+//!   (400 for the destination, 406 for the export's settings, with Cordial's
+//!   messages) and answered 200 `{"jobId"}`; a background job (`ExportEvents`)
+//!   then selects the events of `[selected_timeframe_start, selected_timeframe_end)`
+//!   with the selected actions and writes them, as JSON lines, CSV or TXT, split by
+//!   `limitRecordsPerFile` and gzipped with `compress`, into `destination.path` on
+//!   the named server, logging in as imports do. The files it wrote are listed in
+//!   the job's `metadata.fileNames`. The events come from
+//!   [`EmulatorConfig::events`], [`EmulatorHandle::add_events`] and
+//!   [`EmulatorHandle::generate_events`] (synthetic, deterministic, a million in
+//!   well under a second);
+//! - `GET /v2/jobs/{id}` and `GET /v2/jobs`: the import and export jobs, `Pending` →
+//!   `Processing` → `Done` (with `result` counts for imports, files for exports) or
+//!   `Failed` (with `message`).
 //!
 //! Tests steer and inspect jobs through [`EmulatorHandle::hold_jobs`],
-//! [`EmulatorHandle::wait_for_job`] and [`EmulatorHandle::import_jobs`] (which also
-//! gives each rejected row's reason); [`import_file`] is the file parser on its own.
+//! [`EmulatorHandle::wait_for_job`], [`EmulatorHandle::import_jobs`] (which also
+//! gives each rejected row's reason), [`EmulatorHandle::export_jobs`] and
+//! [`EmulatorHandle::fail_next_export`]; [`import_file`] is the file parser on its own.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -34,6 +48,7 @@
 //! # Ok(()) }
 //! ```
 
+mod activity_export;
 mod app;
 mod attributes;
 mod auth;
@@ -42,6 +57,8 @@ mod config;
 mod contact_body;
 mod contacts;
 mod errors;
+mod events;
+mod export_job;
 mod faults;
 mod handle;
 mod ids;
@@ -114,7 +131,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         .await
         .with_context(|| format!("binding the Cordial emulator to {}", config.addr))?;
     let addr = listener.local_addr()?;
-    let app = app::Shared::new(&config);
+    let app = app::Shared::new(&config).map_err(anyhow::Error::msg)?;
     let router = routes::router(app.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -27,7 +27,8 @@ struct Args {
     /// The account to start with.
     #[arg(long, value_enum, default_value = "demo")]
     seed: SeedChoice,
-    /// An SFTP private key that contact imports can name as `source.savedKey`,
+    /// An SFTP private key that contact imports can name as `source.savedKey`
+    /// (and activity exports as `destination.savedKey`),
     /// given as NAME=PATH. Repeat for several keys.
     #[arg(long = "saved-sftp-key", value_name = "NAME=PATH", value_parser = saved_key)]
     saved_sftp_keys: Vec<(String, PathBuf)>,
@@ -54,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         addr: args.listen,
         seed,
         saved_sftp_keys: args.saved_sftp_keys.into_iter().collect(),
+        ..EmulatorConfig::default()
     })
     .await
 }

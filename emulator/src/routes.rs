@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use crate::app::App;
 use crate::errors::{ApiError, GENERIC};
 use crate::pipeline::pipeline;
-use crate::{attributes, contacts, imports, jobs, lists};
+use crate::{activity_export, attributes, contacts, imports, jobs, lists};
 
 /// Every route lives under `/v2`, whatever the `Host`, as on api.cordial.io.
 pub fn router(app: App) -> Router {
@@ -46,6 +46,7 @@ pub fn router(app: App) -> Router {
                 .delete(attributes::destroy),
         )
         .route("/v2/contactimports", post(imports::create))
+        .route("/v2/contactactivityexport", post(activity_export::create))
         .route("/v2/jobs", get(jobs::index))
         .route("/v2/jobs/{id}", get(jobs::show))
         .fallback(not_found)
