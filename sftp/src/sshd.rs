@@ -194,7 +194,10 @@ fn kill_tree(root: u32) {
         i += 1;
     }
     for pid in family.iter().rev() {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

@@ -1,0 +1,432 @@
+//! Import Activity end to end: the real host and component, the emulator's activity export
+//! writing files to a real OpenSSH sshd, and the `cordial_activity` stream in SQLite.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use chrono::{DateTime, Duration, Utc};
+use cordial_emulator::{EmulatorConfig, Seed};
+use cordial_host::runtime::{CallContext, RunOutcome};
+use cordial_host::store::Store;
+use cordial_jobs::activity::export::{EXPORT_KEY, RESERVED_ACTIONS, WindowExport};
+use cordial_sftp::sshd::LocalSshd;
+use harness::{Harness, host_binary};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+
+const STREAM: &str = "cordial_activity";
+
+async fn harness_for(sshd: &LocalSshd) -> Harness {
+    Harness::start_with_config(EmulatorConfig {
+        seed: Seed::demo(),
+        saved_sftp_keys: HashMap::from([("test-key".to_owned(), sshd.client_key())]),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+fn config(sshd: &LocalSshd, extra: &str) -> String {
+    format!(
+        r#"
+[auth.cordial.sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key_file = "{key}"
+folder = "{folder}"
+host_key = "{fp}"
+
+[[job]]
+name = "activity"
+kind = "import-activity"
+auth = "cordial"
+sftp_saved_key = "test-key"
+custom_actions = ["custom-purchase"]
+{extra}
+"#,
+        port = sshd.port(),
+        user = sshd.user(),
+        key = sshd.client_key().display(),
+        folder = sshd.files_dir().display(),
+        fp = sshd.host_fingerprint(),
+    )
+}
+
+fn store(h: &Harness) -> Store {
+    Store::open(&h.dir.path().join("store.sqlite")).unwrap()
+}
+
+async fn run(h: &Harness, config: &str) -> RunOutcome {
+    let runtime = h.runtime(config);
+    let job = runtime.config().job("activity").unwrap().clone();
+    runtime.run(&job, &CallContext::now()).await.unwrap()
+}
+
+/// A 24-hex ObjectId made from a short readable label, as Cordial's `_id`s are.
+fn oid(label: &str) -> String {
+    let hex: String = label.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0<24}")
+}
+
+fn event(label: &str, action: &str, time: DateTime<Utc>) -> Value {
+    let id = oid(label);
+    json!({
+        "_id": id, "cID": format!("c-{id}"), "action": action, "first": 1,
+        "time": time.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
+        "mcID": format!("45:abc:d261122:c-{id}:1"), "message_name": "Welcome",
+        "message_sent": time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "email": format!("{id}@x.io"),
+    })
+}
+
+/// The `_id`s of the stream's records.
+fn stream_ids(store: &Store) -> BTreeSet<String> {
+    store
+        .stream_tail(STREAM, u32::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r).unwrap()["cr_system_event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The `_id`s of the emulator's events the job should import from `[start, end)`.
+fn expected_ids(h: &Harness, start: DateTime<Utc>, end: DateTime<Utc>) -> BTreeSet<String> {
+    let wanted: Vec<&str> = RESERVED_ACTIONS
+        .iter()
+        .copied()
+        .chain(["custom-purchase"])
+        .collect();
+    h.emulator
+        .handle()
+        .events()
+        .iter()
+        .filter(|e| wanted.contains(&e["action"].as_str().unwrap()))
+        .filter(|e| {
+            let t: DateTime<Utc> = cordial_jobs::activity::record::timestamp(&e["time"])
+                .unwrap()
+                .parse()
+                .unwrap();
+            t >= start && t < end
+        })
+        .map(|e| e["_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_completed(outcome: &RunOutcome) {
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_takes_the_last_seven_days_and_maps_every_field() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![
+            event("old", "open", now - Duration::days(8)),
+            event("recent", "open", now - Duration::days(3)),
+            event("click1", "click", now - Duration::hours(2)),
+            event("custom1", "custom-purchase", now - Duration::hours(1)),
+            event("browse1", "browse", now - Duration::hours(1)),
+        ])
+        .unwrap();
+    assert_completed(&run(&h, &config(&sshd, "")).await);
+    let s = store(&h);
+    assert_eq!(
+        stream_ids(&s),
+        BTreeSet::from([oid("recent"), oid("click1"), oid("custom1")]),
+        "older than 7 days and unselected actions stay out"
+    );
+    let record: Value = s
+        .stream_tail(STREAM, 10)
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r).unwrap())
+        .find(|r| r["cr_system_event_id"] == oid("click1"))
+        .unwrap();
+    assert_eq!(record["cr_contact_id"], format!("c-{}", oid("click1")));
+    assert_eq!(record["cr_first"], true);
+    assert_eq!(record["cr_event_action"], "click");
+    assert_eq!(record["cr_message_name"], "Welcome");
+    assert_eq!(
+        record["cr_message_contact_id"],
+        format!("45:abc:d261122:c-{}:1", oid("click1"))
+    );
+    let t = record["cr_event_timestamp"].as_str().unwrap();
+    assert!(
+        t.ends_with('Z') && DateTime::parse_from_rfc3339(t).is_ok(),
+        "{t}"
+    );
+    // The export files are removed once imported (keep_files is off).
+    assert!(
+        std::fs::read_dir(sshd.files_dir())
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_since_reaches_further_back_and_later_runs_take_only_new_events() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    let since = (now - Duration::days(30)).format("%Y-%m-%d").to_string();
+    let start = (now - Duration::days(30))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    h.emulator.handle().generate_events(
+        5_000,
+        7,
+        start - Duration::days(2),
+        now - Duration::minutes(5),
+    );
+    let cfg = config(
+        &sshd,
+        &format!(
+            "import_since = \"{since}\"\noverlap_minutes = 60\ncompress = true\nrecords_per_file = 700"
+        ),
+    );
+    assert_completed(&run(&h, &cfg).await);
+    let s = store(&h);
+    let first = stream_ids(&s);
+    let expected = expected_ids(&h, start, Utc::now());
+    assert!(!expected.is_empty());
+    assert_eq!(
+        first, expected,
+        "gzip files of 700 records, all imported once"
+    );
+    let exports = h.emulator.handle().export_jobs();
+    assert_eq!(exports.len(), 1);
+
+    // New events after the first run, and a late one inside the overlap.
+    let cursor = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![
+            event("late", "open", cursor - Duration::minutes(30)),
+            event("new1", "click", cursor + Duration::milliseconds(1)),
+        ])
+        .unwrap();
+    // The second window starts an hour before the cursor, so it re-exports events already
+    // stored: they are recognised by `_id` and not added twice.
+    assert_completed(&run(&h, &cfg).await);
+    let second = stream_ids(&s);
+    assert!(second.contains(&oid("late")));
+    assert_eq!(
+        second.len(),
+        first.len() + if second.contains(&oid("new1")) { 2 } else { 1 }
+    );
+    assert_eq!(
+        s.stream_count(STREAM).unwrap() as usize,
+        second.len(),
+        "no duplicates"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_import_rerun_gives_the_same_stream() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator.handle().generate_events(
+        200_000,
+        11,
+        now - Duration::days(6),
+        now - Duration::minutes(1),
+    );
+    let cfg_path = h.config_file(&config(&sshd, "compress = false"));
+    let s = store(&h);
+    let mut child = tokio::process::Command::new(host_binary())
+        .args(["run".as_ref(), cfg_path.as_os_str(), "activity".as_ref()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // SIGKILL as soon as part of the window is stored.
+    loop {
+        let stored = s.stream_count(STREAM).unwrap();
+        if stored > 0 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        tokio::task::yield_now().await;
+    }
+    child.kill().await.unwrap();
+    let partial = s.stream_count(STREAM).unwrap();
+    assert!(
+        s.state_get("activity", "activity-cursor")
+            .unwrap()
+            .is_none(),
+        "the cursor has not moved"
+    );
+
+    assert_completed(&run(&h, &config(&sshd, "compress = false")).await);
+    let ids = stream_ids(&s);
+    let window = expected_ids(
+        &h,
+        now - Duration::days(7) - Duration::minutes(1),
+        Utc::now(),
+    );
+    assert!(
+        partial < ids.len() as u64,
+        "killed mid-import: {partial} of {}",
+        ids.len()
+    );
+    assert_eq!(ids, window);
+    assert_eq!(
+        s.stream_count(STREAM).unwrap() as usize,
+        ids.len(),
+        "no duplicates"
+    );
+    assert_eq!(
+        h.emulator.handle().export_jobs().len(),
+        1,
+        "the export was requested once"
+    );
+}
+
+/// Runs with the export held so the window is saved, then lets Cordial write the files.
+async fn exported_but_not_imported(h: &Harness, cfg: &str) -> WindowExport {
+    let handle = h.emulator.handle();
+    handle.hold_jobs(true);
+    let outcome = run(
+        h,
+        &cfg.replace("[[job]]", "[[job]]\nexport_deadline_minutes = 0"),
+    )
+    .await;
+    assert!(matches!(outcome, RunOutcome::Failed(_)), "{outcome:?}");
+    let window =
+        WindowExport::from_bytes(&store(h).state_get("activity", EXPORT_KEY).unwrap().unwrap())
+            .unwrap();
+    handle.hold_jobs(false);
+    handle.wait_for_job(window.job_id.as_deref().unwrap()).await;
+    window
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_lines_are_quarantined_and_the_run_succeeds() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![event("good1", "open", now - Duration::hours(3))])
+        .unwrap();
+    let cfg = config(&sshd, "compress = false");
+    let window = exported_but_not_imported(&h, &cfg).await;
+    let file = std::fs::read_dir(sshd.files_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&window.name)
+        })
+        .expect("the export file");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("{\"_id\": \"broken\", \"time\": \n");
+    text.push_str("{\"_id\": \"badtime\", \"action\": \"open\", \"time\": \"last tuesday\"}\n");
+    text.push_str(&format!(
+        "{}\n",
+        event("good2", "click", now - Duration::hours(2))
+    ));
+    std::fs::write(&file, text).unwrap();
+
+    let RunOutcome::Completed(report) = run(&h, &cfg).await else {
+        panic!("the run should succeed")
+    };
+    assert_eq!(report.records_rejected, 2, "{report:?}");
+    assert!(report.summary.contains("quarantined"), "{}", report.summary);
+    let s = store(&h);
+    assert_eq!(stream_ids(&s), BTreeSet::from([oid("good1"), oid("good2")]));
+    let q = s.quarantined("activity").unwrap();
+    assert_eq!(q.len(), 2);
+    assert_eq!((q[0].line, q[1].line), (2, 3));
+    assert!(q[0].reason.contains("not JSON"), "{q:?}");
+    assert!(q[1].reason.contains("time"), "{q:?}");
+    let (ok, out) = {
+        let out = std::process::Command::new(host_binary())
+            .args([
+                "quarantine".as_ref(),
+                h.config_file(&cfg).as_os_str(),
+                "activity".as_ref(),
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert!(ok && out.contains(":2: not JSON"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_file_or_a_failed_export_fails_the_run_and_keeps_the_cursor() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![event("e1", "open", now - Duration::hours(3))])
+        .unwrap();
+    let cfg = config(&sshd, "compress = true");
+
+    h.emulator
+        .handle()
+        .fail_next_export("Destination folder is full");
+    let RunOutcome::Failed(error) = run(&h, &cfg).await else {
+        panic!()
+    };
+    let text = format!("{error:?}");
+    assert!(
+        text.contains("failed: Destination folder is full") && text.contains("cursor stays"),
+        "{text}"
+    );
+    let s = store(&h);
+    assert!(
+        s.state_get("activity", "activity-cursor")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.stream_count(STREAM).unwrap(), 0);
+
+    let window = exported_but_not_imported(&h, &cfg).await;
+    for entry in std::fs::read_dir(sshd.files_dir()).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&window.name)
+        {
+            std::fs::write(
+                entry.path(),
+                [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff],
+            )
+            .unwrap();
+        }
+    }
+    let RunOutcome::Failed(error) = run(&h, &cfg).await else {
+        panic!()
+    };
+    assert!(format!("{error:?}").contains("cannot be read"), "{error:?}");
+    assert!(
+        s.state_get("activity", "activity-cursor")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.stream_count(STREAM).unwrap(), 0);
+}
