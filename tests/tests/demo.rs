@@ -22,7 +22,15 @@ async fn the_demo_runs_end_to_end() {
         stdout.contains("✓ config and job settings are valid"),
         "{stdout}"
     );
-    assert!(stdout.contains("✓ activity: Cordial reachable"), "{stdout}");
+    assert!(stdout.contains("✓ activity: imported "), "{stdout}");
+    assert!(
+        stdout.contains(r#"{"cr_contact_id":"#),
+        "the stream holds mapped activity: {stdout}"
+    );
+    assert!(
+        stdout.contains("✓ vip-bulk: exported 3 member(s) in 1 file(s)"),
+        "{stdout}"
+    );
     assert!(stdout.contains(r#"202 Accepted {"accepted":3"#), "{stdout}");
     assert!(
         stdout.contains("✓ demo finished: 3 events delivered, 0 dead-lettered"),

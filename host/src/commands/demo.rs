@@ -1,8 +1,10 @@
 //! `cordial-host demo`: the jobs end to end with no Cordial account. Starts the local
-//! Cordial emulator, writes the embedded config next to a temporary store, checks it, runs
-//! the Import Activity job once, then serves the real-time export and posts a webhook batch
-//! of audience events to it, the way the platform would — real components in the real host,
-//! over real HTTP, through the durable outbox.
+//! Cordial emulator (with a week of contact activity) and a throwaway OpenSSH sshd on
+//! loopback, writes the embedded config next to a temporary store, checks it, runs Import
+//! Activity once (export → SFTP → the `cordial_activity` stream), exports three members in
+//! bulk (CSV over SFTP → Contact Imports), then serves the real-time export and posts a
+//! webhook batch of audience events to it, the way the platform would — real components in
+//! the real host, over real HTTP and SFTP.
 
 use super::check::check_config;
 use super::run::print_outcome;
@@ -16,12 +18,19 @@ const DEMO_CONFIG: &str = include_str!("demo.toml");
 const API_KEY: &str = "demo-api-key";
 
 pub async fn run() -> anyhow::Result<ExitCode> {
+    let sshd = cordial_sftp::sshd::LocalSshd::start()
+        .map_err(|e| anyhow::anyhow!("the demo's SFTP server: {e}"))?;
     let emulator = cordial_emulator::start(EmulatorConfig {
         api_key: API_KEY.into(),
         seed: Seed::demo(),
+        saved_sftp_keys: [("demo-key".to_owned(), sshd.client_key())].into(),
         ..EmulatorConfig::default()
     })
     .await?;
+    let now = chrono::Utc::now();
+    emulator
+        .handle()
+        .generate_events(2_000, 42, now - chrono::Duration::days(6), now);
     let dir = std::env::temp_dir().join(format!("cordial-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let key_file = dir.join("cordial-api-key");
@@ -29,10 +38,23 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     let text = DEMO_CONFIG
         .replace("{store}", &dir.join("store.sqlite").display().to_string())
         .replace("{base_url}", &emulator.base_url())
-        .replace("{key_file}", &key_file.display().to_string());
+        .replace("{key_file}", &key_file.display().to_string())
+        .replace("{sftp_port}", &sshd.port().to_string())
+        .replace("{sftp_user}", &sshd.user())
+        .replace("{sftp_key}", &sshd.client_key().display().to_string())
+        .replace("{sftp_folder}", &sshd.files_dir().display().to_string())
+        .replace("{sftp_host_key}", sshd.host_fingerprint());
     let config_path = dir.join("cordial-host.toml");
     std::fs::write(&config_path, &text)?;
-    println!("▶ Cordial emulator at {}", emulator.base_url());
+    println!(
+        "▶ Cordial emulator at {} (2,000 activity events over the last 6 days)",
+        emulator.base_url()
+    );
+    println!(
+        "▶ OpenSSH sshd on 127.0.0.1:{} (host key {})",
+        sshd.port(),
+        sshd.host_fingerprint()
+    );
     println!("▶ config written to {}", config_path.display());
     let config = config::parse(&text).map_err(|p| anyhow::anyhow!("embedded config: {p:?}"))?;
 
@@ -49,7 +71,37 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     );
 
     println!("\n▶ cordial-host run {} activity", config_path.display());
-    if run_activity(&config).await? != ExitCode::SUCCESS {
+    if run_job(&config, "activity").await? != ExitCode::SUCCESS {
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "\n▶ cordial-host stream {} cordial_activity --tail 2",
+        config_path.display()
+    );
+    let store = Store::open(&config.store)?;
+    for record in store.stream_tail("cordial_activity", 2)? {
+        println!("  {record}");
+    }
+
+    println!(
+        "\n▶ cordial-host backfill {} vip-bulk --members (3 members)",
+        config_path.display()
+    );
+    let bulk = config.job("vip-bulk").expect("in the demo config");
+    let members: Vec<_> = ["ann", "bob", "cy"]
+        .iter()
+        .enumerate()
+        .map(|(row, name)| {
+            let member =
+                serde_json::json!({"email": format!("{name}@example.com"), "first_name": name});
+            let serde_json::Value::Object(member) = member else {
+                unreachable!()
+            };
+            crate::intake::from_member(bulk, member, row as u64 + 1)
+        })
+        .collect();
+    crate::intake::store_events(&store, bulk, &members)?;
+    if run_job(&config, "vip-bulk").await? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
 
@@ -65,7 +117,6 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     }));
     println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
     println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
-    let store = Store::open(&config.store)?;
     // The 202 came after the events were committed, so "nothing pending" means delivered.
     let counts = crate::delivery::drained(&store, "vip-realtime", |_| {}).await?;
     let _ = stop.send(());
@@ -73,7 +124,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
 
     println!("\n▶ what Cordial (the emulator) now holds:");
     let handle = emulator.handle();
-    for email in ["beth@example.com", "joe@example.com"] {
+    for email in ["beth@example.com", "joe@example.com", "ann@example.com"] {
         match handle.contact(&format!("email:{email}")) {
             Some(c) => println!("  {email}: {}", serde_json::to_string(&c)?),
             None => println!("  {email}: (no contact)"),
@@ -91,11 +142,11 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn run_activity(config: &HostConfig) -> anyhow::Result<ExitCode> {
+async fn run_job(config: &HostConfig, name: &str) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config.clone(), Store::open(&config.store)?)?;
-    let job = config.job("activity").expect("in the demo config");
+    let job = config.job(name).expect("in the demo config");
     Ok(print_outcome(
-        "activity",
+        name,
         runtime.run(job, &CallContext::now()).await?,
     ))
 }
