@@ -9,11 +9,13 @@ use serde_json::{Map, Value};
 
 use crate::config::AttributeType;
 use crate::errors::{ApiError, ValidationErrors, not_in_schema};
-use crate::store::{Contact, Store, SubscribeStatus};
+use crate::store::{Contact, SmsChannel, Store, SubscribeStatus};
 use crate::values;
 
 const EMAIL_FIELD: &str = "channels.email.address";
 const STATUS_FIELD: &str = "channels.email.subscribeStatus";
+pub const SMS_FIELD: &str = "channels.sms.address";
+const SMS_STATUS_FIELD: &str = "channels.sms.subscribeStatus";
 
 /// A validated contact change.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -28,9 +30,19 @@ pub struct ContactPatch {
     pub geo_fields: Vec<(String, String, Value)>,
     /// List id → member or not.
     pub lists: Vec<(u64, bool)>,
+    /// The SMS number (E.164) and the SMS channel's status.
+    pub sms: Option<String>,
+    pub sms_status: Option<SubscribeStatus>,
+    /// `identifyBy`: the keys an upsert finds its contact by.
+    pub identify_by: Vec<String>,
 }
 
 impl ContactPatch {
+    /// A POST without an email that `identifyBy` says to find by its SMS number.
+    pub fn identified_by_sms(&self) -> bool {
+        self.sms.is_some() && self.identify_by.iter().any(|k| k == SMS_FIELD)
+    }
+
     /// Writes the change into `c`.
     pub fn apply(self, c: &mut Contact, now: DateTime<Utc>) {
         if let Some(email) = self.email {
@@ -38,6 +50,15 @@ impl ContactPatch {
         }
         if let Some(status) = self.status {
             c.set_status(status, self.force_subscribe, now);
+        }
+        if let Some(address) = self.sms {
+            match c.sms.as_mut() {
+                Some(sms) => sms.address = address,
+                None => c.sms = Some(SmsChannel::new(address)),
+            }
+        }
+        if let (Some(status), Some(sms)) = (self.sms_status, c.sms.as_mut()) {
+            sms.set_status(status, self.force_subscribe, now);
         }
         for (key, value) in self.attributes {
             if value.is_null() {
@@ -96,7 +117,11 @@ pub fn parse(body: &Value, store: &Store, mode: Mode) -> Result<ContactPatch, Ap
     for (key, value) in fields {
         p.top_level(key, value);
     }
-    if mode == Mode::Post && p.patch.email.is_none() && !p.errors.contains_key(EMAIL_FIELD) {
+    if mode == Mode::Post
+        && p.patch.email.is_none()
+        && !p.patch.identified_by_sms()
+        && !p.errors.contains_key(EMAIL_FIELD)
+    {
         p.error(EMAIL_FIELD, format!("The {EMAIL_FIELD} field is required."));
     }
     if p.errors.is_empty() {
@@ -129,14 +154,16 @@ impl Parser<'_> {
                     self.error(key, "Incorrect value for suppressTriggers".into());
                 }
             }
-            "identifyBy" => {
-                let ok = value
-                    .as_array()
-                    .is_some_and(|keys| keys.iter().all(Value::is_string));
-                if !ok {
-                    self.error(key, "Search field is not correct".into());
+            "identifyBy" => match value.as_array() {
+                Some(keys) if keys.iter().all(Value::is_string) => {
+                    self.patch.identify_by = keys
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(Into::into)
+                        .collect();
                 }
-            }
+                _ => self.error(key, "Search field is not correct".into()),
+            },
             // The undocumented nested form the Zendesk app sends.
             "attributes" => match value {
                 Value::Object(inner) => {
@@ -182,8 +209,11 @@ impl Parser<'_> {
             self.error("channels", "The channels must be an object.".into());
             return;
         };
-        // Only the email channel is emulated; other channel keys are accepted and
+        // The email and SMS channels are emulated; other channel keys are accepted and
         // ignored rather than rejected, as the account may define them.
+        if let Some(sms) = channels.get("sms") {
+            self.sms_channel(sms);
+        }
         let Some(email) = channels.get("email") else {
             return;
         };
@@ -215,6 +245,42 @@ impl Parser<'_> {
             },
         }
     }
+}
+
+impl Parser<'_> {
+    fn sms_channel(&mut self, sms: &Value) {
+        let Value::Object(sms) = sms else {
+            self.error("channels.sms", "The channels.sms must be an object.".into());
+            return;
+        };
+        match sms.get("address") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(a)) if is_e164(a.trim()) => {
+                self.patch.sms = Some(a.trim().to_owned());
+            }
+            Some(_) => self.error(
+                SMS_FIELD,
+                format!("The {SMS_FIELD} must be a phone number in E.164 form (+15551234567)."),
+            ),
+        }
+        match sms.get("subscribeStatus") {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_str().and_then(SubscribeStatus::parse_sms) {
+                Some(s) => self.patch.sms_status = Some(s),
+                None => self.error(
+                    SMS_STATUS_FIELD,
+                    format!("The selected {SMS_STATUS_FIELD} is invalid."),
+                ),
+            },
+        }
+    }
+}
+
+/// `+` and 8 to 15 digits, the first not 0.
+pub fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|d| {
+        (8..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()) && !d.starts_with('0')
+    })
 }
 
 /// A plausibility check, like Laravel's `email` rule: one `@`, both sides
@@ -289,6 +355,36 @@ mod tests {
         assert_eq!(e["age"], vec!["The age must be a number.".to_string()]);
         assert!(e.contains_key("newsletter"));
         assert!(e.contains_key(EMAIL_FIELD));
+    }
+
+    #[test]
+    fn an_sms_only_post_needs_identify_by_and_a_valid_number() {
+        let s = store();
+        let body = json!({
+            "channels": {"sms": {"address": "+15551234567", "subscribeStatus": "pendingDOI"}},
+            "identifyBy": ["channels.sms.address"]
+        });
+        let p = parse(&body, &s, Mode::Post).unwrap();
+        assert!(p.identified_by_sms());
+        assert_eq!(p.sms.as_deref(), Some("+15551234567"));
+        assert_eq!(p.sms_status, Some(SubscribeStatus::PendingDoi));
+        let Err(ApiError::Validation(e)) = parse(
+            &json!({"channels": {"sms": {"address": "+15551234567"}}}),
+            &s,
+            Mode::Post,
+        ) else {
+            panic!("without identifyBy the email is required");
+        };
+        assert!(e.contains_key(EMAIL_FIELD));
+        let Err(ApiError::Validation(e)) = parse(
+            &json!({"channels": {"email": {"address": "a@x.io", "subscribeStatus": "pendingDOI"},
+                                 "sms": {"address": "5551234567"}}}),
+            &s,
+            Mode::Post,
+        ) else {
+            panic!("a bad number and an email pendingDOI are refused");
+        };
+        assert!(e.contains_key(SMS_FIELD) && e.contains_key(STATUS_FIELD));
     }
 
     #[test]

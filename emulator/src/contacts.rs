@@ -76,13 +76,19 @@ pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
 
 /// `POST /v2/contacts`: an upsert keyed on the lower-cased email. 201
 /// `contact created` for a new contact, 200 `contact updated` (same cID) for an
-/// existing one, as recorded on v1.
+/// existing one, as recorded on v1. A body without an email whose `identifyBy`
+/// names `channels.sms.address` is keyed on its SMS number instead.
 pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
     let mut store = app.store();
     let patch = contact_body::parse(&body.0, &store, Mode::Post)?;
     let email = patch.email.clone().unwrap_or_default();
+    let existing = match &patch.email {
+        Some(email) => store.find_email(email),
+        None => patch.sms.as_deref().and_then(|sms| store.find_sms(sms)),
+    };
+    sms_free(&store, &patch, existing)?;
     let now = time::now();
-    if let Some(seq) = store.find_email(&email) {
+    if let Some(seq) = existing {
         store.update_contact(seq, |c| patch.apply(c, now));
         let cid = store.contact(seq).map(|c| c.cid.clone());
         return ok(json!({"success": true, "message": "contact updated", "cID": cid}));
@@ -125,9 +131,31 @@ pub async fn update(
             "The channels.email.address has already been taken.",
         ));
     }
+    sms_free(&store, &patch, Some(seq))?;
     let now = time::now();
     store.update_contact(seq, |c| patch.apply(c, now));
     ok(json!({"success": true}))
+}
+
+/// An SMS number belongs to one contact: writing another contact's number is a 422.
+fn sms_free(
+    store: &crate::store::Store,
+    patch: &contact_body::ContactPatch,
+    contact: Option<u64>,
+) -> Result<(), ApiError> {
+    match &patch.sms {
+        Some(sms)
+            if store
+                .find_sms(sms)
+                .is_some_and(|other| Some(other) != contact) =>
+        {
+            Err(ApiError::invalid_field(
+                contact_body::SMS_FIELD,
+                "The channels.sms.address has already been taken.",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `DELETE /v2/contacts/{pk}`.
@@ -138,15 +166,16 @@ pub async fn destroy(State(app): State<App>, Path(pk): Path<String>) -> Answer {
     ok(json!({"success": true}))
 }
 
-/// `PUT /v2/contacts/{pk}/unsubscribe/{channel}`: only the email channel exists
-/// here; `mcID` (query) is accepted and ignored.
+/// `PUT /v2/contacts/{pk}/unsubscribe/{channel}`: the email channel, or the SMS
+/// channel of a contact that has one; `mcID` (query) is accepted and ignored.
 pub async fn unsubscribe(
     State(app): State<App>,
     Path((pk, channel)): Path<(String, String)>,
 ) -> Answer {
     let mut store = app.store();
     let seq = store.find(&pk).ok_or_else(ApiError::record_not_found)?;
-    if channel != "email" {
+    let has_sms = store.contact(seq).is_some_and(|c| c.sms.is_some());
+    if channel != "email" && !(channel == "sms" && has_sms) {
         return Err(ApiError::invalid_field(
             "channel",
             "The selected channel is invalid.",
@@ -154,7 +183,10 @@ pub async fn unsubscribe(
     }
     let now = time::now();
     store.update_contact(seq, |c| {
-        c.set_status(SubscribeStatus::Unsubscribed, false, now);
+        match (channel.as_str(), c.sms.as_mut()) {
+            ("sms", Some(sms)) => sms.set_status(SubscribeStatus::Unsubscribed, false, now),
+            _ => c.set_status(SubscribeStatus::Unsubscribed, false, now),
+        }
         c.modified = now;
     });
     ok(json!({"success": true}))

@@ -102,15 +102,18 @@ impl AccountList {
     }
 }
 
-/// Email channel subscribe status.
+/// A channel's subscribe status. `pendingDOI` (a double opt-in not yet confirmed) exists
+/// on the SMS channel only (cordial-api.md §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscribeStatus {
     None,
     Subscribed,
     Unsubscribed,
+    PendingDoi,
 }
 
 impl SubscribeStatus {
+    /// An email channel status.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
@@ -120,12 +123,76 @@ impl SubscribeStatus {
         }
     }
 
+    /// An SMS channel status: the email ones and `pendingDOI`.
+    pub fn parse_sms(s: &str) -> Option<Self> {
+        match s {
+            "pendingDOI" => Some(Self::PendingDoi),
+            _ => Self::parse(s),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::Subscribed => "subscribed",
             Self::Unsubscribed => "unsubscribed",
+            Self::PendingDoi => "pendingDOI",
         }
+    }
+}
+
+/// Moves a channel to `requested`. Unsubscribe is sticky: only `forceSubscribe:true` moves
+/// an unsubscribed channel anywhere else, and otherwise the request is silently ignored
+/// (cordial-api.md §2.2 [INF]).
+fn move_status(
+    status: &mut SubscribeStatus,
+    subscribed_at: &mut Option<DateTime<Utc>>,
+    unsubscribed_at: &mut Option<DateTime<Utc>>,
+    requested: SubscribeStatus,
+    force: bool,
+    now: DateTime<Utc>,
+) {
+    if *status == requested || (*status == SubscribeStatus::Unsubscribed && !force) {
+        return;
+    }
+    *status = requested;
+    match requested {
+        SubscribeStatus::Subscribed => *subscribed_at = Some(now),
+        SubscribeStatus::Unsubscribed => *unsubscribed_at = Some(now),
+        SubscribeStatus::None | SubscribeStatus::PendingDoi => {}
+    }
+}
+
+/// A contact's SMS channel.
+#[derive(Debug, Clone)]
+pub struct SmsChannel {
+    /// E.164, `+15551234567`; unique in the account.
+    pub address: String,
+    pub status: SubscribeStatus,
+    pub subscribed_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+}
+
+impl SmsChannel {
+    pub fn new(address: String) -> Self {
+        Self {
+            address,
+            status: SubscribeStatus::None,
+            subscribed_at: None,
+            unsubscribed_at: None,
+        }
+    }
+
+    /// As [`Contact::set_status`], for the SMS channel.
+    pub fn set_status(&mut self, requested: SubscribeStatus, force: bool, now: DateTime<Utc>) {
+        move_status(
+            &mut self.status,
+            &mut self.subscribed_at,
+            &mut self.unsubscribed_at,
+            requested,
+            force,
+            now,
+        );
     }
 }
 
@@ -133,7 +200,8 @@ impl SubscribeStatus {
 #[derive(Debug, Clone)]
 pub struct Contact {
     pub cid: String,
-    /// Lower-cased email address, the account's primary key.
+    /// Lower-cased email address, the account's primary key. Empty for a contact created
+    /// by its SMS number alone (`identifyBy: ["channels.sms.address"]`).
     pub email: String,
     pub status: SubscribeStatus,
     pub subscribed_at: Option<DateTime<Utc>>,
@@ -144,6 +212,7 @@ pub struct Contact {
     pub lists: Vec<(u64, DateTime<Utc>)>,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
+    pub sms: Option<SmsChannel>,
 }
 
 impl Contact {
@@ -158,6 +227,7 @@ impl Contact {
             lists: Vec::new(),
             created: now,
             modified: now,
+            sms: None,
         }
     }
 
@@ -165,15 +235,18 @@ impl Contact {
     /// `forceSubscribe:true` moves an unsubscribed contact anywhere else, and
     /// otherwise the request is silently ignored (cordial-api.md §2.2 [INF]).
     pub fn set_status(&mut self, requested: SubscribeStatus, force: bool, now: DateTime<Utc>) {
-        if self.status == requested || (self.status == SubscribeStatus::Unsubscribed && !force) {
-            return;
-        }
-        self.status = requested;
-        match requested {
-            SubscribeStatus::Subscribed => self.subscribed_at = Some(now),
-            SubscribeStatus::Unsubscribed => self.unsubscribed_at = Some(now),
-            SubscribeStatus::None => {}
-        }
+        move_status(
+            &mut self.status,
+            &mut self.subscribed_at,
+            &mut self.unsubscribed_at,
+            requested,
+            force,
+            now,
+        );
+    }
+
+    fn sms_address(&self) -> Option<&str> {
+        self.sms.as_ref().map(|s| s.address.as_str())
     }
 
     pub fn in_list(&self, id: u64) -> bool {
@@ -188,6 +261,7 @@ pub struct Store {
     next_seq: u64,
     by_email: HashMap<String, u64>,
     by_cid: HashMap<String, u64>,
+    by_sms: HashMap<String, u64>,
     pub lists: BTreeMap<u64, AccountList>,
     next_list_id: u64,
     /// In creation order, which is the order `GET` lists them in.
@@ -292,6 +366,7 @@ impl Store {
         match pk.split_once(':') {
             Some((key, value)) => match key {
                 "email" | "channels.email.address" => self.find_email(value),
+                "channels.sms.address" => self.find_sms(value),
                 "cID" | "cid" | "_id" => self.by_cid.get(value).copied(),
                 attribute => self
                     .contacts
@@ -313,6 +388,11 @@ impl Store {
         self.by_email.get(&email.to_lowercase()).copied()
     }
 
+    /// The contact whose SMS channel has this number (E.164).
+    pub fn find_sms(&self, address: &str) -> Option<u64> {
+        self.by_sms.get(address.trim()).copied()
+    }
+
     pub fn contact(&self, seq: u64) -> Option<&Contact> {
         self.contacts.get(&seq)
     }
@@ -323,17 +403,33 @@ impl Store {
             return;
         };
         let old_email = c.email.clone();
+        let old_sms = c.sms_address().map(str::to_owned);
         f(c);
         if c.email != old_email {
             self.by_email.remove(&old_email);
-            self.by_email.insert(c.email.clone(), seq);
+            if !c.email.is_empty() {
+                self.by_email.insert(c.email.clone(), seq);
+            }
+        }
+        if c.sms_address() != old_sms.as_deref() {
+            if let Some(old) = old_sms {
+                self.by_sms.remove(&old);
+            }
+            if let Some(new) = c.sms_address() {
+                self.by_sms.insert(new.to_owned(), seq);
+            }
         }
     }
 
     pub fn insert_contact(&mut self, contact: Contact) -> u64 {
         self.next_seq += 1;
         let seq = self.next_seq;
-        self.by_email.insert(contact.email.clone(), seq);
+        if !contact.email.is_empty() {
+            self.by_email.insert(contact.email.clone(), seq);
+        }
+        if let Some(sms) = contact.sms_address() {
+            self.by_sms.insert(sms.to_owned(), seq);
+        }
         self.by_cid.insert(contact.cid.clone(), seq);
         self.contacts.insert(seq, contact);
         seq
@@ -343,6 +439,9 @@ impl Store {
         match self.contacts.remove(&seq) {
             Some(c) => {
                 self.by_email.remove(&c.email);
+                if let Some(sms) = c.sms_address() {
+                    self.by_sms.remove(sms);
+                }
                 self.by_cid.remove(&c.cid);
                 true
             }
@@ -365,15 +464,19 @@ impl Store {
         attributes.insert("lastUpdateSource".into(), "api".into());
         attributes.insert("cID".into(), c.cid.clone().into());
 
-        let mut email = json!({"address": c.email, "subscribeStatus": c.status.as_str()});
-        match (c.status, c.subscribed_at, c.unsubscribed_at) {
-            (SubscribeStatus::Subscribed, Some(t), _) => {
-                email["subscribedAt"] = time::format(t).into();
-            }
-            (SubscribeStatus::Unsubscribed, _, Some(t)) => {
-                email["unsubscribedAt"] = time::format(t).into();
-            }
-            _ => {}
+        let mut channels = Map::new();
+        if !c.email.is_empty() {
+            let email = render_channel(&c.email, c.status, c.subscribed_at, c.unsubscribed_at);
+            channels.insert("email".into(), email);
+        }
+        if let Some(sms) = &c.sms {
+            let sms = render_channel(
+                &sms.address,
+                sms.status,
+                sms.subscribed_at,
+                sms.unsubscribed_at,
+            );
+            channels.insert("sms".into(), sms);
         }
 
         let mut names = Vec::new();
@@ -389,7 +492,7 @@ impl Store {
         let mut v = json!({
             "_id": c.cid,
             "attributes": attributes,
-            "channels": {"email": email},
+            "channels": channels,
             "lists": names,
         });
         if !joined.is_empty() {
@@ -397,6 +500,26 @@ impl Store {
         }
         v
     }
+}
+
+/// One channel of the GET shape: address, status and the time of the current status.
+fn render_channel(
+    address: &str,
+    status: SubscribeStatus,
+    subscribed_at: Option<DateTime<Utc>>,
+    unsubscribed_at: Option<DateTime<Utc>>,
+) -> Value {
+    let mut channel = json!({"address": address, "subscribeStatus": status.as_str()});
+    match (status, subscribed_at, unsubscribed_at) {
+        (SubscribeStatus::Subscribed, Some(t), _) => {
+            channel["subscribedAt"] = time::format(t).into();
+        }
+        (SubscribeStatus::Unsubscribed, _, Some(t)) => {
+            channel["unsubscribedAt"] = time::format(t).into();
+        }
+        _ => {}
+    }
+    channel
 }
 
 #[cfg(test)]
@@ -435,6 +558,34 @@ mod tests {
             assert_eq!(s.find(pk), Some(seq), "{pk}");
         }
         assert_eq!(s.find("email:john@example.com"), None);
+    }
+
+    #[test]
+    fn an_sms_channel_is_found_by_its_number_and_rendered_beside_email() {
+        let mut s = Store::from_seed(&Seed::demo());
+        let t0 = time::now();
+        let mut c = Contact::new(String::new(), t0);
+        c.sms = Some(SmsChannel::new("+15551234567".into()));
+        let seq = s.insert_contact(c);
+        assert_eq!(s.find("channels.sms.address:+15551234567"), Some(seq));
+        assert_eq!(
+            s.find_email(""),
+            None,
+            "an sms-only contact has no email key"
+        );
+        let v = s.render(s.contact(seq).unwrap());
+        assert!(v["channels"].get("email").is_none());
+        assert_eq!(v["channels"]["sms"]["subscribeStatus"], "none");
+        s.update_contact(seq, |c| {
+            let sms = c.sms.as_mut().unwrap();
+            sms.set_status(SubscribeStatus::Unsubscribed, false, t0);
+            sms.set_status(SubscribeStatus::Subscribed, false, t0);
+            sms.address = "+15550000000".into();
+        });
+        let v = s.render(s.contact(seq).unwrap());
+        assert_eq!(v["channels"]["sms"]["subscribeStatus"], "unsubscribed");
+        assert_eq!(s.find("channels.sms.address:+15551234567"), None);
+        assert_eq!(s.find("channels.sms.address:+15550000000"), Some(seq));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! capabilities (HTTP to Cordial, SFTP, state, the platform's streams and audiences).
 
 pub mod capabilities;
+pub mod capture;
 pub mod commands;
 pub mod config;
 pub mod delivery;

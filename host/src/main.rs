@@ -21,8 +21,8 @@ enum Command {
     Check { config: PathBuf },
     /// Runs a scheduled job once, now.
     Run { config: PathBuf, job: String },
-    /// Receives the platform's audience-trigger webhooks (`POST /hooks/<job>`) and delivers
-    /// the events of every real-time job, until interrupted.
+    /// Receives the platform's audience-trigger webhooks (`POST /hooks/<job>`) and experience
+    /// submissions (`POST /capture/<job>`) and delivers them, until interrupted.
     Serve { config: PathBuf },
     /// Streams a file of current audience members (NDJSON or CSV) through a real-time job as
     /// `enter` events ("Existing Users"), with progress, and delivers them.
@@ -40,6 +40,18 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         action: DlqAction,
+    },
+    /// Lists what an experience-capture job decided for each submission: contact, rule,
+    /// action and outcome, oldest first.
+    Audit {
+        config: PathBuf,
+        job: String,
+        /// Only the most recent N decisions.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// One JSON object per line (NDJSON) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Shows a job end to end with no Cordial account: starts the local Cordial emulator and
     /// runs the jobs of an embedded config against it.
@@ -97,6 +109,12 @@ fn main() -> ExitCode {
                 DlqAction::List { config, job } => commands::dlq::list(&config, &job),
                 DlqAction::Retry { config, job, ids } => commands::dlq::retry(&config, &job, &ids),
             },
+            Command::Audit {
+                config,
+                job,
+                limit,
+                json,
+            } => commands::audit::run(&config, &job, limit, json),
             Command::Demo => commands::demo::run().await,
             Command::Emulator {
                 listen,

@@ -1,5 +1,6 @@
 //! The CLI's commands, one module each.
 
+pub mod audit;
 pub mod backfill;
 pub mod check;
 pub mod demo;

@@ -2,7 +2,8 @@
 //! every real-time job, queues the bulk jobs' members, and runs the scheduled jobs on their
 //! schedules, until interrupted.
 
-use crate::config::HostConfig;
+use crate::capture;
+use crate::config::{HostConfig, JobConfig};
 use crate::delivery::Delivery;
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -54,24 +55,7 @@ pub async fn serve(
         )));
     }
     for endpoint in endpoints.values() {
-        // Wrong settings stop the start; a Cordial that cannot be reached right now does
-        // not: events are still accepted and queued, and delivered once Cordial answers.
-        let problems = runtime.validate(&endpoint.job).await?;
-        let (unchecked, wrong): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.transient);
-        if !wrong.is_empty() {
-            let lines: Vec<String> = wrong
-                .iter()
-                .map(|p| format!("  - {}: {}", p.field, p.message))
-                .collect();
-            anyhow::bail!(
-                "job `{}` has settings problems:\n{}",
-                endpoint.job.name,
-                lines.join("\n")
-            );
-        }
-        for p in unchecked {
-            tracing::warn!(job = %endpoint.job.name, "starting without a full settings check: {}", p.message);
-        }
+        check_settings(&runtime, &endpoint.job).await?;
         if endpoint.job.kind != JobKind::ExportRealtime {
             continue; // bulk members wait in the store for the job's scheduled run
         }
@@ -82,10 +66,25 @@ pub async fn serve(
             endpoint.metrics.clone(),
         ));
     }
-    let app = webhook::router(Arc::new(Receiver { store, endpoints }));
+    let captures = capture::endpoints(&runtime.config().jobs)?;
+    let mut capture_workers = Vec::new();
+    for endpoint in captures.values() {
+        check_settings(&runtime, &endpoint.job).await?;
+        capture_workers.push(capture::Worker::start(
+            runtime.clone(),
+            endpoint.job.clone(),
+            endpoint.wake.clone(),
+        ));
+    }
+    let capture_receiver = Arc::new(capture::Receiver {
+        store: store.clone(),
+        endpoints: captures,
+    });
+    let app = webhook::router(Arc::new(Receiver { store, endpoints }))
+        .merge(capture::router(capture_receiver));
     tracing::info!(
-        "listening for webhooks on http://{}/hooks/<job>",
-        listener.local_addr()?
+        "listening on http://{addr}/hooks/<job> (webhooks) and http://{addr}/capture/<job> (experience submissions)",
+        addr = listener.local_addr()?
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -96,6 +95,31 @@ pub async fn serve(
     }
     for delivery in deliveries {
         delivery.stop().await;
+    }
+    for worker in capture_workers {
+        worker.stop().await;
+    }
+    Ok(())
+}
+
+/// Wrong settings stop the start; a Cordial that cannot be reached right now does not:
+/// events and submissions are still accepted and queued, and delivered once Cordial answers.
+async fn check_settings(runtime: &Runtime, job: &JobConfig) -> anyhow::Result<()> {
+    let problems = runtime.validate(job).await?;
+    let (unchecked, wrong): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.transient);
+    if !wrong.is_empty() {
+        let lines: Vec<String> = wrong
+            .iter()
+            .map(|p| format!("  - {}: {}", p.field, p.message))
+            .collect();
+        anyhow::bail!(
+            "job `{}` has settings problems:\n{}",
+            job.name,
+            lines.join("\n")
+        );
+    }
+    for p in unchecked {
+        tracing::warn!(job = %job.name, "starting without a full settings check: {}", p.message);
     }
     Ok(())
 }

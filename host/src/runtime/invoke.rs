@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Store, Trap};
 
+pub use super::bindings::experience_capture::exports::cordial::jobs::capture::{
+    CaptureResult, Submission as CaptureSubmission,
+};
 pub use super::bindings::export_realtime::exports::cordial::jobs::realtime::{
     AudienceEvent, Membership,
 };
@@ -74,7 +77,9 @@ pub struct RunStats {
 impl RunStats {
     /// The component's own work: the run minus the time it waited on the host.
     pub fn component_work(&self) -> std::time::Duration {
-        self.total.saturating_sub(self.http).saturating_sub(self.host_io)
+        self.total
+            .saturating_sub(self.http)
+            .saturating_sub(self.host_io)
     }
 }
 
@@ -187,7 +192,9 @@ impl Runtime {
 
     /// One scheduled run of an import-activity or export-bulk job.
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
-        self.run_measured(job, call).await.map(|(outcome, _)| outcome)
+        self.run_measured(job, call)
+            .await
+            .map(|(outcome, _)| outcome)
     }
 
     /// [`Runtime::run`], also saying where the run's time went (for the benchmarks).
@@ -276,5 +283,32 @@ impl Runtime {
         result
             .map(|o| (o, stats))
             .map_err(|e| Self::classify(job, &store, e))
+    }
+
+    /// Hands a batch of experience submissions to an experience-capture job: one result per
+    /// submission, in the same order.
+    pub async fn submit(
+        &self,
+        job: &JobConfig,
+        submissions: &[CaptureSubmission],
+    ) -> Result<Vec<CaptureResult>, CallError> {
+        let call = CallContext::now();
+        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
+        let result = async {
+            match &*pre {
+                JobPre::ExperienceCapture(p) => {
+                    let i = p.instantiate_async(&mut store).await?;
+                    i.cordial_jobs_capture()
+                        .call_submit(&mut store, &ctx, &settings, submissions)
+                        .await
+                }
+                _ => Err(wasmtime::format_err!(
+                    "a `{}` job does not take experience submissions",
+                    job.kind.as_str()
+                )),
+            }
+        }
+        .await;
+        result.map_err(|e| Self::classify(job, &store, e))
     }
 }

@@ -11,5 +11,8 @@ mod run_state;
 
 pub use engine::Runtime;
 pub use errors::CallError;
-pub use invoke::{AudienceEvent, CallContext, CallStats, Membership, RunOutcome, RunStats};
+pub use invoke::{
+    AudienceEvent, CallContext, CallStats, CaptureResult, CaptureSubmission, Membership,
+    RunOutcome, RunStats,
+};
 pub use run_state::RunState;

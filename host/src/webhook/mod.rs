@@ -5,7 +5,7 @@
 //! Anything wrong gets a JSON error that names the problem; a store failure gets `503` so
 //! the platform retries instead of dropping the events.
 
-mod secret;
+pub mod secret;
 
 use crate::config::{JobConfig, Secret};
 use crate::delivery::DeliveryMetrics;

@@ -1,0 +1,488 @@
+//! Experience capture through `cordial-host serve`: the `POST /capture/<job>` route (what
+//! it accepts and every way it refuses), unknown regions, submissions carrying both an
+//! email and an SMS number, Cordial's failures (429 and 5xx retried, other 4xx
+//! dead-lettered, all audited), and `cordial-host audit`. The decision table itself is
+//! checked combination by combination in `capture_table.rs`.
+
+#[path = "support/capture.rs"]
+mod capture;
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/serving.rs"]
+mod serving;
+
+use capture::{capture_url, post, post_with, submit, wait_settled};
+use cordial_emulator::Fault;
+use harness::{Harness, host_binary};
+use serde_json::{Value, json};
+use serving::Serving;
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// A job that subscribes on an explicit opt-in.
+const QUIZ: &str = r#"
+[[job]]
+name = "quiz"
+kind = "experience-capture"
+auth = "cordial"
+auto_subscribe = true
+opt_in_mode = "opted_in"
+opt_in_attribute = "quiz_opt_in"
+list = "quiz_list"
+[job.field_mapping]
+first_name = "first_name"
+age = "age"
+[job.delivery]
+batch_size = 10
+max_attempts = 3
+"#;
+
+/// A strict job behind a secret.
+const STRICT: &str = r#"
+[[job]]
+name = "strict"
+kind = "experience-capture"
+auth = "cordial"
+strict = true
+opt_in_mode = "all"
+opt_in_attribute = "quiz_opt_in"
+[job.field_mapping]
+first_name = "first_name"
+[job.webhook]
+secret_file = "SECRET_FILE"
+"#;
+
+fn strict_job(h: &Harness) -> String {
+    let path = h.dir.path().join("capture-secret");
+    std::fs::write(&path, "s3cret\n").unwrap();
+    STRICT.replace("SECRET_FILE", &path.display().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
+    let h = capture::start().await;
+    let jobs = format!("{QUIZ}\n{}", strict_job(&h));
+    let s = Serving::start(&h, &jobs).await;
+    let quiz = capture_url(s.addr, "quiz");
+    let strict = capture_url(s.addr, "strict");
+    let auth = [("authorization", "Bearer s3cret")];
+
+    let refused = [
+        (
+            &quiz,
+            json!({"opt_in": true}),
+            "(submission)",
+            "no identifier",
+        ),
+        (
+            &quiz,
+            json!({"email": "not-an-email"}),
+            "email",
+            "not an email address",
+        ),
+        (
+            &quiz,
+            json!({"sms": "5551234567"}),
+            "sms",
+            "does not start with `+`",
+        ),
+        (
+            &quiz,
+            json!({"email": "a@x.io", "opt_in": "maybe"}),
+            "opt_in",
+            "",
+        ),
+        (
+            &quiz,
+            json!({"email": "a@x.io", "country": "France"}),
+            "country",
+            "",
+        ),
+        (
+            &quiz,
+            json!({"email": "a@x.io", "timestamp": "yesterday"}),
+            "timestamp",
+            "",
+        ),
+        (
+            &quiz,
+            json!([{"email": "ok@x.io"}, {"email": "b@x.io", "sms": "+1"}]),
+            "[1].sms",
+            "",
+        ),
+        (
+            &quiz,
+            json!([{"email": "ok@x.io"}, 7]),
+            "[1]",
+            "must be a JSON object",
+        ),
+        (
+            &strict,
+            json!({"email": "a@x.io", "utm_source": "ad"}),
+            "utm_source",
+            "unknown field",
+        ),
+        (
+            &strict,
+            json!({"email": "a@x.io", "answers": {"colour": "red"}}),
+            "answers.colour",
+            "mapped attributes: first_name",
+        ),
+    ];
+    for (url, body, field, says) in refused {
+        let (status, answer) = post_with(url, body.to_string(), &auth).await;
+        assert_eq!(status, 400, "{body} → {answer}");
+        assert_eq!(answer["field"], field, "{body} → {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains(says), "{body} → {error}");
+    }
+    let (status, answer) = post_with(&quiz, "{\"email\":".into(), &[]).await;
+    assert_eq!(
+        (status, answer["field"].as_str()),
+        (400, Some("(submission)"))
+    );
+
+    // Unknown job, wrong or missing secret, too large.
+    let (status, answer) = post(&capture_url(s.addr, "nope"), &json!({"email": "a@x.io"})).await;
+    assert_eq!(status, 404);
+    assert!(
+        answer["error"].as_str().unwrap().contains("quiz, strict"),
+        "{answer}"
+    );
+    let good = json!({"email": "a@x.io", "answers": {"first_name": "Ann"}});
+    assert_eq!(post(&strict, &good).await.0, 401);
+    let wrong = [("x-webhook-secret", "nope")];
+    assert_eq!(post_with(&strict, good.to_string(), &wrong).await.0, 401);
+    let huge = format!(
+        r#"{{"email":"a@x.io","answers":{{"first_name":"{}"}}}}"#,
+        "x".repeat(5 << 20)
+    );
+    assert_eq!(post_with(&quiz, huge, &[]).await.0, 413);
+
+    let counts = s.store.capture_counts("quiz").unwrap();
+    assert_eq!(
+        (counts.pending, counts.done, counts.dead),
+        (0, 0, 0),
+        "nothing refused was stored"
+    );
+    assert_eq!(s.store.capture_counts("strict").unwrap().done, 0);
+    assert_eq!(h.emulator.handle().contact_count(), 0);
+
+    // The same job takes a good one, with the secret in either header form.
+    let ids = capture::submit_with(&strict, &good, &[("x-webhook-secret", "s3cret")]).await;
+    assert_eq!(ids, ["strict-1"]);
+    wait_settled(&s.store, "strict", 1, SETTLE).await;
+    let ann = capture::contact(&h, "a@x.io").unwrap();
+    assert_eq!(ann["attributes"]["first_name"], "Ann");
+    assert_eq!(ann["attributes"]["quiz_opt_in"], "unknown");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_region_is_treated_as_eu_as_non_eu_or_skipped_as_configured() {
+    let h = capture::start().await;
+    let mut jobs = String::new();
+    for rule in ["eu", "non_eu", "skip"] {
+        jobs.push_str(&format!(
+            "[[job]]\nname = \"unknown-{rule}\"\nkind = \"experience-capture\"\nauth = \"cordial\"\n\
+             unknown_region = \"{rule}\"\nauto_subscribe = true\nopt_in_mode = \"opted_in_or_unknown\"\n\n"
+        ));
+    }
+    let s = Serving::start(&h, &jobs).await;
+    let mut expected = Vec::new();
+    for (rule, action, status) in [
+        ("eu", "R12 eu-needs-explicit-opt-in", Some("none")),
+        ("non_eu", "R13 subscribe-implied-opt-in", Some("subscribed")),
+        ("skip", "R1 unknown-region-skipped", None),
+    ] {
+        let email = format!("{rule}@unknown.test");
+        let job = format!("unknown-{rule}");
+        submit(&capture_url(s.addr, &job), &json!({"email": email})).await;
+        wait_settled(&s.store, &job, 1, SETTLE).await;
+        let audit = s.store.capture_audit(&job, None).unwrap();
+        assert_eq!(audit[0].rule, action);
+        expected.push((email, status));
+    }
+    for (email, status) in expected {
+        let contact = capture::contact(&h, &email);
+        let got = contact
+            .as_ref()
+            .map(|c| c["channels"]["email"]["subscribeStatus"].as_str().unwrap());
+        assert_eq!(got, status, "{email}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_both_identifiers_each_channel_is_decided_on_its_own_status() {
+    let h = capture::start().await;
+    // Subscribed by email, unsubscribed by SMS: an explicit opt-in resubscribes the SMS
+    // channel only (forceSubscribe), and the email channel is left as it is.
+    capture::seed_contact(
+        &h,
+        json!({"email": {"address": "both@x.io", "subscribeStatus": "subscribed"},
+               "sms": {"address": "+15550001111", "subscribeStatus": "unsubscribed"}}),
+        false,
+    )
+    .await;
+    let s = Serving::start(&h, QUIZ).await;
+    let url = capture_url(s.addr, "quiz");
+    submit(
+        &url,
+        &json!({"email": "Both@X.io", "sms": "+1 555 000 1111", "opt_in": "yes", "country": "US",
+                "answers": {"first_name": "Bo", "age": "41"}}),
+    )
+    .await;
+    // A new contact from the EU with both identifiers, opting in: both channels subscribed.
+    submit(
+        &url,
+        &json!({"email": "new@x.io", "sms": "+33612345678", "opt_in": true, "country": "FR"}),
+    )
+    .await;
+    wait_settled(&s.store, "quiz", 2, SETTLE).await;
+    let audit = s.store.capture_audit("quiz", None).unwrap();
+    assert_eq!(
+        (audit[0].rule.as_str(), audit[0].action.as_str()),
+        (
+            "email: R5 already-subscribed; sms: R7 resubscribe-explicit-opt-in",
+            "subscribed"
+        )
+    );
+    assert_eq!(
+        (audit[1].rule.as_str(), audit[1].action.as_str()),
+        ("R10 subscribe-explicit-opt-in", "subscribed")
+    );
+    let both = capture::contact(&h, "both@x.io").unwrap();
+    assert_eq!(both["channels"]["email"]["subscribeStatus"], "subscribed");
+    assert_eq!(both["channels"]["sms"]["subscribeStatus"], "subscribed");
+    assert_eq!(
+        both["attributes"]["age"], 41,
+        "the answer is sent as a number"
+    );
+    let new = capture::contact(&h, "+33612345678").unwrap();
+    assert_eq!(new["channels"]["email"]["address"], "new@x.io");
+    assert_eq!(new["channels"]["sms"]["subscribeStatus"], "subscribed");
+    let forced = capture::force_subscribed(&h);
+    assert!(forced.contains("+15550001111") && !forced.contains("+33612345678"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cordial_ignores_a_resubscribe_without_force_subscribe() {
+    // What the policy relies on (cordial-api.md §2.2): an unsubscribed contact written with
+    // `subscribeStatus: subscribed` and no `forceSubscribe` stays unsubscribed, silently.
+    let h = capture::start().await;
+    for channels in [
+        json!({"email": {"address": "u@x.io", "subscribeStatus": "unsubscribed"}}),
+        json!({"email": {"address": "u@x.io", "subscribeStatus": "subscribed"}}),
+    ] {
+        capture::seed_contact(&h, channels, false).await;
+    }
+    let u = capture::contact(&h, "u@x.io").unwrap();
+    assert_eq!(u["channels"]["email"]["subscribeStatus"], "unsubscribed");
+    capture::seed_contact(
+        &h,
+        json!({"sms": {"address": "+15550002222", "subscribeStatus": "unsubscribed"}}),
+        true,
+    )
+    .await;
+    capture::seed_contact(
+        &h,
+        json!({"sms": {"address": "+15550002222", "subscribeStatus": "subscribed"}}),
+        true,
+    )
+    .await;
+    let u = capture::contact(&h, "+15550002222").unwrap();
+    assert_eq!(u["channels"]["sms"]["subscribeStatus"], "unsubscribed");
+    assert!(u["channels"].get("email").is_none());
+    assert_eq!(h.emulator.handle().contact_count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_audited() {
+    let h = capture::start().await;
+    let s = Serving::start(&h, QUIZ).await;
+    let url = capture_url(s.addr, "quiz");
+    // A first submission: the job has checked its settings and cached the account's types.
+    submit(&url, &json!({"email": "warm@x.io", "opt_in": true})).await;
+    wait_settled(&s.store, "quiz", 1, SETTLE).await;
+
+    // 429 on the first request: the whole batch waits for Retry-After, and the second
+    // submission, held back behind the first, is not counted as an attempt.
+    h.emulator.handle().inject(Fault::RateLimited {
+        retry_after_secs: 1,
+        count: 1,
+    });
+    let asked = std::time::Instant::now();
+    submit(
+        &url,
+        &json!([{"email": "r1@x.io", "opt_in": true}, {"email": "r2@x.io", "opt_in": true}]),
+    )
+    .await;
+    wait_settled(&s.store, "quiz", 3, SETTLE).await;
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let audit = s.store.capture_audit("quiz", None).unwrap();
+    let attempts: Vec<(String, u32, String)> = audit[1..]
+        .iter()
+        .map(|r| (r.contact.clone(), r.attempts, r.outcome.clone()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("r1@x.io".to_string(), 2, "delivered".to_string()),
+            ("r2@x.io".to_string(), 1, "delivered".to_string())
+        ]
+    );
+
+    // Two 503s, then it passes on the third attempt.
+    h.emulator.handle().inject(Fault::ServerError {
+        status: 503,
+        count: 2,
+    });
+    submit(&url, &json!({"email": "s1@x.io", "opt_in": true})).await;
+    wait_settled(&s.store, "quiz", 4, SETTLE).await;
+    let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
+    assert_eq!((last.attempts, last.outcome.as_str()), (3, "delivered"));
+    assert_eq!(
+        capture::contact(&h, "s1@x.io").unwrap()["channels"]["email"]["subscribeStatus"],
+        "subscribed"
+    );
+
+    // 5xx past max_attempts (3): dead-lettered with the decision it was carrying out.
+    h.emulator.handle().inject(Fault::ServerError {
+        status: 500,
+        count: 3,
+    });
+    submit(&url, &json!({"email": "s2@x.io", "opt_in": true})).await;
+    wait_settled(&s.store, "quiz", 5, SETTLE).await;
+    let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
+    assert_eq!(
+        (last.outcome.as_str(), last.attempts),
+        ("dead-letter", 3),
+        "{last:?}"
+    );
+    assert!(
+        last.message
+            .unwrap()
+            .starts_with("gave up after 3 attempts")
+    );
+
+    // A 4xx is final at once: the mapped attribute was deleted in Cordial, so the upsert
+    // gets 422. The audit keeps the decision and Cordial's status and message.
+    h.delete_attribute("first_name").await;
+    submit(
+        &url,
+        &json!({"email": "gone@x.io", "opt_in": true, "answers": {"first_name": "G"}}),
+    )
+    .await;
+    let counts = wait_settled(&s.store, "quiz", 6, SETTLE).await;
+    assert_eq!((counts.done, counts.dead), (4, 2));
+    let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
+    assert_eq!(
+        (
+            last.contact.as_str(),
+            last.rule.as_str(),
+            last.action.as_str(),
+            last.outcome.as_str(),
+            last.status,
+            last.attempts
+        ),
+        (
+            "gone@x.io",
+            "R10 subscribe-explicit-opt-in",
+            "subscribed",
+            "dead-letter",
+            Some(422),
+            1
+        )
+    );
+    assert!(last.message.unwrap().contains("first_name"));
+    assert!(capture::contact(&h, "gone@x.io").is_none());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_command_lists_every_decision() {
+    let h = capture::start().await;
+    let s = Serving::start(&h, QUIZ).await;
+    let url = capture_url(s.addr, "quiz");
+    submit(
+        &url,
+        &json!([
+            {"email": "yes@x.io", "opt_in": true, "country": "DE"},
+            {"email": "no@x.io", "opt_in": false, "country": "DE"},
+            {"sms": "+15550003333", "opt_in": true, "country": "US"}
+        ]),
+    )
+    .await;
+    wait_settled(&s.store, "quiz", 3, SETTLE).await;
+    let config = h.config_file(QUIZ);
+    let run = |args: Vec<String>| async move {
+        let out = tokio::process::Command::new(host_binary())
+            .args(&args)
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let config = config.display().to_string();
+    let (ok, table, err) = run(vec!["audit".into(), config.clone(), "quiz".into()]).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("decided_at") && lines[0].contains("rule"),
+        "{table}"
+    );
+    for (line, (id, contact, action, rule)) in lines[1..4].iter().zip([
+        (
+            "quiz-1",
+            "yes@x.io",
+            "subscribed",
+            "R10 subscribe-explicit-opt-in",
+        ),
+        ("quiz-2", "no@x.io", "skipped", "R3 not-opted-in"),
+        (
+            "quiz-3",
+            "+15550003333",
+            "subscribed",
+            "R10 subscribe-explicit-opt-in",
+        ),
+    ]) {
+        for part in [id, contact, action, rule, "delivered"] {
+            assert!(line.contains(part), "{part} missing in {line}");
+        }
+    }
+    assert_eq!(lines[4], "3 decision(s)");
+
+    let (ok, ndjson, _) = run(vec![
+        "audit".into(),
+        config.clone(),
+        "quiz".into(),
+        "--json".into(),
+        "--limit".into(),
+        "2".into(),
+    ])
+    .await;
+    assert!(ok);
+    let rows: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["submission_id"], "quiz-2");
+    assert_eq!(rows[1]["contact"], "+15550003333");
+    assert_eq!(rows[1]["action"], "subscribed");
+    assert_eq!(rows[1]["status"], Value::Null);
+
+    let (ok, _, err) = run(vec!["audit".into(), config, "nope".into()]).await;
+    assert!(!ok && err.contains("no job named `nope`"), "{err}");
+    s.stop().await;
+}
