@@ -27,7 +27,10 @@ use std::time::{Duration, Instant};
 const API_KEY: &str = "bench-key";
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn member(i: usize) -> String {
@@ -64,11 +67,15 @@ fn machine() -> String {
                 .map(|m| m.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpu}, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()))
+    format!(
+        "{cpu}, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
 }
 
 fn config_text(dir: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
-    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
+    let components =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
     format!(
         r#"
 [host]
@@ -152,7 +159,9 @@ fn native_csv(members: &[String]) -> usize {
             columns.write_header(&mut buffer);
         }
         let user: serde_json::Value = serde_json::from_str(m).unwrap();
-        columns.write_member(&mut buffer, &settings, &types, true, &user).unwrap();
+        columns
+            .write_member(&mut buffer, &settings, &types, true, &user)
+            .unwrap();
         if buffer.len() >= 256 * 1024 {
             produced += buffer.len();
             std::hint::black_box(&buffer);
@@ -202,14 +211,23 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("api-key"), API_KEY).unwrap();
     let base = emulator.base_url();
-    let held = config::parse(&config_text(dir.path(), &sshd, &base, "import_deadline_minutes = 0")).unwrap();
+    let held = config::parse(&config_text(
+        dir.path(),
+        &sshd,
+        &base,
+        "import_deadline_minutes = 0",
+    ))
+    .unwrap();
     let finishing = config::parse(&config_text(dir.path(), &sshd, &base, "")).unwrap();
     let store = Store::open(&held.store).unwrap();
     let runtime = Runtime::new(held, store.clone()).unwrap();
     let finisher = Runtime::new(finishing, store.clone()).unwrap();
     let job = runtime.config().job("bulk").unwrap().clone();
 
-    println!("bulk export benchmark: {members} members, median of {runs} runs; {}", machine());
+    println!(
+        "bulk export benchmark: {members} members, median of {runs} runs; {}",
+        machine()
+    );
     let member_json: Vec<String> = (0..members).map(member).collect();
     let (mut wall, mut work, mut native) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
@@ -218,10 +236,15 @@ fn main() {
         let (outcome, stats) = rt
             .block_on(runtime.run_measured(&job, &CallContext::now()))
             .unwrap();
-        assert!(matches!(outcome, RunOutcome::Failed(_)), "the held imports should still be running");
+        assert!(
+            matches!(outcome, RunOutcome::Failed(_)),
+            "the held imports should still be running"
+        );
         handle.hold_jobs(false);
         rt.block_on(wait_for_imports(&handle));
-        let done = rt.block_on(finisher.run(&job, &CallContext::now())).unwrap();
+        let done = rt
+            .block_on(finisher.run(&job, &CallContext::now()))
+            .unwrap();
         assert!(matches!(done, RunOutcome::Completed(_)), "{done:?}");
         assert_eq!(store.pending_count("bulk").unwrap(), 0);
 
@@ -247,11 +270,20 @@ fn main() {
     let work = median(work);
     let native = median(native);
     println!("component side (files written over SFTP + imports registered):");
-    println!("  {:.0} rows/s, {wall:.2} s for {members} rows ({} files per run)", members as f64 / wall, files / runs);
+    println!(
+        "  {:.0} rows/s, {wall:.2} s for {members} rows ({} files per run)",
+        members as f64 / wall,
+        files / runs
+    );
     println!("CSV generation, component's own work vs the same logic native:");
-    println!("  wasm {work:.2} s, native {native:.2} s, ratio {:.2}", work / native);
+    println!(
+        "  wasm {work:.2} s, native {native:.2} s, ratio {:.2}",
+        work / native
+    );
 
-    println!("end to end, `cordial-host run` as its own process (until Cordial imported every file):");
+    println!(
+        "end to end, `cordial-host run` as its own process (until Cordial imported every file):"
+    );
     let config_path = dir.path().join("cordial-host.toml");
     std::fs::write(&config_path, config_text(dir.path(), &sshd, &base, "")).unwrap();
     for audience in [members / 10, members] {

@@ -34,6 +34,26 @@ pub fn contact_for_event(
     membership: Membership,
     user: &Value,
 ) -> Result<ContactUpsert, Undeliverable> {
+    let email = email_of(settings, user)?;
+    let mut contact = ContactUpsert::new(email);
+    for (source, target) in &settings.field_mapping {
+        if let Some(value) = user.get(source).filter(|v| !v.is_null()) {
+            contact
+                .attributes
+                .insert(target.clone(), typed(types, source, target, value)?);
+        }
+    }
+    match membership {
+        Membership::Enter => contact.lists.push((list.to_owned(), true)),
+        Membership::Exit => contact.lists.push((list.to_owned(), false)),
+        Membership::Change => {}
+    }
+    contact.force_subscribe = settings.force_subscribe;
+    Ok(contact)
+}
+
+/// The member's email from the configured field, trimmed, checked and lower-cased.
+pub fn email_of(settings: &ExportSettings, user: &Value) -> Result<String, Undeliverable> {
     let email = user
         .get(&settings.email_field)
         .and_then(|v| match v {
@@ -54,21 +74,7 @@ pub fn contact_for_event(
             settings.email_field
         )));
     }
-    let mut contact = ContactUpsert::new(email.to_lowercase());
-    for (source, target) in &settings.field_mapping {
-        if let Some(value) = user.get(source).filter(|v| !v.is_null()) {
-            contact
-                .attributes
-                .insert(target.clone(), typed(types, source, target, value)?);
-        }
-    }
-    match membership {
-        Membership::Enter => contact.lists.push((list.to_owned(), true)),
-        Membership::Exit => contact.lists.push((list.to_owned(), false)),
-        Membership::Change => {}
-    }
-    contact.force_subscribe = settings.force_subscribe;
-    Ok(contact)
+    Ok(email.to_lowercase())
 }
 
 /// The Cordial attributes whose types `settings` needs (geo sub-fields are always text).
@@ -83,7 +89,7 @@ pub fn typed_targets(settings: &ExportSettings) -> Vec<&str> {
 
 /// `value` as the type of the attribute `target` (a geo sub-field such as `address.city` is
 /// text). Unknown attributes pass as they are: Cordial has the last word.
-fn typed(
+pub fn typed(
     types: &AttributeTypes,
     source: &str,
     target: &str,

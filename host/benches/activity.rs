@@ -1,0 +1,293 @@
+//! Import Activity of 1,000,000 events (ACTIVITY_EVENTS): Cordial's export (the emulator)
+//! writes JSON lines (~300 MB) to a real OpenSSH sshd on loopback; the import-activity
+//! component downloads them over SFTP, parses and maps every record and stores it in the
+//! `cordial_activity` stream (SQLite, deduplicated by `_id`).
+//!
+//! Figures, medians of ACTIVITY_RUNS runs (default 3):
+//! - component side: the run that imports the exported files (the export itself is made
+//!   before, untimed), events/s over the run's wall time;
+//! - parse + map: the component's own work (the run minus its waits on SFTP, the store and
+//!   Cordial) against the same core logic (`activity::reader` + `map_record`) built natively
+//!   over the same files, as a ratio;
+//! - end to end: `cordial-host run` as its own release process (export, download, store),
+//!   wall time and peak RSS, at a tenth of the events and at all of them: memory must not
+//!   grow with the file size.
+
+use chrono::{Duration as Days, Utc};
+use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
+use cordial_host::config;
+use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
+use cordial_host::store::Store;
+use cordial_jobs::activity::reader::records;
+use cordial_jobs::activity::record::map_record;
+use cordial_sftp::sshd::LocalSshd;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const API_KEY: &str = "bench-key";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!(
+        "{cpu}, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
+}
+
+fn config_text(store: &Path, key: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
+    let components =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
+    format!(
+        r#"
+[host]
+store = "{store}"
+components_dir = "{components}"
+
+[auth.cordial]
+base_url = "{base_url}"
+api_key_file = "{key}"
+
+[auth.cordial.sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key_file = "{client_key}"
+folder = "{folder}"
+host_key = "{fp}"
+
+[[job]]
+name = "activity"
+kind = "import-activity"
+auth = "cordial"
+sftp_saved_key = "bench-key"
+compress = false
+custom_actions = ["browse", "cart", "custom-purchase"]
+{extra}
+"#,
+        store = store.display(),
+        components = components.display(),
+        key = key.display(),
+        port = sshd.port(),
+        user = sshd.user(),
+        client_key = sshd.client_key().display(),
+        folder = sshd.files_dir().display(),
+        fp = sshd.host_fingerprint(),
+    )
+}
+
+/// The same core logic as the component's file import, natively: read, parse, map, batch.
+fn native_import(files: &[std::path::PathBuf]) -> usize {
+    let extra = BTreeMap::new();
+    let mut mapped = 0;
+    let mut batch = Vec::with_capacity(2_000);
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let file = std::fs::File::open(path).unwrap();
+        for (_, item) in records(&name, file).unwrap() {
+            if let Ok(r) = map_record(&item.unwrap(), &extra) {
+                batch.push(r);
+            }
+            if batch.len() == 2_000 {
+                mapped += batch.len();
+                std::hint::black_box(&batch);
+                batch.clear();
+            }
+        }
+    }
+    mapped + batch.len()
+}
+
+fn export_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    files.sort();
+    files
+}
+
+fn clear(dir: &Path) {
+    for f in export_files(dir) {
+        std::fs::remove_file(f).unwrap();
+    }
+}
+
+async fn wait_for_exports(emulator: &EmulatorHandle) {
+    for job in emulator.export_jobs() {
+        emulator.wait_for_job(job["_id"].as_str().unwrap()).await;
+    }
+}
+
+fn main() {
+    let events = env_usize("ACTIVITY_EVENTS", 1_000_000);
+    let runs = env_usize("ACTIVITY_RUNS", 3).max(1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sshd = LocalSshd::start().expect("sshd (install openssh-server: ./dev setup)");
+    let emulator = rt
+        .block_on(cordial_emulator::start(EmulatorConfig {
+            api_key: API_KEY.into(),
+            seed: Seed::demo(),
+            saved_sftp_keys: HashMap::from([("bench-key".to_owned(), sshd.client_key())]),
+            ..EmulatorConfig::default()
+        }))
+        .unwrap();
+    let handle = emulator.handle();
+    let now = Utc::now();
+    handle.generate_events(events, 1, now - Days::days(6), now - Days::minutes(1));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("api-key");
+    std::fs::write(&key, API_KEY).unwrap();
+    let base = emulator.base_url();
+    println!(
+        "activity import benchmark: {events} events generated, median of {runs} runs; {}",
+        machine()
+    );
+
+    let (mut wall, mut work, mut native, mut stored) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let mut bytes = 0u64;
+    for run in 0..runs {
+        let store_path = dir.path().join(format!("store-{run}.sqlite"));
+        let held = config_text(
+            &store_path,
+            &key,
+            &sshd,
+            &base,
+            "export_deadline_minutes = 0\nkeep_files = true",
+        );
+        let runtime = Runtime::new(
+            config::parse(&held).unwrap(),
+            Store::open(&store_path).unwrap(),
+        )
+        .unwrap();
+        let job = runtime.config().job("activity").unwrap().clone();
+        // Compile and link the component before anything is timed.
+        rt.block_on(runtime.validate(&job)).unwrap();
+        // Untimed: Cordial makes the export while the run waits.
+        handle.hold_jobs(true);
+        let first = rt.block_on(runtime.run(&job, &CallContext::now())).unwrap();
+        assert!(matches!(first, RunOutcome::Failed(_)), "{first:?}");
+        handle.hold_jobs(false);
+        rt.block_on(wait_for_exports(&handle));
+        let files = export_files(&sshd.files_dir());
+        bytes = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+
+        let (outcome, stats) = rt
+            .block_on(runtime.run_measured(&job, &CallContext::now()))
+            .unwrap();
+        let RunOutcome::Completed(report) = outcome else {
+            panic!("{outcome:?}")
+        };
+        stored = report.records_written;
+        let started = Instant::now();
+        let mapped = native_import(&files);
+        let native_time = started.elapsed();
+        assert_eq!(mapped as u64, stored);
+        println!(
+            "  run {}: {stored} events stored in {:.2} s (own work {:.2} s, SFTP+store {:.2} s, Cordial {:.2} s); native parse+map {:.2} s",
+            run + 1,
+            stats.total.as_secs_f64(),
+            stats.component_work().as_secs_f64(),
+            stats.host_io.as_secs_f64(),
+            stats.http.as_secs_f64(),
+            native_time.as_secs_f64()
+        );
+        wall.push(stats.total.as_secs_f64());
+        work.push(stats.component_work().as_secs_f64());
+        native.push(native_time.as_secs_f64());
+        clear(&sshd.files_dir());
+    }
+    let (wall, work, native) = (median(wall), median(work), median(native));
+    println!(
+        "component side (download over SFTP, parse, map, store {stored} selected events, {} MB of JSON lines):",
+        bytes >> 20
+    );
+    println!("  {:.0} events/s, {wall:.2} s", stored as f64 / wall);
+    println!("parse + map, component's own work vs the same logic native:");
+    println!(
+        "  wasm {work:.2} s, native {native:.2} s, ratio {:.2}",
+        work / native
+    );
+
+    println!("end to end, `cordial-host run` as its own process (export, download, store):");
+    for (i, fraction) in [10usize, 1].into_iter().enumerate() {
+        let store_path = dir.path().join(format!("e2e-{i}.sqlite"));
+        // A window covering a tenth of the events, or all of them.
+        let since = if fraction == 1 { 7 } else { 1 };
+        let text = config_text(
+            &store_path,
+            &key,
+            &sshd,
+            &base,
+            &format!(
+                "import_since = \"{}\"",
+                (now - Days::days(since)).format("%Y-%m-%d")
+            ),
+        );
+        let path = dir.path().join(format!("e2e-{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let started = Instant::now();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
+            .args(["run".as_ref(), path.as_os_str(), "activity".as_ref()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut peak: f64 = 0.0;
+        loop {
+            if let Some(rss) = peak_rss_mb(child.id()) {
+                peak = peak.max(rss);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "cordial-host run failed");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20)); // sampling interval, not synchronisation
+        }
+        let elapsed = started.elapsed();
+        let count = Store::open(&store_path)
+            .unwrap()
+            .stream_count("cordial_activity")
+            .unwrap();
+        println!(
+            "  {count} events: {:.2} s, {:.0} events/s, host peak RSS {peak:.0} MB",
+            elapsed.as_secs_f64(),
+            count as f64 / elapsed.as_secs_f64()
+        );
+    }
+    rt.block_on(emulator.shutdown());
+}
