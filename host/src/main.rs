@@ -36,6 +36,16 @@ enum Command {
         #[arg(long)]
         enqueue_only: bool,
     },
+    /// Prints a stream's latest records (e.g. `cordial_activity`), one JSON object per line.
+    Stream {
+        config: PathBuf,
+        stream: String,
+        /// How many of the latest records.
+        #[arg(long, default_value_t = 20)]
+        tail: u32,
+    },
+    /// Lists the records a scheduled job set aside as malformed, with file, line and reason.
+    Quarantine { config: PathBuf, job: String },
     /// Shows or replays a real-time job's dead letters.
     Dlq {
         #[command(subcommand)]
@@ -105,6 +115,12 @@ fn main() -> ExitCode {
                 members,
                 enqueue_only,
             } => commands::backfill::run(&config, &job, &members, enqueue_only).await,
+            Command::Stream {
+                config,
+                stream,
+                tail,
+            } => commands::stream::tail(&config, &stream, tail),
+            Command::Quarantine { config, job } => commands::stream::quarantine(&config, &job),
             Command::Dlq { action } => match action {
                 DlqAction::List { config, job } => commands::dlq::list(&config, &job),
                 DlqAction::Retry { config, job, ids } => commands::dlq::retry(&config, &job, &ids),

@@ -8,6 +8,7 @@ pub mod dlq;
 pub mod emulator;
 pub mod run;
 pub mod serve;
+pub mod stream;
 
 use crate::config::{self, HostConfig, JobConfig};
 use cordial_jobs::settings::JobKind;

@@ -22,6 +22,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(OUTBOX)?;
     conn.execute_batch(super::pending::SCHEMA)?;
+    super::streams::migrate(conn)?;
     conn.execute_batch(super::capture::SCHEMA)
 }
 
