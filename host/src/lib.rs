@@ -10,5 +10,6 @@ pub mod intake;
 pub mod runtime;
 pub mod schedule;
 pub mod scheduler;
+pub mod sinks;
 pub mod store;
 pub mod webhook;

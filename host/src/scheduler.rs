@@ -82,6 +82,7 @@ pub async fn drive(
             }
             Err(e) => tracing::error!(job = %job.name, "scheduled run could not run: {e}"),
         }
+        crate::sinks::after_run(runtime.config(), &store);
         drop(lock);
     }
 }

@@ -16,11 +16,10 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     }
     let _lock = crate::store::RunLock::acquire(&config.store, &job.name)?;
     let store = Store::open(&config.store)?;
-    let runtime = Runtime::new(config, store)?;
-    Ok(print_outcome(
-        &job.name,
-        runtime.run(&job, &CallContext::now()).await?,
-    ))
+    let runtime = Runtime::new(config, store.clone())?;
+    let outcome = runtime.run(&job, &CallContext::now()).await?;
+    crate::sinks::after_run(runtime.config(), &store);
+    Ok(print_outcome(&job.name, outcome))
 }
 
 /// Prints a run's outcome and turns it into the exit code.

@@ -21,6 +21,8 @@ pub struct HostConfig {
     pub listen: std::net::SocketAddr,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
+    /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
+    pub stream_ndjson_dir: Option<PathBuf>,
 }
 
 impl HostConfig {
@@ -132,6 +134,7 @@ struct RawHost {
     listen: Option<std::net::SocketAddr>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
+    stream_ndjson_dir: Option<PathBuf>,
     #[serde(default)]
     limits: LimitsOverride,
 }
@@ -374,6 +377,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                 .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
             auths,
             jobs,
+            stream_ndjson_dir: host.stream_ndjson_dir,
         })
     } else {
         Err(problems)

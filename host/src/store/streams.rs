@@ -86,6 +86,30 @@ impl Store {
         .map(|n| n as u64)
     }
 
+    /// The streams that hold records.
+    pub fn streams(&self) -> anyhow::Result<Vec<String>> {
+        self.with(|c| {
+            let mut q = c.prepare("SELECT DISTINCT stream FROM stream_records ORDER BY stream")?;
+            q.query_map([], |r| r.get(0))?.collect()
+        })
+    }
+
+    /// Up to `limit` records of `stream` stored after row `after`, with their row ids.
+    pub fn stream_after(
+        &self,
+        stream: &str,
+        after: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(i64, String)>> {
+        self.with(|c| {
+            let mut q = c.prepare_cached(
+                "SELECT id, record FROM stream_records WHERE stream = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )?;
+            q.query_map(params![stream, after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
     pub fn quarantine(
         &self,
         job: &str,
