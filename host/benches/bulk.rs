@@ -158,9 +158,8 @@ fn native_csv(members: &[String]) -> usize {
         if i % 30_000 == 0 {
             columns.write_header(&mut buffer);
         }
-        let user: serde_json::Value = serde_json::from_str(m).unwrap();
         columns
-            .write_member(&mut buffer, &settings, &types, true, &user)
+            .write_member(&mut buffer, &settings, &types, true, m)
             .unwrap();
         if buffer.len() >= 256 * 1024 {
             produced += buffer.len();

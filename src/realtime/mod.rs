@@ -54,8 +54,12 @@ pub fn contact_for_event(
 
 /// The member's email from the configured field, trimmed, checked and lower-cased.
 pub fn email_of(settings: &ExportSettings, user: &Value) -> Result<String, Undeliverable> {
-    let email = user
-        .get(&settings.email_field)
+    email_in(settings, user.get(&settings.email_field))
+}
+
+/// The same, given the email field's value (`None` when the user has no such field).
+pub fn email_in(settings: &ExportSettings, value: Option<&Value>) -> Result<String, Undeliverable> {
+    let email = value
         .and_then(|v| match v {
             Value::String(s) => Some(s.trim()),
             Value::Array(items) => items.iter().find_map(Value::as_str).map(str::trim),

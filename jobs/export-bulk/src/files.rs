@@ -71,23 +71,11 @@ fn write_file(
                 break 'file;
             }
             after = member.seq;
-            match serde_json::from_str(&member.user) {
-                Ok(user) => {
-                    match columns.write_member(&mut buffer, settings, types, member.entered, &user)
-                    {
-                        Ok(()) => rows += 1,
-                        Err(why) => {
-                            rejected += 1;
-                            cordial_guest::warn(&format!(
-                                "member #{} skipped: {}",
-                                member.seq, why.0
-                            ));
-                        }
-                    }
-                }
-                Err(e) => {
+            match columns.write_member(&mut buffer, settings, types, member.entered, &member.user) {
+                Ok(()) => rows += 1,
+                Err(why) => {
                     rejected += 1;
-                    cordial_guest::warn(&format!("member #{} skipped: not JSON: {e}", member.seq));
+                    cordial_guest::warn(&format!("member #{} skipped: {}", member.seq, why.0));
                 }
             }
             if buffer.len() >= CHUNK {
