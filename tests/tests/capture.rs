@@ -486,3 +486,81 @@ async fn the_audit_command_lists_every_decision() {
     assert!(!ok && err.contains("no job named `nope`"), "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
+    let h = capture::start().await;
+    // A slow Cordial keeps submissions pending long enough to kill the host among them.
+    h.emulator.handle().set_latency(Duration::from_millis(20));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let text =
+        h.config_text(QUIZ)
+            .replacen("[host]\n", &format!("[host]\nlisten = \"{addr}\"\n"), 1);
+    let config = h.dir.path().join("serve.toml");
+    std::fs::write(&config, text).unwrap();
+
+    let mut host = start_host(&config, &addr).await;
+    let url = format!("http://{addr}/capture/quiz");
+    let mut accepted = 0;
+    for batch in 0..5 {
+        let items: Vec<Value> = (0..20)
+            .map(|i| json!({"email": format!("k{batch}-{i}@x.io"), "opt_in": true}))
+            .collect();
+        accepted += submit(&url, &Value::Array(items)).await.len() as u64;
+    }
+    host.start_kill().unwrap(); // SIGKILL
+    host.wait().await.unwrap();
+    let store = cordial_host::store::Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let at_kill = store.capture_counts("quiz").unwrap();
+    assert_eq!(at_kill.pending + at_kill.done, accepted);
+    assert!(
+        at_kill.pending > 0,
+        "the kill came too late to test anything: {at_kill:?}"
+    );
+
+    let mut host = start_host(&config, &addr).await;
+    let counts = wait_settled(&store, "quiz", accepted, Duration::from_secs(60)).await;
+    assert_eq!((counts.done, counts.dead), (accepted, 0));
+    let audit = store.capture_audit("quiz", None).unwrap();
+    assert_eq!(audit.len() as u64, accepted, "one audit row per submission");
+    for batch in 0..5 {
+        for i in 0..20 {
+            let c = capture::contact(&h, &format!("k{batch}-{i}@x.io")).unwrap();
+            assert_eq!(c["channels"]["email"]["subscribeStatus"], "subscribed");
+        }
+    }
+    host.start_kill().unwrap();
+    host.wait().await.unwrap();
+}
+
+async fn start_host(config: &std::path::Path, addr: &str) -> tokio::process::Child {
+    let child = tokio::process::Command::new(host_binary())
+        .arg("serve")
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Ready when it answers; the host binds only after its settings check.
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the host did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
