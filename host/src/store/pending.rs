@@ -133,7 +133,7 @@ mod tests {
         let high = s.pending_high_water("j").unwrap();
         let page = s.pending_page("j", 0, high, 10).unwrap();
         let got: Vec<(bool, &str)> = page.iter().map(|m| (m.entered, m.user.as_str())).collect();
-        assert_eq!(got[0].0, true); // b
+        assert!(got[0].0); // b
         assert!(!got[1].0 && got[1].1.contains("exit")); // a, replaced by its exit
 
         // b changes again while the run exports: it stays pending after the acknowledgement.
