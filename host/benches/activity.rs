@@ -13,7 +13,11 @@
 //!   wall time and peak RSS, at a tenth of the events and at all of them: memory must not
 //!   grow with the file size.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use chrono::{Duration as Days, Utc};
+use common::{components_dir, env_usize, machine, median, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::config;
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
@@ -23,53 +27,12 @@ use cordial_jobs::activity::record::map_record;
 use cordial_sftp::sshd::LocalSshd;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const API_KEY: &str = "bench-key";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!(
-        "{cpu}, {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    )
-}
-
 fn config_text(store: &Path, key: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
-    let components =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release");
+    let components = components_dir();
     format!(
         r#"
 [host]
@@ -260,25 +223,12 @@ fn main() {
         );
         let path = dir.path().join(format!("e2e-{i}.toml"));
         std::fs::write(&path, text).unwrap();
-        let started = Instant::now();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
-            .args(["run".as_ref(), path.as_os_str(), "activity".as_ref()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut peak: f64 = 0.0;
-        loop {
-            if let Some(rss) = peak_rss_mb(child.id()) {
-                peak = peak.max(rss);
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "cordial-host run failed");
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20)); // sampling interval, not synchronisation
-        }
-        let elapsed = started.elapsed();
+        let (elapsed, peak) = run_measuring_rss(
+            std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
+                .args(["run".as_ref(), path.as_os_str(), "activity".as_ref()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
         let count = Store::open(&store_path)
             .unwrap()
             .stream_count("cordial_activity")
