@@ -1,8 +1,9 @@
 //! One Cordial activity record → one `cordial_activity` stream record, with Lytics' default
 //! mapping plus the job's extra mappings. Timestamps become RFC 3339 UTC; `first` a boolean.
 
+use crate::bulk::member::{pick, raw_text};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The stream the job writes.
@@ -34,58 +35,100 @@ pub struct StreamRecord {
     pub json: String,
 }
 
-/// Maps one export record. Fails (for the quarantine) when the record is not an object, has
-/// no `_id`, or holds a timestamp or `first` value that cannot be read.
-pub fn map_record(raw: &Value, extra: &BTreeMap<String, String>) -> Result<StreamRecord, String> {
-    let Value::Object(fields) = raw else {
-        return Err("the record is not a JSON object".into());
-    };
-    let key = match fields.get("_id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+/// Maps one export record (its JSON text). Fails (for the quarantine) when the text is not a
+/// JSON object, has no `_id`, or holds a timestamp or `first` value that cannot be read.
+///
+/// Only the mapped fields are read, as raw JSON text borrowed from the input (see
+/// [`pick`]), and the stream record is written directly: no `serde_json::Value` is built for
+/// a record unless an extra mapping reaches into a nested field.
+pub fn map_record(text: &str, extra: &BTreeMap<String, String>) -> Result<StreamRecord, String> {
+    let mut wanted: Vec<&str> = DEFAULT_MAPPING
+        .iter()
+        .map(|(source, _, _)| *source)
+        .collect();
+    wanted.extend(
+        extra
+            .keys()
+            .map(|source| source.split('.').next().unwrap_or(source)),
+    );
+    let picked = pick(text, &wanted).map_err(|e| {
+        if text.trim_start().starts_with('{') {
+            e
+        } else {
+            "the record is not a JSON object".to_owned()
+        }
+    })?;
+    let key = match picked.values[ID] {
+        Some(raw) if raw.get().starts_with('"') => raw_text(raw)?.into_owned(),
+        Some(raw) if raw.get().starts_with(|c: char| c.is_ascii_digit()) => raw.get().to_owned(),
         _ => return Err("the record has no `_id`".into()),
     };
-    let mut out = Map::new();
-    for (source, target, kind) in DEFAULT_MAPPING {
-        let Some(value) = fields.get(source).filter(|v| !v.is_null()) else {
+    if key.is_empty() {
+        return Err("the record has no `_id`".into());
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push('{');
+    for (i, (source, target, kind)) in DEFAULT_MAPPING.iter().enumerate() {
+        let Some(raw) = picked.values[i].filter(|r| r.get() != "null") else {
             continue;
         };
-        let mapped = match kind {
-            Kind::Text => text(value),
-            Kind::Bool => Value::Bool(boolean(value).map_err(|e| format!("`{source}`: {e}"))?),
-            Kind::Date => Value::String(timestamp(value).map_err(|e| format!("`{source}`: {e}"))?),
-        };
-        out.insert(target.to_owned(), mapped);
-    }
-    for (source, target) in extra {
-        if let Some(value) = lookup(fields, source).filter(|v| !v.is_null()) {
-            out.insert(target.clone(), flat(value));
+        field(&mut out, target);
+        match kind {
+            Kind::Text if raw.get().starts_with('"') => out.push_str(raw.get()),
+            Kind::Text => push_json_string(&mut out, raw.get()),
+            Kind::Bool => {
+                let value: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+                let b = boolean(&value).map_err(|e| format!("`{source}`: {e}"))?;
+                out.push_str(if b { "true" } else { "false" });
+            }
+            Kind::Date => {
+                let text = raw_text(raw)?;
+                let t = timestamp_text(&text).map_err(|e| format!("`{source}`: {e}"))?;
+                push_json_string(&mut out, &t);
+            }
         }
     }
-    Ok(StreamRecord {
-        key,
-        json: Value::Object(out).to_string(),
-    })
+    for (n, (source, target)) in extra.iter().enumerate() {
+        if DEFAULT_MAPPING.iter().any(|(_, t, _)| t == target) {
+            continue; // the default mapping's fields are not overwritten
+        }
+        let Some(raw) = picked.values[DEFAULT_MAPPING.len() + n] else {
+            continue;
+        };
+        let value = match source.split_once('.') {
+            None => serde_json::from_str::<Value>(raw.get()).map_err(|e| e.to_string())?,
+            Some((_, rest)) => {
+                let top: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+                match rest.split('.').try_fold(&top, |v, part| v.get(part)) {
+                    Some(v) => v.clone(),
+                    None => continue,
+                }
+            }
+        };
+        if value.is_null() {
+            continue;
+        }
+        field(&mut out, target);
+        out.push_str(&flat(&value).to_string());
+    }
+    out.push('}');
+    Ok(StreamRecord { key, json: out })
 }
 
-/// `properties.url` → the nested value.
-fn lookup<'a>(fields: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    if let Some(v) = fields.get(path) {
-        return Some(v);
+/// Where `_id` is in the default mapping.
+const ID: usize = 2;
+
+/// Writes `"name":`, after a comma when a field came before.
+fn field(out: &mut String, name: &str) {
+    if out.len() > 1 {
+        out.push(',');
     }
-    let mut parts = path.split('.');
-    let mut value = fields.get(parts.next()?)?;
-    for part in parts {
-        value = value.get(part)?;
-    }
-    Some(value)
+    push_json_string(out, name);
+    out.push(':');
 }
 
-fn text(value: &Value) -> Value {
-    match value {
-        Value::String(_) => value.clone(),
-        other => Value::String(other.to_string()),
-    }
+fn push_json_string(out: &mut String, text: &str) {
+    out.push_str(&serde_json::to_string(text).expect("a string serialises"));
 }
 
 /// Streams hold flat records: nested objects become JSON text.
@@ -117,9 +160,14 @@ pub fn boolean(value: &Value) -> Result<bool, String> {
 /// Cordial's timestamp forms (`2017-03-13T22:02:42+0000`, `…Z`, with or without
 /// milliseconds, `+00:00`, a space for the `T`) → RFC 3339 UTC.
 pub fn timestamp(value: &Value) -> Result<String, String> {
-    let Value::String(text) = value else {
-        return Err(format!("{value} is not a timestamp"));
-    };
+    match value {
+        Value::String(text) => timestamp_text(text),
+        other => Err(format!("{other} is not a timestamp")),
+    }
+}
+
+/// [`timestamp`] of a text.
+pub fn timestamp_text(text: &str) -> Result<String, String> {
     let t = text.trim();
     let parsed = DateTime::parse_from_rfc3339(t)
         .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
@@ -144,7 +192,7 @@ mod tests {
             "message_name": "Spring sale", "email": "a@x.io", "properties": {"url": "https://x.io/a"}
         });
         let extra = BTreeMap::from([("properties.url".to_owned(), "cr_url".to_owned())]);
-        let r = map_record(&raw, &extra).unwrap();
+        let r = map_record(&raw.to_string(), &extra).unwrap();
         assert_eq!(r.key, "58d44d7d5c90d40c7992ca66");
         let v: Value = serde_json::from_str(&r.json).unwrap();
         assert_eq!(
@@ -185,16 +233,14 @@ mod tests {
 
     #[test]
     fn records_without_an_id_or_with_bad_values_are_refused() {
+        let map = |v: Value| map_record(&v.to_string(), &BTreeMap::new());
+        assert!(map(json!({"cID": "x"})).unwrap_err().contains("_id"));
         assert!(
-            map_record(&json!({"cID": "x"}), &BTreeMap::new())
-                .unwrap_err()
-                .contains("_id")
-        );
-        assert!(
-            map_record(&json!({"_id": "1", "time": "yesterday"}), &BTreeMap::new())
+            map(json!({"_id": "1", "time": "yesterday"}))
                 .unwrap_err()
                 .contains("time")
         );
-        assert!(map_record(&json!([1]), &BTreeMap::new()).is_err());
+        assert!(map(json!([1])).unwrap_err().contains("not a JSON object"));
+        assert!(map_record("{broken", &BTreeMap::new()).is_err());
     }
 }

@@ -23,8 +23,8 @@ pub fn pick<'a>(text: &'a str, wanted: &[&str]) -> Result<Picked<'a>, String> {
         values: &mut values,
     }
     .deserialize(&mut de)
-    .map_err(|e| format!("not a JSON object: {e}"))?;
-    de.end().map_err(|e| format!("not a JSON object: {e}"))?;
+    .map_err(|e| format!("not JSON: {e}"))?;
+    de.end().map_err(|e| format!("not JSON: {e}"))?;
     Ok(Picked { values })
 }
 

@@ -75,7 +75,7 @@ fn import_file(name: &str, settings: &ImportActivitySettings) -> Result<(u64, u6
         let mapped = match item {
             Err(e) if e.starts_with(BROKEN) => return Err(broken(e)),
             Err(e) => Err((e, String::new())),
-            Ok(raw) => map_record(&raw, &settings.extra_mapping).map_err(|e| (e, raw.to_string())),
+            Ok(text) => map_record(&text, &settings.extra_mapping).map_err(|e| (e, text)),
         };
         match mapped {
             Ok(r) => batch.push(StreamRecord {
