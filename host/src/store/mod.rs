@@ -5,6 +5,7 @@
 //! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
 
 mod capture;
+mod flat;
 mod lock;
 mod outbox;
 mod pending;

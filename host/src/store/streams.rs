@@ -2,6 +2,7 @@
 //! stream is skipped), and the quarantine of records a job could not use.
 
 use super::Store;
+use super::flat::is_flat_record;
 use rusqlite::{Connection, params};
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -153,20 +154,6 @@ impl Store {
             })?
             .collect()
         })
-    }
-}
-
-/// Streams hold flat records: scalars and arrays of scalars, as the platform's collect API
-/// accepts.
-fn is_flat_record(record: &str) -> bool {
-    use serde_json::Value;
-    match serde_json::from_str::<Value>(record) {
-        Ok(Value::Object(map)) => map.values().all(|v| match v {
-            Value::Object(_) => false,
-            Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
-            _ => true,
-        }),
-        _ => false,
     }
 }
 
