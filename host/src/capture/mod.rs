@@ -14,7 +14,7 @@ pub use worker::Worker;
 
 use crate::config::{JobConfig, Secret};
 use crate::store::Store;
-use crate::webhook::secret;
+use crate::webhook::admit;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -78,10 +78,6 @@ pub fn router(receiver: Arc<Receiver>) -> Router {
         .with_state(receiver)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
-}
-
 async fn receive(
     State(receiver): State<Arc<Receiver>>,
     Path(job): Path<String>,
@@ -89,35 +85,19 @@ async fn receive(
     body: Body,
 ) -> Response {
     let Some(endpoint) = receiver.endpoints.get(&job) else {
-        let mut names: Vec<&str> = receiver.endpoints.keys().map(String::as_str).collect();
-        names.sort();
-        return error(
-            StatusCode::NOT_FOUND,
-            format!(
-                "no experience-capture job named `{job}`; this host takes submissions for: {}",
-                names.join(", ")
-            ),
-        );
+        return admit::unknown_job("experience-capture", &job, receiver.endpoints.keys());
     };
-    if let Some(expected) = &endpoint.secret
-        && !secret::presented(&headers, expected)
+    let bytes = match admit::admit(
+        endpoint.secret.as_ref(),
+        &headers,
+        body,
+        MAX_BODY,
+        "send fewer submissions at a time",
+    )
+    .await
     {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong secret: send it as `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`",
-        );
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request is larger than {} MiB; send fewer submissions at a time",
-                    MAX_BODY >> 20
-                ),
-            );
-        }
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal,
     };
     let submissions = match parse_body(&endpoint.settings, &bytes) {
         Ok(s) => s,
@@ -140,7 +120,7 @@ async fn receive(
             Ok(stored) => ids = stored,
             Err(e) => {
                 tracing::error!(job = %endpoint.job.name, "could not store submissions: {e:#}");
-                return error(
+                return admit::error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the submissions could not be stored; retry later",
                 );

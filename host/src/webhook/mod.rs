@@ -5,6 +5,7 @@
 //! Anything wrong gets a JSON error that names the problem; a store failure gets `503` so
 //! the platform retries instead of dropping the events.
 
+pub mod admit;
 pub mod secret;
 
 use crate::config::{JobConfig, Secret};
@@ -49,10 +50,6 @@ pub fn router(receiver: Arc<Receiver>) -> Router {
         .with_state(receiver)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
-}
-
 /// Per job: delivery counters and the host's overhead per component call.
 async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
     let jobs: serde_json::Map<String, serde_json::Value> = receiver
@@ -70,35 +67,19 @@ async fn receive(
     body: Body,
 ) -> Response {
     let Some(endpoint) = receiver.endpoints.get(&job) else {
-        let mut names: Vec<&str> = receiver.endpoints.keys().map(String::as_str).collect();
-        names.sort();
-        return error(
-            StatusCode::NOT_FOUND,
-            format!(
-                "no audience-export job named `{job}`; this host takes webhooks for: {}",
-                names.join(", ")
-            ),
-        );
+        return admit::unknown_job("audience-export", &job, receiver.endpoints.keys());
     };
-    if let Some(expected) = &endpoint.secret
-        && !secret::presented(&headers, expected)
+    let bytes = match admit::admit(
+        endpoint.secret.as_ref(),
+        &headers,
+        body,
+        MAX_BODY,
+        "send smaller batches",
+    )
+    .await
     {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong webhook secret: send it as `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`",
-        );
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request is larger than {} MiB; send smaller batches",
-                    MAX_BODY >> 20
-                ),
-            );
-        }
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal,
     };
     let events = match cordial_jobs::webhook::parse_trigger_payload(&bytes) {
         Ok(events) => events,
@@ -119,7 +100,7 @@ async fn receive(
             tokio::task::spawn_blocking(move || intake::store_events(&store, &job, &events)).await;
         if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
             tracing::error!(job = %endpoint.job.name, "could not store webhook events: {e:#}");
-            return error(
+            return admit::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the events could not be stored; retry later",
             );

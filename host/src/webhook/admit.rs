@@ -1,0 +1,53 @@
+//! What every platform-facing POST checks before reading what it carries: that the job is
+//! one this host takes requests for, the job's secret, and the size of the body. Shared by
+//! the webhook receiver (`/hooks/<job>`) and experience capture (`/capture/<job>`).
+
+use super::secret;
+use crate::config::Secret;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A JSON error answer: `{"error": "..."}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// 404 naming the jobs that do take requests here.
+pub fn unknown_job<'a>(kind: &str, job: &str, known: impl Iterator<Item = &'a String>) -> Response {
+    let mut names: Vec<&str> = known.map(String::as_str).collect();
+    names.sort();
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no {kind} job named `{job}`; this host takes requests for: {}",
+            names.join(", ")
+        ),
+    )
+}
+
+/// The job's secret, when it has one, must be presented; then the body is read whole, up to
+/// `max` bytes (`advice` says what to send instead of a larger one).
+pub async fn admit(
+    expected: Option<&Secret>,
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    advice: &str,
+) -> Result<Bytes, Response> {
+    if let Some(expected) = expected
+        && !secret::presented(headers, expected)
+    {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong secret: send it as `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`",
+        ));
+    }
+    axum::body::to_bytes(body, max).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request is larger than {} MiB; {advice}", max >> 20),
+        )
+    })
+}
