@@ -73,6 +73,7 @@ use crate::export_job;
 use crate::ids;
 use crate::jobs::Job;
 use crate::pipeline::ParsedBody;
+use crate::sftp_jobs::{self, text};
 use crate::time;
 use crate::values::lenient_bool;
 
@@ -202,15 +203,6 @@ fn bad_destination(message: impl Into<String>) -> ApiError {
     }
 }
 
-/// A non-empty string field (numbers are taken as their text, as a PHP API would).
-fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
-    match fields.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 fn absent(fields: &Map<String, Value>, key: &str) -> bool {
     matches!(fields.get(key), None | Some(Value::Null))
 }
@@ -322,21 +314,7 @@ pub fn parse_request(
     };
     let username = required("username")?;
     let path = required("path")?;
-    let credential = match (text(destination, "savedKey"), text(destination, "password")) {
-        (Some(key), _) => match saved_keys.get(&key) {
-            Some(file) => Credential::PrivateKey(file.clone()),
-            None => {
-                let mut known: Vec<&str> = saved_keys.keys().map(String::as_str).collect();
-                known.sort_unstable();
-                return Err(bad_destination(format!(
-                    "The saved key \"{key}\" does not exist. (This emulator knows the keys given to it \
-                     in EmulatorConfig::saved_sftp_keys: {known:?}.)"
-                )));
-            }
-        },
-        (None, Some(password)) => Credential::Password(password),
-        (None, None) => return Err(bad_destination("Parameter password is not set")),
-    };
+    let credential = sftp_jobs::credential(destination, saved_keys).map_err(bad_destination)?;
     if let Some(email) = fields.get("confirmEmail").filter(|v| !v.is_null())
         && !email.as_str().is_some_and(|e| is_email(e.trim()))
     {

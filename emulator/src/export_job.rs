@@ -34,6 +34,7 @@ use crate::app::App;
 use crate::events::{Event, Record, Snapshot, is_custom_action};
 use crate::import_job::is_login_failure;
 use crate::jobs::JobStatus;
+use crate::sftp_jobs::{Failure, finish_failed};
 use crate::time;
 
 /// Bytes sent per `Upload::write`.
@@ -55,12 +56,6 @@ pub const DEFAULT_COLUMNS: [&str; 12] = [
     "properties",
 ];
 
-/// Why a job failed: the job's `message` and the underlying error.
-struct Failure {
-    message: String,
-    detail: String,
-}
-
 /// Runs the export job `id` in the background; `forced` fails it with that
 /// message once it starts. A panic in the job fails it rather than leaving it
 /// `Processing` for ever.
@@ -71,6 +66,7 @@ pub fn spawn(app: App, id: String, request: ExportRequest, forced: Option<String
             finish_failed(
                 &app,
                 &id,
+                "export",
                 Failure {
                     message: "The export failed because of an internal error.".into(),
                     detail: e.to_string(),
@@ -95,6 +91,7 @@ async fn run(app: App, id: String, request: ExportRequest, forced: Option<String
         return finish_failed(
             &app,
             &id,
+            "export",
             Failure {
                 message,
                 detail: "EmulatorHandle::fail_next_export".into(),
@@ -115,7 +112,7 @@ async fn run(app: App, id: String, request: ExportRequest, forced: Option<String
         host_key: HostKeyPolicy::AcceptAny,
     });
     if let Err(e) = client.connect().await {
-        return finish_failed(&app, &id, connect_failure(e, &request));
+        return finish_failed(&app, &id, "export", connect_failure(e, &request));
     }
     let per_file = match request.limit_per_file {
         0 => selected.len().max(1),
@@ -129,7 +126,7 @@ async fn run(app: App, id: String, request: ExportRequest, forced: Option<String
     for (i, part) in parts.into_iter().enumerate() {
         let name = request.file_name(i + 1);
         if let Err(f) = write_file(&app, &id, &mut client, &request, &snapshot, part, &name).await {
-            return finish_failed(&app, &id, f);
+            return finish_failed(&app, &id, "export", f);
         }
         app.update_job(&id, |j| {
             if let Some(export) = &mut j.export {
@@ -140,19 +137,6 @@ async fn run(app: App, id: String, request: ExportRequest, forced: Option<String
     app.update_job(&id, |j| {
         j.status = JobStatus::Done;
         j.ended = Some(time::now());
-    });
-}
-
-fn finish_failed(app: &App, id: &str, failure: Failure) {
-    tracing::info!(job = id, message = %failure.message, detail = %failure.detail, "export job failed");
-    app.update_job(id, |j| {
-        if j.status.is_finished() {
-            return;
-        }
-        j.status = JobStatus::Failed;
-        j.ended = Some(time::now());
-        j.message = Some(failure.message);
-        j.failure_detail = Some(failure.detail);
     });
 }
 

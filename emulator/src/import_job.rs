@@ -22,6 +22,7 @@ use crate::import_apply::{self, EMAIL_COLUMN, Outcome, Plan};
 use crate::import_file;
 use crate::imports::ImportRequest;
 use crate::jobs::{JobStatus, Rejection};
+use crate::sftp_jobs::{Failure, finish_failed};
 use crate::time;
 
 /// Rows applied per lock of the store.
@@ -30,12 +31,6 @@ const ROWS_PER_CHUNK: usize = 500;
 const READ_CHUNK: usize = 1 << 20;
 /// The largest file read. A 30,000-row import file is a few MiB.
 const MAX_FILE_BYTES: usize = 256 << 20;
-
-/// Why a job failed: Cordial's message and the underlying error.
-struct Failure {
-    message: String,
-    detail: String,
-}
 
 /// Runs the import job `id` in the background. A panic in the job fails it
 /// rather than leaving it `Processing` for ever.
@@ -46,6 +41,7 @@ pub fn spawn(app: App, id: String, request: ImportRequest) {
             finish_failed(
                 &app,
                 &id,
+                "import",
                 Failure {
                     message: "The import failed because of an internal error.".into(),
                     detail: e.to_string(),
@@ -68,7 +64,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
     });
     let bytes = match fetch(&request).await {
         Ok(b) => b,
-        Err(f) => return finish_failed(&app, &id, f),
+        Err(f) => return finish_failed(&app, &id, "import", f),
     };
     let file = match import_file::parse_file(
         &bytes,
@@ -81,6 +77,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
             return finish_failed(
                 &app,
                 &id,
+                "import",
                 Failure {
                     detail: m.clone(),
                     message: m,
@@ -94,6 +91,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
         return finish_failed(
             &app,
             &id,
+            "import",
             Failure {
                 detail: format!("columns: {:?}", file.columns),
                 message: m,
@@ -146,19 +144,6 @@ async fn run(app: App, id: String, request: ImportRequest) {
     app.update_job(&id, |j| {
         j.status = JobStatus::Done;
         j.ended = Some(time::now());
-    });
-}
-
-fn finish_failed(app: &App, id: &str, failure: Failure) {
-    tracing::info!(job = id, message = %failure.message, detail = %failure.detail, "import job failed");
-    app.update_job(id, |j| {
-        if j.status.is_finished() {
-            return;
-        }
-        j.status = JobStatus::Failed;
-        j.ended = Some(time::now());
-        j.message = Some(failure.message);
-        j.failure_detail = Some(failure.detail);
     });
 }
 

@@ -29,6 +29,7 @@ use crate::ids;
 use crate::import_job;
 use crate::jobs::Job;
 use crate::pipeline::ParsedBody;
+use crate::sftp_jobs::{self, text};
 use crate::store::Store;
 use crate::values::lenient_bool;
 
@@ -93,15 +94,6 @@ fn refuse(message: impl Into<String>) -> ApiError {
     ApiError::not_acceptable(message)
 }
 
-/// A non-empty string field (numbers are taken as their text, as a PHP API would).
-fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
-    match fields.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 fn required(source: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
     text(source, key).ok_or_else(|| refuse(format!("The source.{key} field is required.")))
 }
@@ -149,21 +141,7 @@ pub fn parse_request(
     };
     let username = required(source, "username")?;
     let path = required(source, "path")?;
-    let credential = match (text(source, "savedKey"), text(source, "password")) {
-        (Some(name), _) => match saved_keys.get(&name) {
-            Some(key) => Credential::PrivateKey(key.clone()),
-            None => {
-                let mut known: Vec<&str> = saved_keys.keys().map(String::as_str).collect();
-                known.sort_unstable();
-                return Err(refuse(format!(
-                    "The saved key \"{name}\" does not exist. (This emulator knows the keys given to it \
-                     in EmulatorConfig::saved_sftp_keys: {known:?}.)"
-                )));
-            }
-        },
-        (None, Some(password)) => Credential::Password(password),
-        (None, None) => return Err(refuse("Parameter password is not set")),
-    };
+    let credential = sftp_jobs::credential(source, saved_keys).map_err(refuse)?;
 
     let has_header = flag(fields, "hasHeader", false)?;
     let columns = match fields.get("columns") {

@@ -70,6 +70,7 @@ mod jobs;
 mod lists;
 mod pipeline;
 mod routes;
+mod sftp_jobs;
 mod store;
 mod time;
 mod values;
