@@ -4,40 +4,22 @@
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/sftp.rs"]
+mod sftp;
 
-use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_host::runtime::{CallContext, RunOutcome};
 use cordial_host::store::Store;
 use cordial_sftp::sshd::{LocalSshd, password_account};
 use harness::{Harness, host_binary};
-use std::collections::HashMap;
+use sftp::{SAVED_KEY, harness_for, sftp_auth};
 use std::io::Write;
 use std::path::Path;
-
-const SAVED_KEY: &str = "test-key";
-
-/// An emulator that knows the sshd's client key as a key saved in Cordial.
-async fn harness_for(sshd: &LocalSshd) -> Harness {
-    Harness::start_with_config(EmulatorConfig {
-        seed: Seed::demo(),
-        saved_sftp_keys: HashMap::from([(SAVED_KEY.to_owned(), sshd.client_key())]),
-        ..EmulatorConfig::default()
-    })
-    .await
-}
 
 /// The SFTP table (key login, pinned host key) and a bulk job with `extra` settings.
 fn key_config(sshd: &LocalSshd, extra: &str) -> String {
     format!(
         r#"
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key_file = "{key}"
-folder = "{folder}"
-host_key = "{fp}"
-
+{sftp}
 [[job]]
 name = "bulk"
 kind = "export-bulk"
@@ -49,11 +31,7 @@ sftp_saved_key = "{SAVED_KEY}"
 first_name = "first_name"
 age = "age"
 "#,
-        port = sshd.port(),
-        user = sshd.user(),
-        key = sshd.client_key().display(),
-        folder = sshd.files_dir().display(),
-        fp = sshd.host_fingerprint(),
+        sftp = sftp_auth(sshd),
     )
 }
 

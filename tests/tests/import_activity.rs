@@ -3,52 +3,34 @@
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/sftp.rs"]
+mod sftp;
 
 use chrono::{DateTime, Duration, Utc};
-use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_host::runtime::{CallContext, RunOutcome};
 use cordial_host::store::Store;
 use cordial_jobs::activity::export::{EXPORT_KEY, RESERVED_ACTIONS, WindowExport};
 use cordial_sftp::sshd::LocalSshd;
 use harness::{Harness, host_binary};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use sftp::{SAVED_KEY, harness_for, sftp_auth};
+use std::collections::BTreeSet;
 
 const STREAM: &str = "cordial_activity";
-
-async fn harness_for(sshd: &LocalSshd) -> Harness {
-    Harness::start_with_config(EmulatorConfig {
-        seed: Seed::demo(),
-        saved_sftp_keys: HashMap::from([("test-key".to_owned(), sshd.client_key())]),
-        ..EmulatorConfig::default()
-    })
-    .await
-}
 
 fn config(sshd: &LocalSshd, extra: &str) -> String {
     format!(
         r#"
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key_file = "{key}"
-folder = "{folder}"
-host_key = "{fp}"
-
+{sftp}
 [[job]]
 name = "activity"
 kind = "import-activity"
 auth = "cordial"
-sftp_saved_key = "test-key"
+sftp_saved_key = "{SAVED_KEY}"
 custom_actions = ["custom-purchase"]
 {extra}
 "#,
-        port = sshd.port(),
-        user = sshd.user(),
-        key = sshd.client_key().display(),
-        folder = sshd.files_dir().display(),
-        fp = sshd.host_fingerprint(),
+        sftp = sftp_auth(sshd),
     )
 }
 
