@@ -3,27 +3,22 @@
 //! OpenSSH sshd on loopback; the files are then read back from the server's disk.
 //! Needs root and `/usr/sbin/sshd` (as `cordial_sftp::sshd` does).
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cordial_emulator::{EmulatorConfig, EmulatorHandle, RunningEmulator, start};
-use cordial_sftp::sshd::{LocalSshd, password_account};
+use cordial_emulator::{EmulatorConfig, start};
+use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
+#[path = "support/api.rs"]
+mod api;
+use api::{Api, SAVED_KEY};
+
 const KEY: &str = "export-test-key";
-const SAVED_KEY: &str = "test-key";
 /// How long a job may take before a test gives up (a stuck job, not a slow one).
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    emulator: RunningEmulator,
-    sshd: LocalSshd,
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -37,50 +32,14 @@ impl Api {
     }
 
     async fn start_with(events: Vec<Value>) -> Api {
-        let sshd = LocalSshd::start().expect("sshd starts");
-        let emulator = start(EmulatorConfig {
-            api_key: KEY.into(),
-            saved_sftp_keys: HashMap::from([(SAVED_KEY.to_owned(), sshd.client_key())]),
-            events,
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts");
-        Api {
-            base: emulator.base_url(),
-            http: reqwest::Client::new(),
-            emulator,
-            sshd,
-        }
-    }
-
-    fn handle(&self) -> EmulatorHandle {
-        self.emulator.handle()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(KEY, Some(""));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Api::launch(
+            KEY,
+            EmulatorConfig {
+                events,
+                ..Default::default()
+            },
         )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, None).await
+        .await
     }
 
     /// A fresh folder inside the sshd's files folder.

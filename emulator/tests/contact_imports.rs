@@ -2,74 +2,33 @@
 //! emulator is driven over real HTTP, and the job is read back through
 //! `GET /v2/jobs`. Needs root and `/usr/sbin/sshd` (as `cordial_sftp::sshd` does).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use cordial_emulator::{EmulatorConfig, EmulatorHandle, RunningEmulator, Seed, start};
-use cordial_sftp::sshd::{LocalSshd, password_account};
+use cordial_emulator::{EmulatorConfig, Seed};
+use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
+#[path = "support/api.rs"]
+mod api;
+use api::{Api, SAVED_KEY};
+
 const KEY: &str = "import-test-key";
-const SAVED_KEY: &str = "test-key";
 /// How long a job may take before a test gives up (a stuck job, not a slow one).
 const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    emulator: RunningEmulator,
-    sshd: LocalSshd,
-}
-
 impl Api {
     async fn start() -> Api {
-        let sshd = LocalSshd::start().expect("sshd starts");
         let mut seed = Seed::demo();
         seed.lists.extend(["vip".to_owned(), "promo".to_owned()]);
-        let emulator = start(EmulatorConfig {
-            api_key: KEY.into(),
-            seed,
-            saved_sftp_keys: HashMap::from([(SAVED_KEY.to_owned(), sshd.client_key())]),
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts");
-        Api {
-            base: emulator.base_url(),
-            http: reqwest::Client::new(),
-            emulator,
-            sshd,
-        }
-    }
-
-    fn handle(&self) -> EmulatorHandle {
-        self.emulator.handle()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(KEY, Some(""));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Api::launch(
+            KEY,
+            EmulatorConfig {
+                seed,
+                ..Default::default()
+            },
         )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, None).await
+        .await
     }
 
     /// Writes `text` into the sshd's files folder and returns its absolute path.
