@@ -234,25 +234,16 @@ impl Store {
     }
 
     pub fn capture_counts(&self, job: &str) -> anyhow::Result<CaptureCounts> {
-        self.with(|c| {
-            let mut counts = CaptureCounts::default();
-            let mut q = c.prepare_cached(
-                "SELECT status, COUNT(*) FROM capture_inbox WHERE job = ?1 GROUP BY status",
-            )?;
-            let rows = q.query_map(params![job], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
-            })?;
-            for row in rows {
-                let (status, n) = row?;
-                match status.as_str() {
-                    "pending" => counts.pending = n,
-                    "done" => counts.done = n,
-                    "dead" => counts.dead = n,
-                    _ => {}
-                }
+        let mut counts = CaptureCounts::default();
+        for (status, n) in self.counts_by_status("capture_inbox", job)? {
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "done" => counts.done = n,
+                "dead" => counts.dead = n,
+                _ => {}
             }
-            Ok(counts)
-        })
+        }
+        Ok(counts)
     }
 
     /// The job's audit rows, oldest first; with `limit`, only the most recent `limit`.

@@ -59,6 +59,22 @@ impl Store {
         Ok(f(&conn)?)
     }
 
+    /// How many rows of `table` (a queue with `job` and `status` columns: the outbox, the
+    /// capture inbox) the job has in each status.
+    fn counts_by_status(
+        &self,
+        table: &'static str,
+        job: &str,
+    ) -> anyhow::Result<Vec<(String, u64)>> {
+        self.with(|c| {
+            let mut q = c.prepare_cached(&format!(
+                "SELECT status, COUNT(*) FROM {table} WHERE job = ?1 GROUP BY status"
+            ))?;
+            q.query_map(params![job], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
     pub fn state_get(&self, job: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         self.with(|c| {
             c.query_row(

@@ -160,25 +160,16 @@ impl Store {
     }
 
     pub fn outbox_counts(&self, job: &str) -> anyhow::Result<OutboxCounts> {
-        self.with(|c| {
-            let mut counts = OutboxCounts::default();
-            let mut q = c.prepare_cached(
-                "SELECT status, COUNT(*) FROM outbox WHERE job = ?1 GROUP BY status",
-            )?;
-            let rows = q.query_map(params![job], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
-            })?;
-            for row in rows {
-                let (status, n) = row?;
-                match status.as_str() {
-                    "pending" => counts.pending = n,
-                    "delivered" => counts.delivered = n,
-                    "dead" => counts.dead = n,
-                    _ => {}
-                }
+        let mut counts = OutboxCounts::default();
+        for (status, n) in self.counts_by_status("outbox", job)? {
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "delivered" => counts.delivered = n,
+                "dead" => counts.dead = n,
+                _ => {}
             }
-            Ok(counts)
-        })
+        }
+        Ok(counts)
     }
 
     pub fn dead_letters(&self, job: &str) -> anyhow::Result<Vec<DeadLetter>> {
