@@ -7,7 +7,7 @@
 //! - component side: the run that imports the exported files (the export itself is made
 //!   before, untimed), events/s over the run's wall time;
 //! - parse + map: the component's own work (the run minus its waits on SFTP, the store and
-//!   Cordial) against the same core logic (`activity::reader` + `map_record`) built natively
+//!   Cordial) against the same core logic (`activity::reader` + `RecordMapper`) built natively
 //!   over the same files, as a ratio;
 //! - end to end: `cordial-host run` as its own release process (export, download, store),
 //!   wall time and peak RSS, at a tenth of the events and at all of them: memory must not
@@ -17,13 +17,13 @@
 mod common;
 
 use chrono::{Duration as Days, Utc};
-use common::{components_dir, env_usize, machine, median, run_measuring_rss};
+use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::config;
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
 use cordial_host::store::Store;
 use cordial_jobs::activity::reader::records;
-use cordial_jobs::activity::record::map_record;
+use cordial_jobs::activity::record::RecordMapper;
 use cordial_sftp::sshd::LocalSshd;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -32,25 +32,8 @@ use std::time::Instant;
 const API_KEY: &str = "bench-key";
 
 fn config_text(store: &Path, key: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
-    let components = components_dir();
     format!(
-        r#"
-[host]
-store = "{store}"
-components_dir = "{components}"
-
-[auth.cordial]
-base_url = "{base_url}"
-api_key_file = "{key}"
-
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key_file = "{client_key}"
-folder = "{folder}"
-host_key = "{fp}"
-
+        r#"{auth}
 [[job]]
 name = "activity"
 kind = "import-activity"
@@ -60,27 +43,21 @@ compress = false
 custom_actions = ["browse", "cart", "custom-purchase"]
 {extra}
 "#,
-        store = store.display(),
-        components = components.display(),
-        key = key.display(),
-        port = sshd.port(),
-        user = sshd.user(),
-        client_key = sshd.client_key().display(),
-        folder = sshd.files_dir().display(),
-        fp = sshd.host_fingerprint(),
+        auth = host_and_auth(store, key, base_url, sshd),
     )
 }
 
 /// The same core logic as the component's file import, natively: read, parse, map, batch.
 fn native_import(files: &[std::path::PathBuf]) -> usize {
     let extra = BTreeMap::new();
+    let mapper = RecordMapper::new(&extra);
     let mut mapped = 0;
     let mut batch = Vec::with_capacity(2_000);
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let file = std::fs::File::open(path).unwrap();
         for (_, item) in records(&name, file).unwrap() {
-            if let Ok(r) = map_record(&item.unwrap(), &extra) {
+            if let Ok(r) = mapper.map(&item.unwrap()) {
                 batch.push(r);
             }
             if batch.len() == 2_000 {

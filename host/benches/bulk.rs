@@ -15,7 +15,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{components_dir, env_usize, machine, median, run_measuring_rss};
+use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::config;
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
@@ -38,25 +38,8 @@ fn member(i: usize) -> String {
 }
 
 fn config_text(dir: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
-    let components = components_dir();
     format!(
-        r#"
-[host]
-store = "{store}"
-components_dir = "{components}"
-
-[auth.cordial]
-base_url = "{base_url}"
-api_key_file = "{key}"
-
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key_file = "{client_key}"
-folder = "{folder}"
-host_key = "{fp}"
-
+        r#"{auth}
 [[job]]
 name = "bulk"
 kind = "export-bulk"
@@ -69,14 +52,12 @@ first_name = "first_name"
 last_name = "last_name"
 age = "age"
 "#,
-        store = dir.join("store.sqlite").display(),
-        components = components.display(),
-        key = dir.join("api-key").display(),
-        port = sshd.port(),
-        user = sshd.user(),
-        client_key = sshd.client_key().display(),
-        folder = sshd.files_dir().display(),
-        fp = sshd.host_fingerprint(),
+        auth = host_and_auth(
+            &dir.join("store.sqlite"),
+            &dir.join("api-key"),
+            base_url,
+            sshd
+        ),
     )
 }
 

@@ -35,23 +35,45 @@ pub struct StreamRecord {
     pub json: String,
 }
 
-/// Maps one export record (its JSON text). Fails (for the quarantine) when the text is not a
+/// Maps export records (their JSON text) with the default mapping plus the job's extra
+/// mappings. Fails (for the quarantine) when the text is not a
 /// JSON object, has no `_id`, or holds a timestamp or `first` value that cannot be read.
 ///
 /// Only the mapped fields are read, as raw JSON text borrowed from the input (see
 /// [`pick`]), and the stream record is written directly: no `serde_json::Value` is built for
 /// a record unless an extra mapping reaches into a nested field.
-pub fn map_record(text: &str, extra: &BTreeMap<String, String>) -> Result<StreamRecord, String> {
-    let mut wanted: Vec<&str> = DEFAULT_MAPPING
-        .iter()
-        .map(|(source, _, _)| *source)
-        .collect();
-    wanted.extend(
-        extra
-            .keys()
-            .map(|source| source.split('.').next().unwrap_or(source)),
-    );
-    let picked = pick(text, &wanted).map_err(|e| {
+pub struct RecordMapper<'e> {
+    extra: &'e BTreeMap<String, String>,
+    /// The top-level fields a record is read for: the default mapping's, then the first
+    /// segment of each extra mapping's source. Worked out once per file, not per record.
+    wanted: Vec<&'e str>,
+}
+
+impl<'e> RecordMapper<'e> {
+    pub fn new(extra: &'e BTreeMap<String, String>) -> RecordMapper<'e> {
+        let mut wanted: Vec<&str> = DEFAULT_MAPPING
+            .iter()
+            .map(|(source, _, _)| *source)
+            .collect();
+        wanted.extend(
+            extra
+                .keys()
+                .map(|source| source.split('.').next().unwrap_or(source)),
+        );
+        RecordMapper { extra, wanted }
+    }
+
+    pub fn map(&self, text: &str) -> Result<StreamRecord, String> {
+        map_record(text, self.extra, &self.wanted)
+    }
+}
+
+fn map_record(
+    text: &str,
+    extra: &BTreeMap<String, String>,
+    wanted: &[&str],
+) -> Result<StreamRecord, String> {
+    let picked = pick(text, wanted).map_err(|e| {
         if text.trim_start().starts_with('{') {
             e
         } else {
@@ -192,7 +214,7 @@ mod tests {
             "message_name": "Spring sale", "email": "a@x.io", "properties": {"url": "https://x.io/a"}
         });
         let extra = BTreeMap::from([("properties.url".to_owned(), "cr_url".to_owned())]);
-        let r = map_record(&raw.to_string(), &extra).unwrap();
+        let r = RecordMapper::new(&extra).map(&raw.to_string()).unwrap();
         assert_eq!(r.key, "58d44d7d5c90d40c7992ca66");
         let v: Value = serde_json::from_str(&r.json).unwrap();
         assert_eq!(
@@ -233,7 +255,9 @@ mod tests {
 
     #[test]
     fn records_without_an_id_or_with_bad_values_are_refused() {
-        let map = |v: Value| map_record(&v.to_string(), &BTreeMap::new());
+        let none = BTreeMap::new();
+        let mapper = RecordMapper::new(&none);
+        let map = |v: Value| mapper.map(&v.to_string());
         assert!(map(json!({"cID": "x"})).unwrap_err().contains("_id"));
         assert!(
             map(json!({"_id": "1", "time": "yesterday"}))
@@ -241,6 +265,6 @@ mod tests {
                 .contains("time")
         );
         assert!(map(json!([1])).unwrap_err().contains("not a JSON object"));
-        assert!(map_record("{broken", &BTreeMap::new()).is_err());
+        assert!(mapper.map("{broken").is_err());
     }
 }

@@ -15,7 +15,7 @@ pub struct Picked<'a> {
 
 /// Picks `wanted` fields from the JSON object `text`. The last occurrence of a duplicated key
 /// wins, as with `serde_json::Value`.
-pub fn pick<'a>(text: &'a str, wanted: &[&str]) -> Result<Picked<'a>, String> {
+pub fn pick<'a, W: AsRef<str>>(text: &'a str, wanted: &[W]) -> Result<Picked<'a>, String> {
     let mut values = vec![None; wanted.len()];
     let mut de = serde_json::Deserializer::from_str(text);
     PickSeed {
@@ -28,19 +28,19 @@ pub fn pick<'a>(text: &'a str, wanted: &[&str]) -> Result<Picked<'a>, String> {
     Ok(Picked { values })
 }
 
-struct PickSeed<'w, 'v, 'a> {
-    wanted: &'w [&'w str],
+struct PickSeed<'w, 'v, 'a, W> {
+    wanted: &'w [W],
     values: &'v mut Vec<Option<&'a RawValue>>,
 }
 
-impl<'de, 'w, 'v> DeserializeSeed<'de> for PickSeed<'w, 'v, 'de> {
+impl<'de, 'w, 'v, W: AsRef<str>> DeserializeSeed<'de> for PickSeed<'w, 'v, 'de, W> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, 'w, 'v> Visitor<'de> for PickSeed<'w, 'v, 'de> {
+impl<'de, 'w, 'v, W: AsRef<str>> Visitor<'de> for PickSeed<'w, 'v, 'de, W> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -49,7 +49,7 @@ impl<'de, 'w, 'v> Visitor<'de> for PickSeed<'w, 'v, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match self.wanted.iter().position(|w| *w == key) {
+            match self.wanted.iter().position(|w| w.as_ref() == key) {
                 Some(i) => self.values[i] = Some(map.next_value::<&'de RawValue>()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;

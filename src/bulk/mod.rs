@@ -80,8 +80,7 @@ impl BulkColumns {
         entered: bool,
         user: &str,
     ) -> Result<(), Undeliverable> {
-        let wanted: Vec<&str> = self.wanted.iter().map(String::as_str).collect();
-        let picked = member::pick(user, &wanted).map_err(Undeliverable)?;
+        let picked = member::pick(user, &self.wanted).map_err(Undeliverable)?;
         let email = match picked.values[0] {
             None => email_in(settings, None)?,
             Some(raw) => {

@@ -35,6 +35,18 @@ age = "age"
     )
 }
 
+/// A member who entered the audience, with only an email.
+fn entered(email: &str) -> cordial_host::store::NewEvent {
+    cordial_host::store::NewEvent {
+        contact: email.to_owned(),
+        audience: "vip".into(),
+        kind: "enter".into(),
+        user: format!(r#"{{"email":"{email}"}}"#),
+        occurred_at: None,
+        source: "backfill",
+    }
+}
+
 fn write_members(path: &Path, range: std::ops::Range<usize>) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in range {
@@ -249,15 +261,7 @@ audience = "pw_{pid}"
         )
     };
     let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let member = cordial_host::store::NewEvent {
-        contact: "pw@x.io".into(),
-        audience: "a".into(),
-        kind: "enter".into(),
-        user: r#"{"email":"pw@x.io"}"#.into(),
-        occurred_at: None,
-        source: "backfill",
-    };
-    store.add_pending("bulk", &[member]).unwrap();
+    store.add_pending("bulk", &[entered("pw@x.io")]).unwrap();
 
     std::fs::write(&secret, format!("{password}-wrong")).unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config(&secret)).await else {
@@ -298,17 +302,7 @@ async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
     let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
     Store::open(&h.dir.path().join("store.sqlite"))
         .unwrap()
-        .add_pending(
-            "bulk",
-            &[cordial_host::store::NewEvent {
-                contact: "k@x.io".into(),
-                audience: "vip".into(),
-                kind: "enter".into(),
-                user: r#"{"email":"k@x.io"}"#.into(),
-                occurred_at: None,
-                source: "backfill",
-            }],
-        )
+        .add_pending("bulk", &[entered("k@x.io")])
         .unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config).await else {
         panic!()
@@ -451,19 +445,7 @@ async fn a_failed_import_fails_the_run_and_keeps_the_members() {
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "import_deadline_minutes = 0");
     let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    store
-        .add_pending(
-            "bulk",
-            &[cordial_host::store::NewEvent {
-                contact: "f@x.io".into(),
-                audience: "vip".into(),
-                kind: "enter".into(),
-                user: r#"{"email":"f@x.io"}"#.into(),
-                occurred_at: None,
-                source: "backfill",
-            }],
-        )
-        .unwrap();
+    store.add_pending("bulk", &[entered("f@x.io")]).unwrap();
     let handle = h.emulator.handle();
     handle.hold_jobs(true);
     assert!(matches!(run_job(&h, &config).await, RunOutcome::Failed(_)));

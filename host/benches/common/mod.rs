@@ -70,3 +70,40 @@ pub fn machine() -> String {
 pub fn components_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/target/wasm32-wasip2/release")
 }
+
+/// The `[host]`, `[auth.cordial]` and `[auth.cordial.sftp]` tables of a benchmark config:
+/// the store, the emulator, and a key login to the throwaway sshd's files folder.
+pub fn host_and_auth(
+    store: &std::path::Path,
+    key: &std::path::Path,
+    base_url: &str,
+    sshd: &cordial_sftp::sshd::LocalSshd,
+) -> String {
+    format!(
+        r#"
+[host]
+store = "{store}"
+components_dir = "{components}"
+
+[auth.cordial]
+base_url = "{base_url}"
+api_key_file = "{key}"
+
+[auth.cordial.sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key_file = "{client_key}"
+folder = "{folder}"
+host_key = "{fp}"
+"#,
+        store = store.display(),
+        components = components_dir().display(),
+        key = key.display(),
+        port = sshd.port(),
+        user = sshd.user(),
+        client_key = sshd.client_key().display(),
+        folder = sshd.files_dir().display(),
+        fp = sshd.host_fingerprint(),
+    )
+}

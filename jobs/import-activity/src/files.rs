@@ -8,7 +8,7 @@ use cordial_guest::types::JobError;
 use cordial_guest::{sftp, state};
 use cordial_jobs::activity::export::{EXPORT_KEY, WindowExport};
 use cordial_jobs::activity::reader::{BROKEN, records};
-use cordial_jobs::activity::record::{STREAM, map_record};
+use cordial_jobs::activity::record::{RecordMapper, STREAM};
 use cordial_jobs::settings::ImportActivitySettings;
 
 /// Records per emit call.
@@ -71,11 +71,12 @@ fn import_file(name: &str, settings: &ImportActivitySettings) -> Result<(u64, u6
     let (mut stored, mut bad) = (0u64, 0u64);
     let mut batch: Vec<StreamRecord> = Vec::with_capacity(BATCH);
     let mut quarantine: Vec<Quarantined> = Vec::new();
+    let mapper = RecordMapper::new(&settings.extra_mapping);
     for (line, item) in items {
         let mapped = match item {
             Err(e) if e.starts_with(BROKEN) => return Err(broken(e)),
             Err(e) => Err((e, String::new())),
-            Ok(text) => map_record(&text, &settings.extra_mapping).map_err(|e| (e, text)),
+            Ok(text) => mapper.map(&text).map_err(|e| (e, text)),
         };
         match mapped {
             Ok(r) => batch.push(StreamRecord {
