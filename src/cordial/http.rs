@@ -85,4 +85,21 @@ impl fmt::Display for TransportError {
 /// Sends one request and returns the whole response.
 pub trait HttpTransport {
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Sends every request and answers in the same order. A transport that can have many
+    /// requests in flight (wasi:http) sends them side by side, so a round of requests costs
+    /// about one round trip; this default sends them one after another.
+    fn send_all(&mut self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        requests.iter().map(|r| self.send(r)).collect()
+    }
+}
+
+impl<T: HttpTransport + ?Sized> HttpTransport for &mut T {
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request)
+    }
+
+    fn send_all(&mut self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        (**self).send_all(requests)
+    }
 }

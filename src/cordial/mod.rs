@@ -7,6 +7,8 @@ mod contact;
 mod error;
 mod http;
 mod list_name;
+mod patient;
+mod remembered;
 pub mod requests;
 
 pub use client::{
@@ -18,3 +20,5 @@ pub use contact::{ContactUpsert, SmsChannel, SubscribeStatus};
 pub use error::{CordialError, retry_after_from};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
 pub use list_name::{audience_list_name, check_list_name};
+pub use patient::{RATE_LIMIT_WAITS, WaitOutRateLimits};
+pub use remembered::{attribute_types, ensure_list};

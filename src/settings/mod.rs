@@ -61,3 +61,93 @@ pub fn validate(kind: JobKind, settings: &serde_json::Value) -> Vec<ConfigProble
     }
     problems
 }
+
+/// The typed settings of a job of `kind`, from its config port. A job calls this after the
+/// host (or `validate`) has accepted the settings, so a failure here means they changed or
+/// the runtime passed something else.
+pub fn read<T: serde::de::DeserializeOwned>(
+    kind: JobKind,
+    config: &mut dyn crate::ports::Config,
+) -> Result<T, crate::job::JobError> {
+    use crate::job::JobError;
+    let pairs = config
+        .get_all()
+        .map_err(|e| JobError::Transient(format!("reading the job's settings: {e}")))?;
+    serde_json::from_value(from_pairs(kind, &pairs))
+        .map_err(|e| JobError::InvalidConfig(format!("settings: {e}")))
+}
+
+/// Settings as a runtime's config store holds them (`wasi:config/store`, Spin variables):
+/// one text value per top-level setting, text as it is and everything else as JSON.
+pub fn to_pairs(settings: &serde_json::Value) -> Vec<(String, String)> {
+    settings
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+/// The settings object back from its text pairs. A setting whose shape is text stays text;
+/// any other value is read as JSON, and kept as text when it is not JSON, so that the
+/// checks name the setting and say what it should look like.
+pub fn from_pairs(kind: JobKind, pairs: &[(String, String)]) -> serde_json::Value {
+    let spec = kind.settings_spec();
+    let map = pairs
+        .iter()
+        .map(|(k, text)| {
+            let is_text = spec
+                .iter()
+                .find(|s| s.name == k)
+                .is_some_and(|s| s.shape.is_text());
+            let value = if is_text {
+                serde_json::Value::String(text.clone())
+            } else {
+                serde_json::from_str(text)
+                    .unwrap_or_else(|_| serde_json::Value::String(text.clone()))
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod pairs_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_survive_the_trip_through_text_pairs() {
+        let settings = json!({
+            "audience": "123",
+            "list": "true",
+            "existing_users": true,
+            "field_mapping": {"first": "first_name"},
+            "frequency": "daily",
+        });
+        let pairs = to_pairs(&settings);
+        assert!(pairs.contains(&("audience".into(), "123".into())));
+        assert!(pairs.contains(&("existing_users".into(), "true".into())));
+        assert_eq!(from_pairs(JobKind::ExportBulk, &pairs), settings);
+    }
+
+    #[test]
+    fn a_value_that_is_not_json_stays_text_for_the_checks_to_name() {
+        let pairs = vec![
+            ("audience".to_owned(), "vip".to_owned()),
+            ("existing_users".to_owned(), "yes".to_owned()),
+        ];
+        let value = from_pairs(JobKind::ExportRealtime, &pairs);
+        let problems = validate(JobKind::ExportRealtime, &value);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].field, "existing_users");
+    }
+}

@@ -22,6 +22,17 @@ pub(super) enum Shape {
     OneOf(&'static [&'static str]),
 }
 
+impl Shape {
+    /// Whether the setting's value is text (everything else is a number, a bool, a table
+    /// or a list).
+    pub(super) fn is_text(self) -> bool {
+        matches!(
+            self,
+            Shape::Text | Shape::Date | Shape::Frequency | Shape::OneOf(_)
+        )
+    }
+}
+
 /// One accepted setting.
 pub(super) struct SettingSpec {
     pub name: &'static str,
