@@ -17,6 +17,13 @@ pub enum Fault {
     /// §1.5): `Retry-After`, `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining: 0` and
     /// `X-Rate-Limit-Reset`.
     RateLimited { retry_after_secs: u64, count: usize },
+    /// The same 429 for every `nth` request (the others pass), `count` times in all: the
+    /// shape of a real account's budget running out again and again under steady load.
+    RateLimitedEvery {
+        nth: usize,
+        retry_after_secs: u64,
+        count: usize,
+    },
     /// A 5xx with the recorded `{"error":"an error has occurred"}` body. A status
     /// that is not a valid HTTP status is answered as 500.
     ServerError { status: u16, count: usize },
@@ -30,14 +37,16 @@ impl Fault {
     /// The HTTP status this fault answers with.
     pub fn status(&self) -> u16 {
         match self {
-            Fault::RateLimited { .. } => 429,
+            Fault::RateLimited { .. } | Fault::RateLimitedEvery { .. } => 429,
             Fault::ServerError { status, .. } => *status,
         }
     }
 
     fn count(&self) -> usize {
         match self {
-            Self::RateLimited { count, .. } | Self::ServerError { count, .. } => *count,
+            Self::RateLimited { count, .. }
+            | Self::RateLimitedEvery { count, .. }
+            | Self::ServerError { count, .. } => *count,
         }
     }
 
@@ -45,6 +54,9 @@ impl Fault {
     pub fn response(&self) -> Response {
         match self {
             Self::RateLimited {
+                retry_after_secs, ..
+            }
+            | Self::RateLimitedEvery {
                 retry_after_secs, ..
             } => {
                 let body = json!({
@@ -71,22 +83,40 @@ impl Fault {
 
 /// Queued faults, each with how many requests it still has to answer.
 #[derive(Debug, Default)]
-pub struct FaultQueue(VecDeque<(Fault, usize)>);
+pub struct FaultQueue(VecDeque<Queued>);
+
+#[derive(Debug)]
+struct Queued {
+    fault: Fault,
+    left: usize,
+    /// Requests seen while this fault was first in line (for `RateLimitedEvery`).
+    seen: usize,
+}
 
 impl FaultQueue {
     pub fn push(&mut self, fault: Fault) {
-        let n = fault.count();
-        if n > 0 {
-            self.0.push_back((fault, n));
+        let left = fault.count();
+        if left > 0 {
+            self.0.push_back(Queued {
+                fault,
+                left,
+                seen: 0,
+            });
         }
     }
 
     /// The fault the current request gets, if any, consuming one use of it.
     pub fn take(&mut self) -> Option<Fault> {
-        let (fault, left) = self.0.front_mut()?;
-        let fault = fault.clone();
-        *left -= 1;
-        if *left == 0 {
+        let queued = self.0.front_mut()?;
+        queued.seen += 1;
+        if let Fault::RateLimitedEvery { nth, .. } = queued.fault
+            && queued.seen % nth.max(1) != 0
+        {
+            return None;
+        }
+        let fault = queued.fault.clone();
+        queued.left -= 1;
+        if queued.left == 0 {
             self.0.pop_front();
         }
         Some(fault)
@@ -118,6 +148,36 @@ mod tests {
         assert_eq!(q.take(), Some(rl));
         assert_eq!(q.take(), Some(se));
         assert_eq!(q.take(), None);
+    }
+
+    #[test]
+    fn an_every_nth_fault_answers_only_every_nth_request_then_lets_the_next_fault_in() {
+        let mut q = FaultQueue::default();
+        let every = Fault::RateLimitedEvery {
+            nth: 3,
+            retry_after_secs: 1,
+            count: 2,
+        };
+        let se = Fault::ServerError {
+            status: 500,
+            count: 1,
+        };
+        q.push(every.clone());
+        q.push(se.clone());
+        let answers: Vec<Option<Fault>> = (0..8).map(|_| q.take()).collect();
+        assert_eq!(
+            answers,
+            [
+                None,
+                None,
+                Some(every.clone()),
+                None,
+                None,
+                Some(every),
+                Some(se),
+                None
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 mod capture;
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/rate_limits.rs"]
+mod rate_limits;
 #[path = "support/serving.rs"]
 mod serving;
 
@@ -297,6 +299,38 @@ async fn cordial_ignores_a_resubscribe_without_force_subscribe() {
     assert_eq!(u["channels"]["sms"]["subscribeStatus"], "unsubscribed");
     assert!(u["channels"].get("email").is_none());
     assert_eq!(h.emulator.handle().contact_count(), 2);
+}
+
+/// Every 5th request answered with a 429 while a batch of submissions is worked off: the
+/// capture component sends one request at a time, so after each 429 nothing at all may reach
+/// Cordial until its `Retry-After` has passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
+    let h = capture::start().await;
+    let jobs = QUIZ.replace("max_attempts = 3", "max_attempts = 10");
+    let s = Serving::start(&h, &jobs).await;
+    let url = capture_url(s.addr, "quiz");
+    submit(&url, &json!({"email": "warm@x.io", "opt_in": true})).await;
+    wait_settled(&s.store, "quiz", 1, SETTLE).await;
+    h.emulator.handle().inject(Fault::RateLimitedEvery {
+        nth: 5,
+        retry_after_secs: 1,
+        count: 4,
+    });
+    let batch: Vec<Value> = (0..20)
+        .map(|i| json!({"email": format!("rl{i}@x.io"), "opt_in": true}))
+        .collect();
+    submit(&url, &Value::Array(batch)).await;
+    let counts = wait_settled(&s.store, "quiz", 21, Duration::from_secs(60)).await;
+    assert_eq!((counts.done, counts.dead), (21, 0));
+    let requests = h.emulator.handle().requests();
+    assert_eq!(
+        rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), 0),
+        4
+    );
+    for i in 0..20 {
+        assert!(capture::contact(&h, &format!("rl{i}@x.io")).is_some());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,8 @@
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/rate_limits.rs"]
+mod rate_limits;
 #[path = "support/sftp.rs"]
 mod sftp;
 
@@ -152,6 +154,40 @@ async fn the_first_run_takes_the_last_seven_days_and_maps_every_field() {
             .next()
             .is_none()
     );
+}
+
+/// A scheduled run's export request answered with a 429 three times running: each is waited
+/// out for its `Retry-After`, nothing reaches Cordial inside a window, and the run still
+/// completes with one export.
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_in_a_scheduled_run_are_waited_out_and_the_run_completes() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![
+            event("rl1", "open", now - Duration::hours(3)),
+            event("rl2", "click", now - Duration::hours(2)),
+        ])
+        .unwrap();
+    h.emulator
+        .handle()
+        .inject(cordial_emulator::Fault::RateLimited {
+            retry_after_secs: 1,
+            count: 3,
+        });
+    assert_completed(&run(&h, &config(&sshd, "")).await);
+    assert_eq!(
+        stream_ids(&store(&h)),
+        BTreeSet::from([oid("rl1"), oid("rl2")])
+    );
+    let requests = h.emulator.handle().requests();
+    assert_eq!(
+        rate_limits::assert_retry_after_held(&requests, std::time::Duration::from_secs(1), 0),
+        3
+    );
+    assert_eq!(h.emulator.handle().export_jobs().len(), 1, "asked once");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,8 @@
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/rate_limits.rs"]
+mod rate_limits;
 #[path = "support/serving.rs"]
 mod serving;
 
@@ -391,6 +393,61 @@ async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
         assert!(
             too_soon.is_empty(),
             "requests sent during a Retry-After of 1 s: {too_soon:?}"
+        );
+    }
+    s.stop().await;
+}
+
+/// The shape of a real account under load: far more requests waiting than the job may have
+/// in flight, and every 7th answered with a 429. Requests queued behind the in-flight cap
+/// are held by the 429 like any other; only those already in flight may land in the window.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_queued_behind_the_cap_wait_out_every_retry_after() {
+    const CAPPED: &str = r#"
+[[job]]
+name = "vip"
+kind = "export-realtime"
+auth = "cordial"
+audience = "vip_customers"
+[job.delivery]
+concurrency = 8
+batch_size = 50
+max_in_flight = 4
+"#;
+    let h = Harness::start().await;
+    let s = Serving::start(&h, CAPPED).await;
+    post(
+        &s.hook("vip"),
+        default_payload(1, "warm@example.com", "enter", "vip_customers", ""),
+    )
+    .await;
+    s.drained("vip", DRAIN).await;
+    h.emulator.handle().inject(Fault::RateLimitedEvery {
+        nth: 7,
+        retry_after_secs: 1,
+        count: 5,
+    });
+    // 150 contacts, each entering then leaving: 300 events in one batch.
+    let items: Vec<String> = (0..150u64)
+        .flat_map(|i| {
+            let email = format!("q{i}@example.com");
+            [
+                default_payload(10 + 2 * i, &email, "enter", "vip_customers", ""),
+                default_payload(11 + 2 * i, &email, "exit", "vip_customers", ""),
+            ]
+        })
+        .collect();
+    let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    assert_eq!(status, 202);
+    let counts = s.drained("vip", Duration::from_secs(60)).await;
+    assert_eq!((counts.delivered, counts.dead), (301, 0));
+    let requests = h.emulator.handle().requests();
+    let limited = rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), 3);
+    assert_eq!(limited, 5);
+    for i in 0..150 {
+        assert!(
+            lists(&h, &format!("q{i}@example.com")).is_empty(),
+            "q{i} left the audience last"
         );
     }
     s.stop().await;

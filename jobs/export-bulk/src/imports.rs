@@ -2,7 +2,7 @@
 //! following the import jobs until Cordial says Done or Failed.
 
 use cordial_guest::types::JobError;
-use cordial_guest::{WasiHttp, sftp, state};
+use cordial_guest::{ScheduledHttp, sftp, state};
 use cordial_jobs::bulk::batch::{Batch, FileOutcome, STATE_KEY, import_name};
 use cordial_jobs::bulk::imports::{
     self as api, JobState, SftpSource, find_import, job_id_of, job_state,
@@ -13,7 +13,7 @@ use cordial_jobs::settings::ExportSettings;
 use std::time::{Duration, Instant};
 
 pub fn register_all(
-    client: &mut CordialClient<WasiHttp>,
+    client: &mut CordialClient<ScheduledHttp>,
     remote: &sftp::Remote,
     settings: &ExportSettings,
     batch: &mut Batch,
@@ -65,7 +65,7 @@ pub fn register_all(
 /// Polls every unfinished import with growing pauses until it finishes or the run's
 /// deadline passes; after the deadline the batch is left for the next run.
 pub fn follow_all(
-    client: &mut CordialClient<WasiHttp>,
+    client: &mut CordialClient<ScheduledHttp>,
     settings: &ExportSettings,
     batch: &mut Batch,
 ) -> Result<(), JobError> {

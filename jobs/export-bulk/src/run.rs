@@ -44,7 +44,7 @@ pub fn run(ctx: &RunContext, config: &str) -> Result<RunReport, JobError> {
         }
     };
 
-    let mut client = cordial_guest::cordial_client(ctx);
+    let mut client = cordial_guest::scheduled_client(ctx);
     if !batch.written {
         cordial_guest::ensure_list(&mut client, &list).map_err(|e| cordial_guest::job_error(&e))?;
         let types = cordial_guest::attribute_types(&mut client, ctx, &settings)

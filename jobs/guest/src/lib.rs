@@ -16,6 +16,21 @@ pub fn cordial_client(ctx: &types::RunContext) -> cordial_jobs::cordial::Cordial
     cordial_jobs::cordial::CordialClient::new(&ctx.cordial_base_url, WasiHttp)
 }
 
+/// The transport of scheduled runs: wasi:http with each 429 waited out (see
+/// [`WaitOutRateLimits`](cordial_jobs::cordial::WaitOutRateLimits)).
+pub type ScheduledHttp = cordial_jobs::cordial::WaitOutRateLimits<WasiHttp, fn(std::time::Duration)>;
+
+fn scheduled_http() -> ScheduledHttp {
+    cordial_jobs::cordial::WaitOutRateLimits::new(WasiHttp, std::thread::sleep)
+}
+
+/// A Cordial client for a scheduled run, which waits out rate limits instead of failing.
+pub fn scheduled_client(
+    ctx: &types::RunContext,
+) -> cordial_jobs::cordial::CordialClient<ScheduledHttp> {
+    cordial_jobs::cordial::CordialClient::new(&ctx.cordial_base_url, scheduled_http())
+}
+
 /// Logs at info level.
 pub fn info(message: &str) {
     log::log(log::Level::Info, message);
@@ -124,8 +139,8 @@ pub fn first_step_report(summary: String) -> types::RunReport {
 
 /// Makes sure the Cordial list exists, creating it once; remembered in job state so later
 /// calls skip the lookup.
-pub fn ensure_list(
-    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+pub fn ensure_list<T: cordial_jobs::cordial::HttpTransport>(
+    client: &mut cordial_jobs::cordial::CordialClient<T>,
     list: &str,
 ) -> Result<(), cordial_jobs::cordial::CordialError> {
     use cordial_jobs::cordial::CordialError;
@@ -150,8 +165,8 @@ pub fn ensure_list(
 }
 
 /// The types of the mapped attributes, from the state cache or, when stale, from Cordial.
-pub fn attribute_types(
-    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+pub fn attribute_types<T: cordial_jobs::cordial::HttpTransport>(
+    client: &mut cordial_jobs::cordial::CordialClient<T>,
     ctx: &types::RunContext,
     settings: &cordial_jobs::settings::ExportSettings,
 ) -> Result<cordial_jobs::realtime::AttributeTypes, cordial_jobs::cordial::CordialError> {
@@ -164,8 +179,8 @@ pub fn attribute_types(
 
 /// The types of the attributes `needed`, from the state cache or, when stale, from Cordial
 /// (for jobs whose settings are not [`ExportSettings`](cordial_jobs::settings::ExportSettings)).
-pub fn attribute_types_for(
-    client: &mut cordial_jobs::cordial::CordialClient<WasiHttp>,
+pub fn attribute_types_for<T: cordial_jobs::cordial::HttpTransport>(
+    client: &mut cordial_jobs::cordial::CordialClient<T>,
     ctx: &types::RunContext,
     needed: &[&str],
 ) -> Result<cordial_jobs::realtime::AttributeTypes, cordial_jobs::cordial::CordialError> {
@@ -189,12 +204,13 @@ pub fn attribute_types_for(
     Ok(types)
 }
 
-/// One Cordial request whose 2xx JSON answer is needed; failures become run errors.
+/// One Cordial request of a scheduled run whose 2xx JSON answer is needed (rate limits
+/// waited out); failures become run errors.
 pub fn call_json(
     request: &cordial_jobs::cordial::HttpRequest,
 ) -> Result<serde_json::Value, types::JobError> {
     use cordial_jobs::cordial::{CordialError, HttpTransport, json_response};
-    let response = WasiHttp
+    let response = scheduled_http()
         .send(request)
         .map_err(|e| job_error(&CordialError::Transport(e)))?;
     json_response(&response)

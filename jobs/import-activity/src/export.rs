@@ -1,7 +1,7 @@
 //! Asking Cordial for the window's export (once, even across crashes) and waiting for it.
 
 use cordial_guest::types::JobError;
-use cordial_guest::{WasiHttp, sftp, state};
+use cordial_guest::{ScheduledHttp, sftp, state};
 use cordial_jobs::activity::export::{
     EXPORT_KEY, FileOptions, SftpDestination, WindowExport, action_names, create_export,
     export_body, find_export, list_export_jobs,
@@ -13,7 +13,7 @@ use cordial_jobs::settings::ImportActivitySettings;
 use std::time::{Duration, Instant};
 
 pub fn request(
-    client: &mut CordialClient<WasiHttp>,
+    client: &mut CordialClient<ScheduledHttp>,
     remote: &sftp::Remote,
     settings: &ImportActivitySettings,
     window: &mut WindowExport,
@@ -66,7 +66,7 @@ pub fn request(
 /// Polls the export with growing pauses until Done; Failed is a permanent error with
 /// Cordial's message; past the deadline the window is left for the next run.
 pub fn follow(
-    client: &mut CordialClient<WasiHttp>,
+    client: &mut CordialClient<ScheduledHttp>,
     settings: &ImportActivitySettings,
     window: &WindowExport,
 ) -> Result<(), JobError> {

@@ -25,7 +25,7 @@ pub fn run(ctx: &RunContext, config: &str) -> Result<RunReport, JobError> {
             w
         }
     };
-    let mut client = cordial_guest::cordial_client(ctx);
+    let mut client = cordial_guest::scheduled_client(ctx);
     export::request(&mut client, &remote, &settings, &mut window)?;
     if let Err(e) = export::follow(&mut client, &settings, &window) {
         if matches!(e, JobError::Permanent(_)) {

@@ -1,16 +1,29 @@
 //! Per job, across all its calls: a cap on requests in flight, and a gate that a 429 from
 //! Cordial closes until its `Retry-After` has passed, so no call of the job sends anything
 //! new in the meantime, whichever call was told.
+//!
+//! The order matters. A request first waits for an in-flight permit and only then looks at
+//! the gate, so a request that queued behind the cap while a 429 arrived is held like any
+//! other; and a 429 closes the gate before its permit is released, so nobody slips through
+//! between the two. The only requests that can reach Cordial inside a `Retry-After` window
+//! are those already holding a permit when the 429 arrived: at most `max_in_flight - 1`.
 
 use cordial_jobs::cordial::retry_after_from;
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::SemaphorePermit;
 use tokio::time::Instant;
 use wasmtime_wasi_http::WasiBody;
 
 pub struct JobTraffic {
     in_flight: tokio::sync::Semaphore,
     not_before: Mutex<Option<Instant>>,
+}
+
+/// Leave to send one request: a permit under the cap, taken with the gate open.
+pub struct Cleared<'a> {
+    traffic: &'a JobTraffic,
+    _permit: SemaphorePermit<'a>,
 }
 
 impl JobTraffic {
@@ -21,21 +34,31 @@ impl JobTraffic {
         }
     }
 
-    /// Sends through the gate and the cap, and closes the gate on a 429.
+    /// Sends through the cap and the gate, and closes the gate on a 429.
     pub async fn send<T>(
         &self,
         sent: impl Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, T)>>,
     ) -> wasmtime_wasi_http::Result<(http::Response<WasiBody>, T)> {
-        self.gate().await;
-        let permit = self.in_flight.acquire().await;
+        let cleared = self.clear().await;
         let response = sent.await;
-        drop(permit);
-        if let Ok((r, _)) = &response
-            && r.status() == http::StatusCode::TOO_MANY_REQUESTS
-        {
-            self.close_for(retry_after(r.headers()));
+        if let Ok((r, _)) = &response {
+            cleared.answered(r.status(), r.headers());
         }
         response
+    }
+
+    /// Waits for a permit, then, holding it, for the gate to be open.
+    pub async fn clear(&self) -> Cleared<'_> {
+        let permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the in-flight semaphore is never closed");
+        self.gate().await;
+        Cleared {
+            traffic: self,
+            _permit: permit,
+        }
     }
 
     /// Waits until the gate is open.
@@ -59,6 +82,16 @@ impl JobTraffic {
     }
 }
 
+impl Cleared<'_> {
+    /// Records Cordial's answer, closing the gate on a 429 while the permit is still held;
+    /// the permit is released when this returns.
+    pub fn answered(self, status: http::StatusCode, headers: &http::HeaderMap) {
+        if status == http::StatusCode::TOO_MANY_REQUESTS {
+            self.traffic.close_for(retry_after(headers));
+        }
+    }
+}
+
 /// Cordial's wait after a 429 (the client's rule: `Retry-After`, else
 /// `X-Rate-Limit-Reset`), or one second when it names none.
 fn retry_after(headers: &http::HeaderMap) -> Duration {
@@ -68,6 +101,8 @@ fn retry_after(headers: &http::HeaderMap) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn the_wait_comes_from_retry_after_then_reset_then_a_default() {
@@ -94,5 +129,42 @@ mod tests {
             start.elapsed() >= Duration::from_secs(1),
             "a shorter close does not shorten the gate"
         );
+    }
+
+    /// More senders than the cap: one in flight gets a 429 while the rest wait for a permit.
+    /// None of those waiting may be cleared before the `Retry-After` has passed.
+    #[tokio::test(start_paused = true)]
+    async fn requests_queued_behind_the_cap_are_held_by_a_429_that_arrives_meanwhile() {
+        let traffic = Arc::new(JobTraffic::new(2));
+        let start = Instant::now();
+        let first = traffic.clear().await;
+        let second = traffic.clear().await;
+        let cleared_early = Arc::new(AtomicUsize::new(0));
+        let queued: Vec<_> = (0..5)
+            .map(|_| {
+                let (traffic, early) = (traffic.clone(), cleared_early.clone());
+                tokio::spawn(async move {
+                    let cleared = traffic.clear().await;
+                    if start.elapsed() < Duration::from_secs(3) {
+                        early.fetch_add(1, Ordering::SeqCst);
+                    }
+                    cleared.answered(http::StatusCode::OK, &http::HeaderMap::new());
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let mut limited = http::HeaderMap::new();
+        limited.insert("retry-after", "3".parse().unwrap());
+        first.answered(http::StatusCode::TOO_MANY_REQUESTS, &limited);
+        second.answered(http::StatusCode::OK, &http::HeaderMap::new());
+        for q in queued {
+            q.await.unwrap();
+        }
+        assert_eq!(
+            cleared_early.load(Ordering::SeqCst),
+            0,
+            "a request queued for a permit went out inside the Retry-After window"
+        );
+        assert!(start.elapsed() >= Duration::from_secs(3));
     }
 }
