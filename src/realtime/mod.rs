@@ -1,6 +1,8 @@
-//! How one audience event becomes one contact upsert for the real-time export.
+//! The real-time export: how one audience event becomes one contact upsert, how a batch of
+//! upserts goes out ([`rounds`]), and the whole call over the ports ([`job`]).
 
 pub mod attribute_cache;
+pub mod job;
 pub mod rounds;
 
 use crate::cordial::{AttributeType, ContactUpsert, coerce};

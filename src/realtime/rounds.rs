@@ -2,58 +2,31 @@
 //! contact's events in order.
 //!
 //! The batch is worked off in rounds: each round sends the next event of every contact at
-//! once. A contact whose event failed in a way that may pass later stops there (its later
-//! events are held back, so nothing overtakes); a rate limit stops the whole batch, since
-//! Cordial limits the account, not the contact.
+//! once (with [`HttpTransport::send_all`]). A contact whose event failed in a way that may
+//! pass later stops there (its later events are held back, so nothing overtakes); a rate
+//! limit stops the whole batch, since Cordial limits the account, not the contact.
 
 use super::Undeliverable;
 use crate::cordial::{
-    ContactUpsert, CordialError, HttpRequest, HttpResponse, TransportError, requests,
-    upsert_outcome,
+    ContactUpsert, CordialError, HttpRequest, HttpTransport, requests, upsert_outcome,
 };
+use crate::job::Outcome;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-/// Sends requests side by side and answers in the same order.
-pub trait SendAll {
-    fn send_all(&mut self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>>;
-}
-
-/// What became of one event.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EventOutcome {
-    Delivered,
-    /// Try again later. `attempted` is false for events held back behind a failure, which
-    /// were never sent.
-    Retry {
-        after: Option<Duration>,
-        reason: String,
-        attempted: bool,
-    },
-    DeadLetter {
-        status: Option<u16>,
-        reason: String,
-    },
-}
-
 /// Delivers `planned` (one entry per event, in arrival order) and returns one outcome per
 /// event, in the same order.
-pub fn deliver_in_rounds<S: SendAll>(
+pub fn deliver_in_rounds(
     base: &str,
     planned: &[Result<ContactUpsert, Undeliverable>],
-    sender: &mut S,
-) -> Vec<EventOutcome> {
-    let mut outcomes: Vec<Option<EventOutcome>> = vec![None; planned.len()];
+    http: &mut dyn HttpTransport,
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; planned.len()];
     let mut queues: Vec<VecDeque<usize>> = Vec::new();
     let mut queue_of: HashMap<&str, usize> = HashMap::new();
     for (i, plan) in planned.iter().enumerate() {
         match plan {
-            Err(why) => {
-                outcomes[i] = Some(EventOutcome::DeadLetter {
-                    status: None,
-                    reason: why.0.clone(),
-                })
-            }
+            Err(why) => outcomes[i] = Some(Outcome::dead_letter(why.0.clone())),
             Ok(contact) => {
                 let q = *queue_of.entry(contact.email.as_str()).or_insert_with(|| {
                     queues.push(VecDeque::new());
@@ -79,32 +52,26 @@ pub fn deliver_in_rounds<S: SendAll>(
             })
             .collect();
         let mut halt: Option<Option<Duration>> = None;
-        for (&(q, i), response) in round.iter().zip(sender.send_all(&batch)) {
+        for (&(q, i), response) in round.iter().zip(http.send_all(&batch)) {
             let result = response
                 .map_err(CordialError::Transport)
                 .and_then(|r| upsert_outcome(&r));
             outcomes[i] = Some(match result {
-                Ok(_) => EventOutcome::Delivered,
-                Err(e) if e.is_retryable() => {
-                    if matches!(e, CordialError::RateLimited { .. }) {
-                        halt = Some(e.retry_after());
+                Ok(_) => Outcome::Delivered,
+                Err(e) => {
+                    if e.is_retryable() {
+                        if matches!(e, CordialError::RateLimited { .. }) {
+                            halt = Some(e.retry_after());
+                        }
+                        hold_back(
+                            &mut queues[q],
+                            &mut outcomes,
+                            e.retry_after(),
+                            &format!("an earlier event of this contact failed: {e}"),
+                        );
                     }
-                    hold_back(
-                        &mut queues[q],
-                        &mut outcomes,
-                        e.retry_after(),
-                        &format!("an earlier event of this contact failed: {e}"),
-                    );
-                    EventOutcome::Retry {
-                        after: e.retry_after(),
-                        reason: e.to_string(),
-                        attempted: true,
-                    }
+                    Outcome::from_cordial(&e)
                 }
-                Err(e) => EventOutcome::DeadLetter {
-                    status: e.status(),
-                    reason: e.to_string(),
-                },
             });
         }
         if let Some(after) = halt {
@@ -128,12 +95,12 @@ pub fn deliver_in_rounds<S: SendAll>(
 /// Marks every event still queued as held back, unsent.
 fn hold_back(
     queue: &mut VecDeque<usize>,
-    outcomes: &mut [Option<EventOutcome>],
+    outcomes: &mut [Option<Outcome>],
     after: Option<Duration>,
     reason: &str,
 ) {
     for i in queue.drain(..) {
-        outcomes[i] = Some(EventOutcome::Retry {
+        outcomes[i] = Some(Outcome::Retry {
             after,
             reason: format!("held back: {reason}"),
             attempted: false,
@@ -144,6 +111,7 @@ fn hold_back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cordial::{HttpResponse, TransportError};
 
     /// The scripted answer to the `n`-th request for a contact: status and headers.
     type Answer = fn(&str, usize) -> (u16, &'static [(&'static str, &'static str)]);
@@ -155,38 +123,36 @@ mod tests {
         seen: HashMap<String, usize>,
     }
 
-    impl SendAll for Scripted {
+    /// The contact a request upserts.
+    fn email_of(request: &HttpRequest) -> String {
+        request.json_body().unwrap()["channels"]["email"]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    impl HttpTransport for Scripted {
+        fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+            let email = email_of(request);
+            let n = self.seen.entry(email.clone()).or_default();
+            *n += 1;
+            let (status, headers) = (self.answer)(&email, *n);
+            Ok(HttpResponse {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: br#"{"success":true,"cID":"x"}"#.to_vec(),
+            })
+        }
+
         fn send_all(
             &mut self,
             requests: &[HttpRequest],
         ) -> Vec<Result<HttpResponse, TransportError>> {
-            let emails: Vec<String> = requests
-                .iter()
-                .map(|r| {
-                    r.json_body().unwrap()["channels"]["email"]["address"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                })
-                .collect();
-            let answers = emails
-                .iter()
-                .map(|e| {
-                    let n = self.seen.entry(e.clone()).or_default();
-                    *n += 1;
-                    let (status, headers) = (self.answer)(e, *n);
-                    Ok(HttpResponse {
-                        status,
-                        headers: headers
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect(),
-                        body: br#"{"success":true,"cID":"x"}"#.to_vec(),
-                    })
-                })
-                .collect();
-            self.rounds.push(emails);
-            answers
+            self.rounds.push(requests.iter().map(email_of).collect());
+            requests.iter().map(|r| self.send(r)).collect()
         }
     }
 
@@ -199,7 +165,7 @@ mod tests {
     fn run(
         answer: Answer,
         planned: &[Result<ContactUpsert, Undeliverable>],
-    ) -> (Vec<EventOutcome>, Vec<Vec<String>>) {
+    ) -> (Vec<Outcome>, Vec<Vec<String>>) {
         let mut s = Scripted {
             answer,
             rounds: vec![],
@@ -223,10 +189,10 @@ mod tests {
             rounds,
             vec![vec!["a@x.co", "b@x.co", "c@x.co"], vec!["a@x.co"]]
         );
-        assert_eq!(outcomes[0], EventOutcome::Delivered);
-        assert_eq!(outcomes[2], EventOutcome::Delivered);
+        assert_eq!(outcomes[0], Outcome::Delivered);
+        assert_eq!(outcomes[2], Outcome::Delivered);
         assert!(
-            matches!(&outcomes[3], EventOutcome::DeadLetter { status: None, reason } if reason == "no email")
+            matches!(&outcomes[3], Outcome::DeadLetter { status: None, reason } if reason == "no email")
         );
     }
 
@@ -251,15 +217,15 @@ mod tests {
         assert_eq!(rounds, vec![vec!["a@x.co", "b@x.co"], vec!["b@x.co"]]);
         assert!(matches!(
             outcomes[0],
-            EventOutcome::Retry {
+            Outcome::Retry {
                 attempted: true,
                 ..
             }
         ));
         assert!(
-            matches!(&outcomes[2], EventOutcome::Retry { attempted: false, reason, .. } if reason.starts_with("held back"))
+            matches!(&outcomes[2], Outcome::Retry { attempted: false, reason, .. } if reason.starts_with("held back"))
         );
-        assert_eq!(outcomes[3], EventOutcome::Delivered);
+        assert_eq!(outcomes[3], Outcome::Delivered);
     }
 
     #[test]
@@ -281,22 +247,18 @@ mod tests {
             &planned,
         );
         assert_eq!(rounds.len(), 1, "nothing is sent after a 429");
-        assert_eq!(outcomes[0], EventOutcome::Delivered);
+        assert_eq!(outcomes[0], Outcome::Delivered);
         assert!(
-            matches!(outcomes[1], EventOutcome::Retry { after: Some(d), attempted: true, .. } if d == Duration::from_secs(3))
+            matches!(outcomes[1], Outcome::Retry { after: Some(d), attempted: true, .. } if d == Duration::from_secs(3))
         );
         assert!(matches!(
             outcomes[2],
-            EventOutcome::Retry {
+            Outcome::Retry {
                 attempted: false,
                 ..
             }
         ));
-        assert_eq!(
-            outcomes[3],
-            EventOutcome::Delivered,
-            "c was in the same round"
-        );
+        assert_eq!(outcomes[3], Outcome::Delivered, "c was in the same round");
     }
 
     #[test]
@@ -308,11 +270,11 @@ mod tests {
         );
         assert!(matches!(
             outcomes[0],
-            EventOutcome::DeadLetter {
+            Outcome::DeadLetter {
                 status: Some(422),
                 ..
             }
         ));
-        assert_eq!(outcomes[1], EventOutcome::Delivered);
+        assert_eq!(outcomes[1], Outcome::Delivered);
     }
 }

@@ -77,6 +77,23 @@ pub fn read<T: serde::de::DeserializeOwned>(
         .map_err(|e| JobError::InvalidConfig(format!("settings: {e}")))
 }
 
+/// What becomes of every item handed to an event-driven job whose settings could not be
+/// [`read`]: retried when the config store failed (the settings may be fine), dead-lettered
+/// when the settings themselves are unusable, since no retry can deliver those items.
+pub fn unreadable_outcome(error: crate::job::JobError) -> crate::job::Outcome {
+    use crate::job::{JobError, Outcome};
+    match error {
+        JobError::Transient(reason) => Outcome::Retry {
+            after: None,
+            reason,
+            attempted: true,
+        },
+        JobError::InvalidConfig(why) | JobError::Permanent(why) => {
+            Outcome::dead_letter(format!("unusable job settings: {why}"))
+        }
+    }
+}
+
 /// Settings as a runtime's config store holds them (`wasi:config/store`, Spin variables):
 /// one text value per top-level setting, text as it is and everything else as JSON.
 pub fn to_pairs(settings: &serde_json::Value) -> Vec<(String, String)> {
