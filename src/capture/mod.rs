@@ -10,8 +10,11 @@
 //! 3. [`plan`]: one [`Decision`] per channel, with its rule id for the audit.
 //! 4. [`contact_for_submission`]: the [`ContactUpsert`] to `POST /v2/contacts`, or `None`
 //!    when every channel is skipped.
+//!
+//! [`job::submit`] is that flow for a whole batch, over the ports.
 
 pub mod decision;
+pub mod job;
 pub mod region;
 pub mod submission;
 
