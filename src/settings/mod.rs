@@ -10,6 +10,7 @@ mod calendar;
 mod frequency;
 mod kinds;
 mod spec;
+mod validate_job;
 
 pub use account::check_against_account;
 pub use calendar::parse_iso_date;
@@ -17,6 +18,7 @@ pub use frequency::Frequency;
 pub use kinds::{
     CaptureSettings, ExportSettings, ImportActivitySettings, JobKind, OptInMode, RegionScope,
 };
+pub use validate_job::validate_job;
 
 /// One problem with a job's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +81,8 @@ pub fn read<T: serde::de::DeserializeOwned>(
 
 /// What becomes of every item handed to an event-driven job whose settings could not be
 /// [`read`]: retried when the config store failed (the settings may be fine), dead-lettered
-/// when the settings themselves are unusable, since no retry can deliver those items.
+/// when the settings themselves are unusable, since no retry can deliver those items. A
+/// retry counts as attempted so the runtime backs off instead of calling again at once.
 pub fn unreadable_outcome(error: crate::job::JobError) -> crate::job::Outcome {
     use crate::job::{JobError, Outcome};
     match error {
@@ -137,7 +140,7 @@ pub fn from_pairs(kind: JobKind, pairs: &[(String, String)]) -> serde_json::Valu
 }
 
 #[cfg(test)]
-mod pairs_tests {
+mod tests {
     use super::*;
     use serde_json::json;
 
@@ -166,5 +169,25 @@ mod pairs_tests {
         let problems = validate(JobKind::ExportRealtime, &value);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].field, "existing_users");
+    }
+
+    #[test]
+    fn unreadable_settings_are_retried_only_when_the_store_failed() {
+        use crate::job::{JobError, Outcome};
+        let store = unreadable_outcome(JobError::Transient("store unavailable".into()));
+        assert_eq!(
+            store,
+            Outcome::Retry {
+                after: None,
+                reason: "store unavailable".into(),
+                attempted: true
+            }
+        );
+        let unusable =
+            unreadable_outcome(JobError::InvalidConfig("settings: no `audience`".into()));
+        assert_eq!(
+            unusable,
+            Outcome::dead_letter("unusable job settings: settings: no `audience`")
+        );
     }
 }

@@ -1,10 +1,10 @@
 use super::*;
 use crate::cordial::{HttpRequest, HttpResponse, HttpTransport, Method};
 use crate::job::RunContext;
+use crate::ports::Config;
 use crate::ports::fakes::{
     FakeClock, FakeCordial, MemoryConfig, MemoryKeyValue, RecordingLog, json_response,
 };
-use crate::ports::{Config, PortError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -384,32 +384,5 @@ fn unusable_settings_dead_letter_every_event_unsent() {
         );
     }
     assert_eq!(outcomes.len(), 2);
-    assert!(http.requests.is_empty());
-}
-
-/// A config store that is down.
-struct DownConfig;
-
-impl Config for DownConfig {
-    fn get_all(&mut self) -> Result<Vec<(String, String)>, PortError> {
-        Err(PortError("store unavailable".into()))
-    }
-}
-
-#[test]
-fn a_config_store_failure_retries_every_event() {
-    let mut http = cordial(&[], |_, _| upserted());
-    let batch = events(&[(Membership::Enter, "a@x.co")]);
-    let outcomes = deliver_with(
-        &mut http,
-        &mut MemoryKeyValue::default(),
-        &mut DownConfig,
-        &batch,
-    );
-    assert!(
-        matches!(&outcomes[0], Outcome::Retry { after: None, attempted: true, reason }
-            if reason.contains("store unavailable")),
-        "{outcomes:?}"
-    );
     assert!(http.requests.is_empty());
 }
