@@ -1,7 +1,10 @@
 //! `POST /v2/contactactivityexport` for one time window, and finding its files afterwards.
 
+use crate::bulk::following::Following;
 use crate::bulk::imports::PASSWORD_PLACEHOLDER;
 use crate::cordial::{HttpRequest, Method};
+use crate::job::JobError;
+use crate::ports::KeyValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -41,6 +44,9 @@ pub struct WindowExport {
     pub imported: Vec<String>,
     pub records: u64,
     pub quarantined: u64,
+    /// How long the export has been followed while Cordial works on it.
+    #[serde(default)]
+    pub following: Following,
 }
 
 /// The job-state keys: the cursor (end of the last imported window) and the window under way.
@@ -64,7 +70,25 @@ impl WindowExport {
             imported: Vec::new(),
             records: 0,
             quarantined: 0,
+            following: Following::default(),
         }
+    }
+
+    /// The window under way, if a run started one.
+    pub fn load(state: &mut dyn KeyValue) -> Result<Option<WindowExport>, JobError> {
+        let saved = state
+            .get(EXPORT_KEY)
+            .map_err(|e| JobError::from_port("reading the window under way", e))?;
+        saved
+            .map(|bytes| WindowExport::from_bytes(&bytes).map_err(JobError::Permanent))
+            .transpose()
+    }
+
+    /// Saves the window, durably, before the run goes on.
+    pub fn save(&self, state: &mut dyn KeyValue) -> Result<(), JobError> {
+        state
+            .set(EXPORT_KEY, &self.to_bytes())
+            .map_err(|e| JobError::from_port("saving the window under way", e))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -213,5 +237,14 @@ mod tests {
         assert!(!export.owns(".activity-job-20261115130000-20261122130000.json.part"));
         let list = json!([{"_id": "j", "metadata": {"name": export.name}}]);
         assert_eq!(find_export(&list, &export.name), Some("j".into()));
+    }
+
+    #[test]
+    fn a_window_saved_before_following_was_kept_still_reads() {
+        let saved = br#"{"name":"a-1-2","start":"s","end":"e","requested":true,
+            "job_id":"j","imported":[],"records":0,"quarantined":0}"#;
+        let window = WindowExport::from_bytes(saved).unwrap();
+        assert_eq!(window.following, Following::default());
+        assert_eq!(window.job_id.as_deref(), Some("j"));
     }
 }

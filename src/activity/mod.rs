@@ -1,7 +1,9 @@
 //! The Import Activity job: its time window, the export request, reading the export files
-//! and mapping their records to the `cordial_activity` stream.
+//! and mapping their records to the `cordial_activity` stream, and the run's whole sequence
+//! ([`job::run`]).
 
 pub mod export;
+pub mod job;
 pub mod reader;
 pub mod record;
 

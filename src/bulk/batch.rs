@@ -3,7 +3,10 @@
 //! each file's import. A file is registered with Cordial at most once: the run marks it
 //! `registering` before the request and looks the import up by name if it died in between.
 
+use super::following::Following;
 use super::imports::ImportCounts;
+use crate::job::JobError;
+use crate::ports::KeyValue;
 use serde::{Deserialize, Serialize};
 
 /// The job-state key the batch lives under.
@@ -20,6 +23,9 @@ pub struct Batch {
     pub written: bool,
     /// Members that could not be written (no usable email, a value of the wrong type).
     pub rejected: u64,
+    /// How long the imports have been followed while Cordial works on them.
+    #[serde(default)]
+    pub following: Following,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +56,25 @@ impl Batch {
             files: Vec::new(),
             written: false,
             rejected: 0,
+            following: Following::default(),
         }
+    }
+
+    /// The batch under way, if a run started one.
+    pub fn load(state: &mut dyn KeyValue) -> Result<Option<Batch>, JobError> {
+        let saved = state
+            .get(STATE_KEY)
+            .map_err(|e| JobError::from_port("reading the batch under way", e))?;
+        saved
+            .map(|bytes| Batch::from_bytes(&bytes).map_err(JobError::Permanent))
+            .transpose()
+    }
+
+    /// Saves the batch, durably, before the run goes on.
+    pub fn save(&self, state: &mut dyn KeyValue) -> Result<(), JobError> {
+        state
+            .set(STATE_KEY, &self.to_bytes())
+            .map_err(|e| JobError::from_port("saving the batch under way", e))
     }
 
     /// Where the next file starts: after the last member already written.
@@ -119,5 +143,13 @@ mod tests {
         b.written = true;
         assert!(b.finished());
         assert_eq!(Batch::from_bytes(&b.to_bytes()).unwrap(), b);
+    }
+
+    #[test]
+    fn a_batch_saved_before_following_was_kept_still_reads() {
+        let saved = br#"{"id":"b","up_to":9,"files":[],"written":true,"rejected":0}"#;
+        let batch = Batch::from_bytes(saved).unwrap();
+        assert_eq!(batch.following, Following::default());
+        assert!(batch.written);
     }
 }
