@@ -30,7 +30,7 @@ fn record(i: u32) -> String {
         "cID": format!("c{}", i % 7),
         "action": "open",
         "time": "2026-11-21T10:00:00+0000",
-        "first": i % 2 == 0,
+        "first": i.is_multiple_of(2),
         "message_name": "welcome",
     })
     .to_string()
@@ -183,11 +183,10 @@ fn a_window_is_exported_streamed_and_closed() {
             records_read: 2505,
             records_written: 2503,
             records_rejected: 2,
-            summary: format!(
-                "imported 2503 record(s) of 2026-11-20T00:00:00Z → 2026-11-22T13:00:00Z from 2 \
-                 file(s); 2 malformed record(s) quarantined (see `cordial-host quarantine`); \
-                 cursor at 2026-11-22T13:00:00Z"
-            ),
+            summary: "imported 2503 record(s) of 2026-11-20T00:00:00Z → 2026-11-22T13:00:00Z \
+                      from 2 file(s); 2 malformed record(s) quarantined (see `cordial-host \
+                      quarantine`); cursor at 2026-11-22T13:00:00Z"
+                .to_owned(),
         }
     );
     assert_eq!(waits, ms(&[100, 200]), "one poll per call, backing off");
