@@ -48,32 +48,18 @@
 //! # Ok(()) }
 //! ```
 
-mod activity_export;
-mod app;
-mod attributes;
-mod auth;
-mod body;
+// The folders depend on each other one way only, from the top down:
+// `routes` → `imports`, `exports` → `account`, `jobs` → `http` → `model`,
+// with `config` and `time` below them all.
+mod account;
 mod config;
-mod contact_body;
-mod contacts;
-mod errors;
-mod events;
-mod export_job;
-mod faults;
-mod handle;
-mod ids;
-mod import_apply;
-pub mod import_file;
-mod import_job;
+mod exports;
+mod http;
 mod imports;
 mod jobs;
-mod lists;
-mod pipeline;
+mod model;
 mod routes;
-mod sftp_jobs;
-mod store;
 mod time;
-mod values;
 
 use std::net::SocketAddr;
 
@@ -83,8 +69,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{AttributeSeed, AttributeType, EmulatorConfig, Seed};
-pub use faults::Fault;
-pub use handle::{EmulatorHandle, RecordedRequest};
+pub use http::faults::Fault;
+pub use http::handle::EmulatorHandle;
+pub use http::recording::RecordedRequest;
+pub use imports::file as import_file;
 
 /// An emulator serving on a local port. Dropping it without [`shutdown`]
 /// leaves the server running until the runtime stops.
@@ -132,7 +120,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         .await
         .with_context(|| format!("binding the Cordial emulator to {}", config.addr))?;
     let addr = listener.local_addr()?;
-    let app = app::Shared::new(&config).map_err(anyhow::Error::msg)?;
+    let app = http::app::Shared::new(&config).map_err(anyhow::Error::msg)?;
     let router = routes::router(app.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The route table and the few handlers that belong to no resource.
-
-use std::collections::HashMap;
+//!
+//! It puts every folder's endpoints behind [`crate::http::pipeline`], so it is the one
+//! module that knows them all and sits at the top, beside `lib.rs`.
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -8,10 +9,11 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::app::App;
-use crate::errors::{ApiError, GENERIC};
-use crate::pipeline::pipeline;
-use crate::{activity_export, attributes, contacts, imports, jobs, lists};
+use crate::account::{attributes, contacts, lists};
+use crate::http::app::App;
+use crate::http::errors::{ApiError, GENERIC};
+use crate::http::pipeline::pipeline;
+use crate::{exports, imports, jobs};
 
 /// Every route lives under `/v2`, whatever the `Host`, as on api.cordial.io.
 pub fn router(app: App) -> Router {
@@ -45,10 +47,10 @@ pub fn router(app: App) -> Router {
                 .put(attributes::update)
                 .delete(attributes::destroy),
         )
-        .route("/v2/contactimports", post(imports::create))
-        .route("/v2/contactactivityexport", post(activity_export::create))
-        .route("/v2/jobs", get(jobs::index))
-        .route("/v2/jobs/{id}", get(jobs::show))
+        .route("/v2/contactimports", post(imports::request::create))
+        .route("/v2/contactactivityexport", post(exports::request::create))
+        .route("/v2/jobs", get(jobs::endpoints::index))
+        .route("/v2/jobs/{id}", get(jobs::endpoints::show))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(app.clone(), pipeline))
@@ -77,13 +79,4 @@ async fn method_not_allowed() -> Response {
         message: "Method Not Allowed".into(),
     }
     .into_response()
-}
-
-/// Query parameters by name (the last one wins). A malformed query yields what
-/// could be decoded rather than axum's plain-text 400, which Cordial never sends.
-pub fn query(raw: Option<String>) -> HashMap<String, String> {
-    raw.and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
 }

@@ -1,6 +1,6 @@
 //! The in-memory account: attribute schema, lists and contacts.
 //!
-//! Everything lives behind one `Mutex` in [`crate::app::App`]; handlers lock it,
+//! Everything lives behind one `Mutex` in [`crate::http::app::App`]; handlers lock it,
 //! validate, mutate and render without awaiting, so no lock is held across I/O.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::config::{AttributeType, Seed};
-use crate::ids;
+use crate::model::ids;
 use crate::time;
 
 /// Contact keys that are not attributes. A list or attribute may not take one of

@@ -8,14 +8,14 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::app::App;
+use crate::account::values::lenient_bool;
 use crate::config::AttributeType;
-use crate::errors::ApiError;
-use crate::pipeline::ParsedBody;
-use crate::routes::query;
-use crate::store::{Attribute, Store};
+use crate::http::app::App;
+use crate::http::errors::ApiError;
+use crate::http::pipeline::ParsedBody;
+use crate::http::query::query;
+use crate::model::store::{Attribute, Store};
 use crate::time;
-use crate::values::lenient_bool;
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 

@@ -19,7 +19,7 @@
 //! below (`Field 'name' should be specified`, `Incorrect format for '<field>'`, ...).
 //!
 //! A good request is answered **200** `{"jobId": "<24 hex>"}` and a background job
-//! ([`crate::export_job`], `jobName: "ExportEvents"`) writes the files.
+//! ([`crate::exports::job`], `jobName: "ExportEvents"`) writes the files.
 //!
 //! What the emulator does with each field:
 //! - `name` (required; letters, numbers and dashes) names the files:
@@ -65,17 +65,17 @@ use chrono::{DateTime, Utc};
 use cordial_sftp::Credential;
 use serde_json::{Map, Value, json};
 
-use crate::app::App;
-use crate::contact_body::is_email;
-use crate::errors::ApiError;
-use crate::events::ceil_seconds;
-use crate::export_job;
-use crate::ids;
-use crate::jobs::Job;
-use crate::pipeline::ParsedBody;
-use crate::sftp_jobs::{self, text};
+use crate::account::contact_body::is_email;
+use crate::account::values::lenient_bool;
+use crate::exports::job;
+use crate::http::app::App;
+use crate::http::errors::ApiError;
+use crate::http::pipeline::ParsedBody;
+use crate::jobs::sftp::{self, text};
+use crate::model::events::ceil_seconds;
+use crate::model::ids;
+use crate::model::job::Job;
 use crate::time;
-use crate::values::lenient_bool;
 
 /// The SFTP port when `destination.port` is absent.
 const DEFAULT_SFTP_PORT: u16 = 22;
@@ -185,7 +185,7 @@ pub async fn create(
         request.file_name(1),
     ));
     let failure = app.take_export_failure();
-    export_job::spawn(app.clone(), id.clone(), request, failure);
+    job::spawn(app.clone(), id.clone(), request, failure);
     Ok((StatusCode::OK, Json(json!({"jobId": id}))))
 }
 
@@ -198,7 +198,7 @@ fn refuse(message: impl Into<String>) -> ApiError {
 fn bad_destination(message: impl Into<String>) -> ApiError {
     ApiError::Keyed {
         status: StatusCode::BAD_REQUEST,
-        error_key: crate::errors::GENERIC,
+        error_key: crate::http::errors::GENERIC,
         message: message.into(),
     }
 }
@@ -314,7 +314,7 @@ pub fn parse_request(
     };
     let username = required("username")?;
     let path = required("path")?;
-    let credential = sftp_jobs::credential(destination, saved_keys).map_err(bad_destination)?;
+    let credential = sftp::credential(destination, saved_keys).map_err(bad_destination)?;
     if let Some(email) = fields.get("confirmEmail").filter(|v| !v.is_null())
         && !email.as_str().is_some_and(|e| is_email(e.trim()))
     {

@@ -1,14 +1,15 @@
 //! What the import and export jobs share: reading the SFTP login out of a request (a
-//! password, or a key saved in the account) and failing a job with Cordial's message.
+//! password, or a key saved in the account), telling a refused login from an
+//! unreachable server, and failing a job with Cordial's message.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use cordial_sftp::Credential;
+use cordial_sftp::{Credential, SftpFailure};
 use serde_json::{Map, Value};
 
-use crate::app::App;
-use crate::jobs::JobStatus;
+use crate::http::app::App;
+use crate::model::job::JobStatus;
 use crate::time;
 
 /// Why a job failed: Cordial's message, and the SFTP client's own words for the handle.
@@ -60,5 +61,31 @@ pub fn credential(
         },
         (None, Some(password)) => Ok(Credential::Password(password)),
         (None, None) => Err("Parameter password is not set".into()),
+    }
+}
+
+/// Whether a connection-level failure was the server refusing the credentials
+/// (as opposed to no server, or no answer). `cordial_sftp` says so in its message.
+pub fn is_login_failure(e: &SftpFailure) -> bool {
+    let m = e.to_string();
+    m.contains("the server refused")
+        || m.contains("login failed")
+        || m.contains("cannot use the private key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_failures_are_told_from_connection_failures() {
+        let refused = SftpFailure::Connection(
+            "u@h:22: the server refused the password for user `u`; check the username and the password".into(),
+        );
+        assert!(is_login_failure(&refused));
+        let down = SftpFailure::Connection(
+            "u@h:22: cannot connect: Connection refused (os error 111)".into(),
+        );
+        assert!(!is_login_failure(&down));
     }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::errors::ApiError;
+use crate::http::errors::ApiError;
 
 /// A canned failure for the next `count` API requests, whatever their endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,12 +5,12 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::app::App;
-use crate::contact_body::{self, Mode};
-use crate::errors::ApiError;
-use crate::pipeline::ParsedBody;
-use crate::routes::query;
-use crate::store::{Contact, SubscribeStatus};
+use crate::account::contact_body::{self, Mode};
+use crate::http::app::App;
+use crate::http::errors::ApiError;
+use crate::http::pipeline::ParsedBody;
+use crate::http::query::query;
+use crate::model::store::{Contact, SubscribeStatus};
 use crate::time;
 
 /// Page size when `per_page` is absent or not a positive number. Cordial
@@ -139,7 +139,7 @@ pub async fn update(
 
 /// An SMS number belongs to one contact: writing another contact's number is a 422.
 fn sms_free(
-    store: &crate::store::Store,
+    store: &crate::model::store::Store,
     patch: &contact_body::ContactPatch,
     contact: Option<u64>,
 ) -> Result<(), ApiError> {

@@ -12,12 +12,12 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
-use crate::auth;
-use crate::body;
-use crate::errors::{ApiError, GENERIC};
-use crate::faults::Fault;
-use crate::handle::RecordedRequest;
+use crate::http::app::App;
+use crate::http::auth;
+use crate::http::body;
+use crate::http::errors::{ApiError, GENERIC};
+use crate::http::faults::Fault;
+use crate::http::recording::RecordedRequest;
 
 /// Largest body accepted; bulk contact calls are far smaller.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;

@@ -29,12 +29,11 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;
 
-use crate::activity_export::{Column, ExportRequest, Format, MessageType, Selection};
-use crate::app::App;
-use crate::events::{Event, Record, Snapshot, is_custom_action};
-use crate::import_job::is_login_failure;
-use crate::jobs::JobStatus;
-use crate::sftp_jobs::{Failure, finish_failed};
+use crate::exports::request::{Column, ExportRequest, Format, MessageType, Selection};
+use crate::http::app::App;
+use crate::jobs::sftp::{Failure, finish_failed, is_login_failure};
+use crate::model::events::{Event, Record, Snapshot, is_custom_action};
+use crate::model::job::JobStatus;
 use crate::time;
 
 /// Bytes sent per `Upload::write`.
@@ -472,7 +471,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::activity_export::parse_request;
+    use crate::exports::request::parse_request;
 
     fn request(extra: Value) -> ExportRequest {
         let mut body = json!({
@@ -559,7 +558,7 @@ mod tests {
 
     #[test]
     fn synthetic_records_are_written_directly_as_render_would() {
-        let mut store = crate::events::EventStore::default();
+        let mut store = crate::model::events::EventStore::default();
         store.generate(
             20_000,
             5,
@@ -577,7 +576,7 @@ mod tests {
             String::from_utf8(direct).unwrap(),
             String::from_utf8(rendered).unwrap()
         );
-        let mut given = crate::events::EventStore::default();
+        let mut given = crate::model::events::EventStore::default();
         given
             .add(vec![json!({"action": "a", "time": "2024-07-01T00:00:00Z"})])
             .unwrap();

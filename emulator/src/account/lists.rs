@@ -5,12 +5,12 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::app::App;
-use crate::errors::ApiError;
-use crate::pipeline::ParsedBody;
-use crate::routes::query;
-use crate::store::Store;
-use crate::values::lenient_bool;
+use crate::account::values::lenient_bool;
+use crate::http::app::App;
+use crate::http::errors::ApiError;
+use crate::http::pipeline::ParsedBody;
+use crate::http::query::query;
+use crate::model::store::Store;
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 

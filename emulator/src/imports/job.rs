@@ -4,8 +4,8 @@
 //! The job waits while [`crate::EmulatorHandle::hold_jobs`] holds jobs, then logs in
 //! to the customer's SFTP server with [`cordial_sftp`] (any host key is accepted:
 //! Cordial fetches from whatever server a customer names), reads the file, parses
-//! it ([`crate::import_file`]) and applies it row by row
-//! ([`crate::import_apply`]) in chunks, so the store is never locked for long and
+//! it ([`crate::imports::file`]) and applies it row by row
+//! ([`crate::imports::apply`]) in chunks, so the store is never locked for long and
 //! `completedItems` and `result` grow while the job runs.
 //!
 //! A job fails, with `message` in Cordial's words, when the server cannot be
@@ -17,12 +17,12 @@
 
 use cordial_sftp::{HostKeyPolicy, SftpClient, SftpFailure, Target};
 
-use crate::app::App;
-use crate::import_apply::{self, EMAIL_COLUMN, Outcome, Plan};
-use crate::import_file;
-use crate::imports::ImportRequest;
-use crate::jobs::{JobStatus, Rejection};
-use crate::sftp_jobs::{Failure, finish_failed};
+use crate::http::app::App;
+use crate::imports::apply::{EMAIL_COLUMN, Outcome, Plan, apply_row};
+use crate::imports::file::parse_file;
+use crate::imports::request::ImportRequest;
+use crate::jobs::sftp::{Failure, finish_failed, is_login_failure};
+use crate::model::job::{JobStatus, Rejection};
 use crate::time;
 
 /// Rows applied per lock of the store.
@@ -66,7 +66,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
         Ok(b) => b,
         Err(f) => return finish_failed(&app, &id, "import", f),
     };
-    let file = match import_file::parse_file(
+    let file = match parse_file(
         &bytes,
         request.delimiter,
         request.has_header,
@@ -120,7 +120,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
                 .iter()
                 .map(|row| {
                     row_number += 1;
-                    let outcome = import_apply::apply_row(&mut store, &plan, &row.cells, now);
+                    let outcome = apply_row(&mut store, &plan, &row.cells, now);
                     (row_number, row.line, outcome)
                 })
                 .collect()
@@ -216,15 +216,6 @@ fn open_failure(e: SftpFailure, server: &str, path: &str) -> Failure {
     }
 }
 
-/// Whether a connection-level failure was the server refusing the credentials
-/// (as opposed to no server, or no answer). `cordial_sftp` says so in its message.
-pub(crate) fn is_login_failure(e: &SftpFailure) -> bool {
-    let m = e.to_string();
-    m.contains("the server refused")
-        || m.contains("login failed")
-        || m.contains("cannot use the private key")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,17 +226,5 @@ mod tests {
         assert_eq!(split_path("/a.csv"), ("/".into(), "a.csv".into()));
         assert_eq!(split_path("files/a.csv"), ("files".into(), "a.csv".into()));
         assert_eq!(split_path("a.csv"), (String::new(), "a.csv".into()));
-    }
-
-    #[test]
-    fn login_failures_are_told_from_connection_failures() {
-        let refused = SftpFailure::Connection(
-            "u@h:22: the server refused the password for user `u`; check the username and the password".into(),
-        );
-        assert!(is_login_failure(&refused));
-        let down = SftpFailure::Connection(
-            "u@h:22: cannot connect: Connection refused (os error 111)".into(),
-        );
-        assert!(!is_login_failure(&down));
     }
 }

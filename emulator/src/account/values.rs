@@ -9,7 +9,7 @@
 use serde_json::{Map, Number, Value};
 
 use crate::config::AttributeType;
-use crate::store::Attribute;
+use crate::model::store::Attribute;
 use crate::time;
 
 /// Sub-fields of a geo attribute (Cordial's contact-variables docs).
@@ -161,7 +161,7 @@ pub fn check(attr: &Attribute, field: &str, value: &Value) -> Result<Value, Stri
 /// An unknown sub-field is reported as not part of the schema, like any unknown key.
 pub fn check_geo_field(full_key: &str, sub: &str, value: &Value) -> Result<Value, String> {
     if !GEO_FIELDS.contains(&sub) {
-        return Err(crate::errors::not_in_schema(full_key));
+        return Err(crate::http::errors::not_in_schema(full_key));
     }
     match (sub, value) {
         (_, Value::Null) => Ok(Value::Null),

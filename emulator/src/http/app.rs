@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::EmulatorConfig;
-use crate::events::{EventStore, Snapshot};
-use crate::faults::{Fault, FaultQueue};
-use crate::handle::RecordedRequest;
-use crate::jobs::Job;
-use crate::store::Store;
+use crate::http::faults::{Fault, FaultQueue};
+use crate::http::recording::RecordedRequest;
+use crate::model::events::{EventStore, Snapshot};
+use crate::model::job::Job;
+use crate::model::store::Store;
 
 /// How many requests the log keeps. Benchmarks send many; tests look at a few.
 const MAX_RECORDED: usize = 100_000;

@@ -1,7 +1,7 @@
 //! Applying one row of an import file to the account (cordial-api.md §5.2).
 //!
 //! Each row becomes the body a `POST /v2/contacts` would carry and goes through
-//! the same validation ([`crate::contact_body`]), so an import and the contacts
+//! the same validation ([`crate::account::contact_body`]), so an import and the contacts
 //! API agree on emails (trimmed, lower-cased), attribute typing, geo sub-fields,
 //! list keys and unknown keys; a row the contacts API would answer 422 is
 //! `rejected`, with the same messages as the reason. What is particular to imports:
@@ -31,11 +31,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::account::contact_body::{self, Mode};
 use crate::config::AttributeType;
-use crate::contact_body::{self, Mode};
-use crate::errors::{ApiError, not_in_schema};
-use crate::imports::Strategy;
-use crate::store::{Contact, Store, SubscribeStatus};
+use crate::http::errors::{ApiError, not_in_schema};
+use crate::imports::request::Strategy;
+use crate::model::store::{Contact, Store, SubscribeStatus};
 
 pub const EMAIL_COLUMN: &str = "channels.email.address";
 pub const STATUS_COLUMN: &str = "channels.email.subscribeStatus";

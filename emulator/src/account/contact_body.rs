@@ -7,10 +7,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::account::values;
 use crate::config::AttributeType;
-use crate::errors::{ApiError, ValidationErrors, not_in_schema};
-use crate::store::{Contact, SmsChannel, Store, SubscribeStatus};
-use crate::values;
+use crate::http::errors::{ApiError, ValidationErrors, not_in_schema};
+use crate::model::store::{Contact, SmsChannel, Store, SubscribeStatus};
 
 const EMAIL_FIELD: &str = "channels.email.address";
 const STATUS_FIELD: &str = "channels.email.subscribeStatus";

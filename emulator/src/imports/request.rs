@@ -3,7 +3,7 @@
 //! The request is validated at once and a configuration problem is a 406 with
 //! Cordial's messages (cordial-api.md §5.1); a good request is answered 201
 //! `{"jobId": "<24 hex>"}` straight away and the file is fetched and applied by a
-//! background job ([`crate::import_job`]), which `GET /v2/jobs/{id}` reports on.
+//! background job ([`crate::imports::job`]), which `GET /v2/jobs/{id}` reports on.
 //!
 //! Only `transport: "sftp"` is emulated: the emulator logs in to the named server
 //! with the request's `password`, or with the private key that
@@ -22,16 +22,16 @@ use axum::http::StatusCode;
 use cordial_sftp::Credential;
 use serde_json::{Map, Value, json};
 
-use crate::app::App;
-use crate::contact_body::is_email;
-use crate::errors::ApiError;
-use crate::ids;
-use crate::import_job;
-use crate::jobs::Job;
-use crate::pipeline::ParsedBody;
-use crate::sftp_jobs::{self, text};
-use crate::store::Store;
-use crate::values::lenient_bool;
+use crate::account::contact_body::is_email;
+use crate::account::values::lenient_bool;
+use crate::http::app::App;
+use crate::http::errors::ApiError;
+use crate::http::pipeline::ParsedBody;
+use crate::imports::job;
+use crate::jobs::sftp::{self, text};
+use crate::model::ids;
+use crate::model::job::Job;
+use crate::model::store::Store;
 
 /// The SFTP port when `source.port` is absent.
 const DEFAULT_SFTP_PORT: u16 = 22;
@@ -86,7 +86,7 @@ pub async fn create(
         request.import_name.clone(),
         request.path.clone(),
     ));
-    import_job::spawn(app.clone(), id.clone(), request);
+    job::spawn(app.clone(), id.clone(), request);
     Ok((StatusCode::CREATED, Json(json!({"jobId": id}))))
 }
 
@@ -141,7 +141,7 @@ pub fn parse_request(
     };
     let username = required(source, "username")?;
     let path = required(source, "path")?;
-    let credential = sftp_jobs::credential(source, saved_keys).map_err(refuse)?;
+    let credential = sftp::credential(source, saved_keys).map_err(refuse)?;
 
     let has_header = flag(fields, "hasHeader", false)?;
     let columns = match fields.get("columns") {

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::errors::ApiError;
+use crate::http::errors::ApiError;
 
 /// What kind of body a Content-Type announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
