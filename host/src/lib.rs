@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod delivery;
 pub mod intake;
+pub mod jobs;
 pub mod runtime;
 pub mod schedule;
 pub mod scheduler;

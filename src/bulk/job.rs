@@ -87,7 +87,8 @@ fn prepare_account(
         &env.ctx.cordial_base_url,
         patient(&mut *env.http, &mut *env.clock),
     );
-    ensure_list(&mut client, &mut *env.state, list).map_err(|e| JobError::from_cordial(&e))?;
+    ensure_list(&mut client, &mut *env.state, &mut *env.log, list)
+        .map_err(|e| JobError::from_cordial(&e))?;
     attribute_types(
         &mut client,
         &mut *env.state,

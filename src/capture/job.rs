@@ -51,7 +51,7 @@ pub fn submit(env: &mut Env<'_>, submissions: &[Submission]) -> Vec<CaptureResul
         Err(e) => return every(submissions, Outcome::from_cordial(&e)),
     };
     if let Some(list) = &settings.list
-        && let Err(e) = ensure_list(&mut client, env.state, list)
+        && let Err(e) = ensure_list(&mut client, env.state, env.log, list)
     {
         return every(submissions, Outcome::from_cordial(&e));
     }

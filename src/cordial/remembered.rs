@@ -2,14 +2,15 @@
 //! the types of the attributes it maps.
 
 use super::{CordialClient, CordialError, HttpTransport};
-use crate::ports::KeyValue;
+use crate::ports::{KeyValue, Level, Log};
 use crate::realtime::{AttributeTypes, attribute_cache};
 
-/// Makes sure the Cordial list exists, creating it once; remembered in job state so later
-/// calls skip the lookup.
+/// Makes sure the Cordial list exists, creating it once (and saying so in the log);
+/// remembered in job state so later calls skip the lookup.
 pub fn ensure_list<T: HttpTransport>(
     client: &mut CordialClient<T>,
     state: &mut dyn KeyValue,
+    log: &mut dyn Log,
     list: &str,
 ) -> Result<(), CordialError> {
     let key = format!("list-ready:{list}");
@@ -18,7 +19,10 @@ pub fn ensure_list<T: HttpTransport>(
     }
     if !client.account_lists()?.iter().any(|l| l.name == list) {
         match client.create_list(list) {
-            Ok(_) => {}
+            Ok(id) => log.log(
+                Level::Info,
+                &format!("created Cordial list `{list}` (id {id})"),
+            ),
             // Another call created it between our read and our create.
             Err(CordialError::Rejected {
                 status: 422,
@@ -67,7 +71,7 @@ fn store_error(e: crate::ports::PortError) -> CordialError {
 mod tests {
     use super::*;
     use crate::cordial::HttpResponse;
-    use crate::ports::fakes::{FakeCordial, MemoryKeyValue, json_response};
+    use crate::ports::fakes::{FakeCordial, MemoryKeyValue, RecordingLog, json_response};
     use serde_json::json;
 
     fn cordial() -> FakeCordial<impl FnMut(&crate::cordial::HttpRequest) -> HttpResponse> {
@@ -88,10 +92,12 @@ mod tests {
     fn the_list_is_created_once_then_remembered() {
         let mut http = cordial();
         let mut state = MemoryKeyValue::default();
+        let mut log = RecordingLog::default();
         let mut client = CordialClient::new("http://cordial.test", &mut http);
-        ensure_list(&mut client, &mut state, "vip").unwrap();
-        ensure_list(&mut client, &mut state, "vip").unwrap();
+        ensure_list(&mut client, &mut state, &mut log, "vip").unwrap();
+        ensure_list(&mut client, &mut state, &mut log, "vip").unwrap();
         drop(client);
+        assert!(log.contains("created Cordial list `vip` (id 7)"));
         let posts = http
             .requests
             .iter()

@@ -38,7 +38,7 @@ pub fn deliver(env: &mut Env<'_>, events: &[AudienceEvent]) -> Vec<Outcome> {
         .clone()
         .unwrap_or_else(|| audience_list_name(&settings.audience));
     let mut client = CordialClient::new(&env.ctx.cordial_base_url, &mut *env.http);
-    if let Err(e) = ensure_list(&mut client, env.state, &list) {
+    if let Err(e) = ensure_list(&mut client, env.state, env.log, &list) {
         return every(events, Outcome::from_cordial(&e));
     }
     let needed = typed_targets(&settings);

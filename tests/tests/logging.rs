@@ -5,7 +5,9 @@
 mod harness;
 
 use base64::Engine as _;
-use cordial_host::runtime::{AudienceEvent, CallContext, Membership};
+use cordial_host::runtime::CallContext;
+use cordial_jobs::realtime::Membership;
+use cordial_jobs::realtime::job::AudienceEvent;
 use harness::{API_KEY, Harness, components_dir};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

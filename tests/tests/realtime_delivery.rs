@@ -6,9 +6,12 @@
 mod harness;
 
 use cordial_emulator::Fault;
-use cordial_host::runtime::bindings::outcomes::Outcome;
-use cordial_host::runtime::{AudienceEvent, Membership, Runtime};
+use cordial_host::runtime::Runtime;
+use cordial_jobs::job::Outcome;
+use cordial_jobs::realtime::Membership;
+use cordial_jobs::realtime::job::AudienceEvent;
 use harness::Harness;
+use std::time::Duration;
 
 const JOB: &str = r#"
 [[job]]
@@ -121,7 +124,7 @@ async fn events_without_a_usable_email_are_dead_lettered_not_retried() {
     let reasons: Vec<String> = outcomes
         .iter()
         .map(|o| match o {
-            Outcome::DeadLetter(r) => r.reason.clone(),
+            Outcome::DeadLetter { reason, .. } => reason.clone(),
             other => panic!("expected a dead letter, got {other:?}"),
         })
         .collect();
@@ -155,10 +158,10 @@ async fn a_value_that_cannot_take_its_attribute_type_is_dead_lettered_before_any
     )
     .await;
     match &outcomes[..] {
-        [Outcome::DeadLetter(r)] => {
-            assert_eq!(r.status, None);
+        [Outcome::DeadLetter { status, reason }] => {
+            assert_eq!(*status, None);
             assert_eq!(
-                r.reason,
+                reason,
                 "field `age`: `forty` is not a number (Cordial attribute `age` is a number)"
             );
         }
@@ -224,12 +227,11 @@ async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
     )
     .await;
     match &outcomes[..] {
-        [Outcome::DeadLetter(r)] => {
-            assert_eq!(r.status, Some(422));
+        [Outcome::DeadLetter { status, reason }] => {
+            assert_eq!(*status, Some(422));
             assert!(
-                r.reason.contains("key age is not part of the schema"),
-                "{}",
-                r.reason
+                reason.contains("key age is not part of the schema"),
+                "{reason}"
             );
         }
         other => panic!("{other:?}"),
@@ -253,10 +255,17 @@ async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
     )
     .await;
     match &outcomes[..] {
-        [Outcome::Retry(first), Outcome::Retry(second)] => {
-            assert_eq!(first.after_ms, Some(7000));
-            assert!(first.reason.contains("429"), "{}", first.reason);
-            assert!(second.reason.contains("held back"), "{}", second.reason);
+        [
+            Outcome::Retry {
+                after: first_after,
+                reason: first,
+                ..
+            },
+            Outcome::Retry { reason: second, .. },
+        ] => {
+            assert_eq!(*first_after, Some(Duration::from_secs(7)));
+            assert!(first.contains("429"), "{first}");
+            assert!(second.contains("held back"), "{second}");
         }
         other => panic!("{other:?}"),
     }
@@ -277,7 +286,7 @@ async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
     let batch = [event(2, Membership::Enter, r#"{"email":"c@example.com"}"#)];
     let outcomes = deliver(&runtime, &batch).await;
     assert!(
-        matches!(&outcomes[..], [Outcome::Retry(r)] if r.after_ms.is_none() && r.reason.contains("503")),
+        matches!(&outcomes[..], [Outcome::Retry { after: None, reason, .. }] if reason.contains("503")),
         "{outcomes:?}"
     );
     let outcomes = deliver(&runtime, &batch).await;

@@ -1,17 +1,62 @@
 //! `cordial:jobs/sftp`: the job's SFTP connection (see `cordial-sftp`), opened on first use
 //! from the job's authorization and confined to its folder.
 
+use super::HostIo;
 use crate::config::{SftpConfig, SftpCredential};
-use crate::runtime::RunState;
-use crate::runtime::bindings::sftp::{Entry, Host, HostDownload, HostUpload, Remote, SftpError};
+use crate::runtime::bindings::resources::{Download, Upload};
+use crate::runtime::bindings::sftp::{
+    self, Entry, Host, HostDownload, HostUpload, Remote, SftpError,
+};
 use cordial_sftp::{Credential, HostKeyPolicy, SftpClient, SftpFailure, Target};
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-/// A file being uploaded (host side of the `upload` resource); `None` once finished.
-pub struct Upload(Option<cordial_sftp::Upload>);
+/// One call's SFTP: the authorization's server, and the connection once opened.
+pub struct SftpCtx {
+    config: Option<SftpConfig>,
+    client: Option<SftpClient>,
+    pub io: HostIo,
+}
 
-/// A file being downloaded (host side of the `download` resource).
-pub struct Download(cordial_sftp::Download);
+impl SftpCtx {
+    pub fn new(config: Option<SftpConfig>) -> SftpCtx {
+        SftpCtx {
+            config,
+            client: None,
+            io: HostIo::default(),
+        }
+    }
+
+    /// The call's SFTP client, created on first use.
+    fn client(&mut self) -> Result<&mut SftpClient, SftpError> {
+        if self.client.is_none() {
+            let config = self.config.as_ref().ok_or_else(not_configured)?;
+            let target = target_for(config).map_err(SftpError::NotConfigured)?;
+            self.client = Some(SftpClient::new(target));
+        }
+        Ok(self.client.as_mut().expect("just created"))
+    }
+}
+
+/// The SFTP state with the call's resource table, where open files live.
+pub struct SftpView<'a> {
+    pub ctx: &'a mut SftpCtx,
+    pub table: &'a mut ResourceTable,
+}
+
+/// Store data that carries an [`SftpCtx`].
+pub trait SftpHost: Send {
+    fn sftp(&mut self) -> SftpView<'_>;
+}
+
+struct HasSftp;
+
+impl HasData for HasSftp {
+    type Data<'a> = SftpView<'a>;
+}
+
+pub fn add_to_linker<T: SftpHost + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    sftp::add_to_linker::<T, HasSftp>(linker, |t| t.sftp())
+}
 
 fn not_configured() -> SftpError {
     SftpError::NotConfigured("this job's authorization has no [auth.<name>.sftp] section".into())
@@ -48,25 +93,13 @@ pub fn target_for(config: &SftpConfig) -> Result<Target, String> {
     })
 }
 
-impl RunState {
-    /// The call's SFTP client, created on first use.
-    fn sftp_client(&mut self) -> Result<&mut SftpClient, SftpError> {
-        if self.sftp_client.is_none() {
-            let config = self.sftp.as_ref().ok_or_else(not_configured)?;
-            let target = target_for(config).map_err(SftpError::NotConfigured)?;
-            self.sftp_client = Some(SftpClient::new(target));
-        }
-        Ok(self.sftp_client.as_mut().expect("just created"))
-    }
-}
-
-impl Host for RunState {
+impl Host for SftpView<'_> {
     async fn describe(&mut self) -> wasmtime::Result<Result<Remote, SftpError>> {
-        let Some(config) = self.sftp.clone() else {
+        let Some(config) = self.ctx.config.clone() else {
             return Ok(Err(not_configured()));
         };
         // Cordial needs the folder as an absolute path: ask the server what it resolves to.
-        let folder = match self.sftp_client() {
+        let folder = match self.ctx.client() {
             Ok(client) => client.resolved_root().await.map_err(to_wit),
             Err(e) => Err(e),
         };
@@ -82,7 +115,7 @@ impl Host for RunState {
         &mut self,
         path: String,
     ) -> wasmtime::Result<Result<Resource<Upload>, SftpError>> {
-        let upload = match self.sftp_client() {
+        let upload = match self.ctx.client() {
             Ok(client) => client.create(&path).await.map_err(to_wit),
             Err(e) => Err(e),
         };
@@ -96,7 +129,7 @@ impl Host for RunState {
         &mut self,
         path: String,
     ) -> wasmtime::Result<Result<Resource<Download>, SftpError>> {
-        let download = match self.sftp_client() {
+        let download = match self.ctx.client() {
             Ok(client) => client.open(&path).await.map_err(to_wit),
             Err(e) => Err(e),
         };
@@ -107,7 +140,7 @@ impl Host for RunState {
     }
 
     async fn list_dir(&mut self, dir: String) -> wasmtime::Result<Result<Vec<Entry>, SftpError>> {
-        let listing = match self.sftp_client() {
+        let listing = match self.ctx.client() {
             Ok(client) => client.list_dir(&dir).await.map_err(to_wit),
             Err(e) => Err(e),
         };
@@ -125,26 +158,24 @@ impl Host for RunState {
     }
 
     async fn remove(&mut self, path: String) -> wasmtime::Result<Result<(), SftpError>> {
-        Ok(match self.sftp_client() {
+        Ok(match self.ctx.client() {
             Ok(client) => client.remove(&path).await.map_err(to_wit),
             Err(e) => Err(e),
         })
     }
 }
 
-impl HostUpload for RunState {
+impl HostUpload for SftpView<'_> {
     async fn write(
         &mut self,
         upload: Resource<Upload>,
         chunk: Vec<u8>,
     ) -> wasmtime::Result<Result<(), SftpError>> {
-        let started = std::time::Instant::now();
         let upload = self.table.get_mut(&upload)?;
         let written = match upload.0.as_mut() {
-            Some(file) => file.write(&chunk).await.map_err(to_wit),
+            Some(file) => self.ctx.io.time(file.write(&chunk)).await.map_err(to_wit),
             None => Err(SftpError::Other("the upload is already finished".into())),
         };
-        self.host_io += started.elapsed();
         Ok(written)
     }
 
@@ -158,17 +189,17 @@ impl HostUpload for RunState {
             )));
         };
         let started = std::time::Instant::now();
-        let finished = match self.sftp_client() {
+        let finished = match self.ctx.client() {
             Ok(client) => client.finish(file).await.map(drop).map_err(to_wit),
             Err(e) => Err(e),
         };
-        self.host_io += started.elapsed();
+        self.ctx.io.0 += started.elapsed();
         Ok(finished)
     }
 
     async fn drop(&mut self, upload: Resource<Upload>) -> wasmtime::Result<()> {
         let upload = self.table.delete(upload)?;
-        if let (Some(file), Some(client)) = (upload.0, self.sftp_client.as_mut()) {
+        if let (Some(file), Some(client)) = (upload.0, self.ctx.client.as_mut()) {
             // Never finished: remove the temporary file so no partial file lingers.
             client.abandon(file).await;
         }
@@ -176,14 +207,19 @@ impl HostUpload for RunState {
     }
 }
 
-impl HostDownload for RunState {
+impl HostDownload for SftpView<'_> {
     async fn read(
         &mut self,
         download: Resource<Download>,
         max_bytes: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, SftpError>> {
         let download = self.table.get_mut(&download)?;
-        Ok(download.0.read(max_bytes as usize).await.map_err(to_wit))
+        Ok(self
+            .ctx
+            .io
+            .time(download.0.read(max_bytes as usize))
+            .await
+            .map_err(to_wit))
     }
 
     async fn drop(&mut self, download: Resource<Download>) -> wasmtime::Result<()> {

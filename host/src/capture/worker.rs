@@ -6,9 +6,10 @@
 //! dead-lettered after `max_attempts`.
 
 use crate::config::JobConfig;
-use crate::runtime::bindings::outcomes::Outcome;
-use crate::runtime::{CaptureResult, CaptureSubmission, Runtime};
+use crate::runtime::Runtime;
 use crate::store::{CaptureDecision, CaptureSettled, PendingSubmission};
+use cordial_jobs::capture::job::{CaptureResult, Submission};
+use cordial_jobs::job::Outcome;
 use cordial_jobs::retry::{NextStep, RetryPolicy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,10 +69,10 @@ async fn run(runtime: Arc<Runtime>, job: JobConfig, wake: Arc<Notify>) {
                 continue;
             }
         };
-        let submissions: Vec<CaptureSubmission> = batch
+        let submissions: Vec<Submission> = batch
             .iter()
-            .map(|s| CaptureSubmission {
-                submission_id: s.submission_id.clone(),
+            .map(|s| Submission {
+                id: s.submission_id.clone(),
                 body: s.body.clone(),
             })
             .collect();
@@ -125,38 +126,39 @@ pub fn settle(
                 attempts,
                 decision,
             }),
-            Outcome::DeadLetter(r) => {
-                tracing::warn!(job = %job.name, submission = %submission.submission_id, "dead-lettered: {}", r.reason);
+            Outcome::DeadLetter { status, reason } => {
+                tracing::warn!(job = %job.name, submission = %submission.submission_id, "dead-lettered: {reason}");
                 settled.push(CaptureSettled::Dead {
                     id,
                     attempts,
                     decision,
-                    status: r.status,
-                    error: r.reason,
+                    status,
+                    error: reason,
                 });
             }
-            Outcome::Retry(r) if r.attempted => {
-                let server_delay = r.after_ms.map(Duration::from_millis);
-                match policy.next_step(attempts, server_delay, jitter(id, attempts)) {
-                    NextStep::GiveUp => settled.push(CaptureSettled::Dead {
+            Outcome::Retry {
+                after,
+                reason,
+                attempted: true,
+            } => match policy.next_step(attempts, after, jitter(id, attempts)) {
+                NextStep::GiveUp => settled.push(CaptureSettled::Dead {
+                    id,
+                    attempts,
+                    decision,
+                    status: None,
+                    error: format!("gave up after {attempts} attempts: {reason}"),
+                }),
+                NextStep::RetryAfter(delay) => {
+                    tracing::info!(job = %job.name, submission = %submission.submission_id, "retrying in {delay:?}: {reason}");
+                    settled.push(CaptureSettled::Retrying {
                         id,
                         attempts,
-                        decision,
-                        status: None,
-                        error: format!("gave up after {attempts} attempts: {}", r.reason),
-                    }),
-                    NextStep::RetryAfter(delay) => {
-                        tracing::info!(job = %job.name, submission = %submission.submission_id, "retrying in {delay:?}: {}", r.reason);
-                        settled.push(CaptureSettled::Retrying {
-                            id,
-                            attempts,
-                            error: r.reason,
-                        });
-                        wait = Some(wait.unwrap_or(Duration::ZERO).max(delay));
-                    }
+                        error: reason,
+                    });
+                    wait = Some(wait.unwrap_or(Duration::ZERO).max(delay));
                 }
-            }
-            Outcome::Retry(_) => {}
+            },
+            Outcome::Retry { .. } => {}
         }
     }
     (settled, wait)
@@ -206,7 +208,6 @@ fn jitter(id: i64, attempts: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::outcomes::{Rejection, RetryLater};
 
     fn job() -> JobConfig {
         let config = crate::config::parse(
@@ -236,11 +237,11 @@ mod tests {
     }
 
     fn retry(after_ms: Option<u64>, attempted: bool) -> Outcome {
-        Outcome::Retry(RetryLater {
-            after_ms,
+        Outcome::Retry {
+            after: after_ms.map(Duration::from_millis),
             reason: "429".into(),
             attempted,
-        })
+        }
     }
 
     #[test]
@@ -256,10 +257,10 @@ mod tests {
             &batch,
             vec![
                 result(Outcome::Delivered),
-                result(Outcome::DeadLetter(Rejection {
+                result(Outcome::DeadLetter {
                     status: Some(422),
                     reason: "bad".into(),
-                })),
+                }),
                 result(retry(Some(1500), true)),
                 result(retry(None, false)),
             ],

@@ -2,9 +2,11 @@
 
 use super::metrics::DeliveryMetrics;
 use crate::config::JobConfig;
-use crate::runtime::bindings::outcomes::Outcome;
-use crate::runtime::{AudienceEvent, Membership, Runtime};
+use crate::runtime::Runtime;
 use crate::store::{OutboxEvent, Settled};
+use cordial_jobs::job::Outcome;
+use cordial_jobs::realtime::Membership;
+use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::retry::{NextStep, RetryPolicy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,38 +97,41 @@ fn settle(
     for (event, outcome) in batch.drain(..).zip(outcomes) {
         match outcome {
             Outcome::Delivered => settled.push(Settled::Delivered { id: event.id }),
-            Outcome::DeadLetter(r) => {
-                tracing::warn!(job = %job.name, event = event.id, "dead-lettered: {}", r.reason);
+            Outcome::DeadLetter { status, reason } => {
+                tracing::warn!(job = %job.name, event = event.id, "dead-lettered: {reason}");
                 settled.push(Settled::Dead {
                     id: event.id,
                     attempts: event.attempts + 1,
-                    status: r.status,
-                    error: r.reason,
+                    status,
+                    error: reason,
                 });
             }
-            Outcome::Retry(r) if r.attempted => {
-                let server_delay = r.after_ms.map(Duration::from_millis);
+            Outcome::Retry {
+                after,
+                reason,
+                attempted: true,
+            } => {
                 let attempts = event.attempts + 1;
-                match policy.next_step(attempts, server_delay, jitter(event.id, attempts)) {
+                match policy.next_step(attempts, after, jitter(event.id, attempts)) {
                     NextStep::GiveUp => settled.push(Settled::Dead {
                         id: event.id,
                         attempts,
                         status: None,
-                        error: format!("gave up after {attempts} attempts: {}", r.reason),
+                        error: format!("gave up after {attempts} attempts: {reason}"),
                     }),
                     NextStep::RetryAfter(delay) => {
-                        tracing::info!(job = %job.name, event = event.id, "retrying in {delay:?}: {}", r.reason);
+                        tracing::info!(job = %job.name, event = event.id, "retrying in {delay:?}: {reason}");
                         settled.push(Settled::Retrying {
                             id: event.id,
                             attempts,
-                            error: r.reason,
+                            error: reason,
                         });
                         keep.push(OutboxEvent { attempts, ..event });
                         wait = Some(wait.unwrap_or(Duration::ZERO).max(delay));
                     }
                 }
             }
-            Outcome::Retry(_) => keep.push(event),
+            Outcome::Retry { .. } => keep.push(event),
         }
     }
     // Held-back events alone (their blocker was dead-lettered) go again at once.

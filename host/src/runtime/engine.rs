@@ -1,11 +1,12 @@
 //! The engine, the linker with every capability, the epoch ticker, and the cache of linked
 //! components.
 
-use super::bindings::capabilities::cordial::jobs as caps;
-use super::components::{self, JobPre};
+use super::bindings::{items, outcomes, types};
+use super::components;
 use super::run_state::RunState;
 use crate::capabilities::http::JobHttp;
 use crate::config::{AuthConfig, HostConfig, JobConfig};
+use crate::jobs::{Driver, descriptor};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub(super) const EPOCH_TICK: Duration = Duration::from_millis(100);
 pub struct Runtime {
     pub(super) engine: Engine,
     linker: Linker<RunState>,
-    loaded: Mutex<HashMap<PathBuf, Arc<JobPre>>>,
+    loaded: Mutex<HashMap<PathBuf, Arc<Driver>>>,
     pub(super) config: HostConfig,
     pub(super) store: Store,
     fuel_enabled: bool,
@@ -43,14 +44,11 @@ impl Runtime {
         let engine = Engine::new(&cfg)?;
 
         let mut linker = Linker::<RunState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        caps::types::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
-        caps::outcomes::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
-        caps::log::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
-        caps::state::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
-        caps::sftp::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
-        caps::platform::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        crate::capabilities::add_to_linker(&mut linker)?;
+        // The interfaces that only declare types.
+        types::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        outcomes::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
+        items::add_to_linker::<_, HasSelf<RunState>>(&mut linker, |s| s)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (e, stop) = (engine.clone(), ticker_stop.clone());
@@ -122,12 +120,12 @@ impl Runtime {
         self.fuel_enabled
     }
 
-    /// The job's linked component, compiling it on first use.
-    pub(super) fn component_for(&self, job: &JobConfig) -> anyhow::Result<Arc<JobPre>> {
+    /// The job's linked component in its kind's driver, compiling it on first use.
+    pub(super) fn driver_for(&self, job: &JobConfig) -> anyhow::Result<Arc<Driver>> {
         let path = job.component.clone().unwrap_or_else(|| {
             self.config
                 .components_dir
-                .join(components::component_file_name(job.kind))
+                .join(descriptor(job.kind).component_file)
         });
         if let Some(pre) = self
             .loaded
@@ -175,6 +173,10 @@ fn pool_for(config: &HostConfig) -> PoolingAllocationConfig {
         .max_memory_size((largest_memory_mb as usize) << 20);
     pool
 }
+
+impl types::Host for RunState {}
+impl outcomes::Host for RunState {}
+impl items::Host for RunState {}
 
 impl Drop for Runtime {
     fn drop(&mut self) {

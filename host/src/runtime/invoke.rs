@@ -1,24 +1,20 @@
 //! Calling a job: a fresh store per call with the job's limits, instantiation from the
-//! pre-linked component, the export call, and errors turned into [`CallError`]s.
+//! pre-linked component in its kind's driver, the export call, and errors turned into
+//! [`CallError`]s. Everything here speaks the job types of `cordial_jobs`.
 
-use super::bindings::outcomes::Outcome;
-use super::bindings::types::{ConfigProblem, JobError, RunContext, RunReport};
-use super::components::JobPre;
 use super::engine::{EPOCH_TICK, Runtime};
 use super::errors::CallError;
-use super::run_state::RunState;
+use super::run_state::{CallParts, RunState};
 use crate::capabilities::http::CordialHttpPolicy;
 use crate::config::JobConfig;
+use crate::jobs::Driver;
+use cordial_jobs::capture::job::{CaptureResult, Submission};
+use cordial_jobs::job::{JobError, Outcome, Progress, RunContext, RunReport};
+use cordial_jobs::realtime::job::AudienceEvent;
+use cordial_jobs::settings::ConfigProblem;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Store, Trap};
-
-pub use super::bindings::experience_capture::exports::cordial::jobs::capture::{
-    CaptureResult, Submission as CaptureSubmission,
-};
-pub use super::bindings::export_realtime::exports::cordial::jobs::realtime::{
-    AudienceEvent, Membership,
-};
 
 /// Identity of one call, for logs and the job's run context.
 #[derive(Debug, Clone)]
@@ -65,7 +61,7 @@ impl CallStats {
 }
 
 /// Where the time of one scheduled run went.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunStats {
     pub total: std::time::Duration,
     /// Waiting for Cordial's responses.
@@ -90,33 +86,44 @@ pub enum RunOutcome {
     Failed(JobError),
 }
 
+impl RunStats {
+    fn add(&mut self, other: RunStats) {
+        self.total += other.total;
+        self.http += other.http;
+        self.host_io += other.host_io;
+    }
+}
+
+/// A call made ready: a fresh store with the job's limits and capabilities, the run
+/// context, and the job's driver.
+struct Prepared {
+    store: Store<RunState>,
+    ctx: RunContext,
+    driver: Arc<Driver>,
+}
+
 impl Runtime {
-    /// Everything a call needs: a fresh store with the job's limits and capabilities, the
-    /// run context, the settings as the component takes them, and the linked component.
-    fn prepare(
-        &self,
-        job: &JobConfig,
-        call: &CallContext,
-    ) -> Result<(Store<RunState>, RunContext, String, Arc<JobPre>), CallError> {
+    fn prepare(&self, job: &JobConfig, call: &CallContext) -> Result<Prepared, CallError> {
         let failed = |error: anyhow::Error| CallError::Failed {
             job: job.name.clone(),
             error,
         };
-        let pre = self.component_for(job).map_err(failed)?;
+        let driver = self.driver_for(job).map_err(failed)?;
         let auth = self
             .config
             .auths
             .get(&job.auth)
             .ok_or_else(|| failed(anyhow::anyhow!("auth `{}` is not defined", job.auth)))?;
         let hooks = CordialHttpPolicy::for_call(self.job_http(job, auth).map_err(failed)?);
-        let state = RunState::new(
-            &job.name,
-            &call.run_id,
-            self.store.clone(),
-            auth.sftp.clone(),
+        let state = RunState::new(CallParts {
+            job: job.name.clone(),
+            run_id: call.run_id.clone(),
+            store: self.store.clone(),
+            settings: cordial_jobs::settings::to_pairs(&job.settings),
+            sftp: auth.sftp.clone(),
             hooks,
-            (job.limits.memory_mb as usize) << 20,
-        );
+            max_memory_bytes: (job.limits.memory_mb as usize) << 20,
+        });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         if self.fuel_enabled() {
@@ -136,7 +143,7 @@ impl Runtime {
             started_at: call.started_at.clone(),
             cordial_base_url: auth.base_url.clone(),
         };
-        Ok((store, ctx, job.settings.to_string(), pre))
+        Ok(Prepared { store, ctx, driver })
     }
 
     /// Turns a trap into what the operator needs to hear.
@@ -166,31 +173,18 @@ impl Runtime {
 
     /// Asks the job's component to check its settings (it may consult Cordial).
     pub async fn validate(&self, job: &JobConfig) -> Result<Vec<ConfigProblem>, CallError> {
-        let call = CallContext::now();
-        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
-        // Every world exports `configurable`, each through its own generated type.
-        macro_rules! validate_with {
-            ($pre:expr) => {{
-                let instance = $pre.instantiate_async(&mut store).await?;
-                instance
-                    .cordial_jobs_configurable()
-                    .call_validate(&mut store, &ctx, &settings)
-                    .await
-            }};
-        }
-        let result = async {
-            match &*pre {
-                JobPre::ImportActivity(p) => validate_with!(p),
-                JobPre::ExportBulk(p) => validate_with!(p),
-                JobPre::ExportRealtime(p) => validate_with!(p),
-                JobPre::ExperienceCapture(p) => validate_with!(p),
-            }
-        }
-        .await;
-        result.map_err(|e: wasmtime::Error| Self::classify(job, &store, e))
+        let Prepared {
+            mut store,
+            ctx,
+            driver,
+        } = self.prepare(job, &CallContext::now())?;
+        let result = driver.validate(&mut store, &ctx).await;
+        result.map_err(|e| Self::classify(job, &store, e))
     }
 
-    /// One scheduled run of an import-activity or export-bulk job.
+    /// A whole scheduled run of an import-activity or export-bulk job: steps until the job
+    /// finishes, waiting between steps for as long as it asks (each step is its own call,
+    /// with its own deadline, so Cordial's processing time never counts against one).
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
         self.run_measured(job, call)
             .await
@@ -203,39 +197,44 @@ impl Runtime {
         job: &JobConfig,
         call: &CallContext,
     ) -> Result<(RunOutcome, RunStats), CallError> {
-        let started = std::time::Instant::now();
-        let (mut store, ctx, settings, pre) = self.prepare(job, call)?;
-        let result = async {
-            match &*pre {
-                JobPre::ImportActivity(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_scheduled()
-                        .call_run(&mut store, &ctx, &settings)
-                        .await
+        let mut stats = RunStats::default();
+        loop {
+            let (step, step_stats) = self.run_step(job, call).await?;
+            stats.add(step_stats);
+            match step {
+                Ok(Progress::Finished(report)) => {
+                    return Ok((RunOutcome::Completed(report), stats));
                 }
-                JobPre::ExportBulk(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_scheduled()
-                        .call_run(&mut store, &ctx, &settings)
-                        .await
+                Ok(Progress::Waiting { after, reason }) => {
+                    tracing::info!(job = %job.name, run = %call.run_id, "waiting {after:?}: {reason}");
+                    tokio::time::sleep(after).await;
                 }
-                _ => Err(wasmtime::format_err!(
-                    "a `{}` job is driven by events, not runs",
-                    job.kind.as_str()
-                )),
+                Err(e) => return Ok((RunOutcome::Failed(e), stats)),
             }
         }
-        .await;
+    }
+
+    /// One call of a scheduled run.
+    pub async fn run_step(
+        &self,
+        job: &JobConfig,
+        call: &CallContext,
+    ) -> Result<(Result<Progress, JobError>, RunStats), CallError> {
+        let started = std::time::Instant::now();
+        let Prepared {
+            mut store,
+            ctx,
+            driver,
+        } = self.prepare(job, call)?;
+        let result = driver.run(&mut store, &ctx).await;
         let stats = RunStats {
             total: started.elapsed(),
             http: store.data().http_waited.total(),
-            host_io: store.data().host_io,
+            host_io: store.data().host_io(),
         };
-        match result {
-            Ok(Ok(report)) => Ok((RunOutcome::Completed(report), stats)),
-            Ok(Err(e)) => Ok((RunOutcome::Failed(e), stats)),
-            Err(e) => Err(Self::classify(job, &store, e)),
-        }
+        result
+            .map(|r| (r, stats))
+            .map_err(|e| Self::classify(job, &store, e))
     }
 
     /// Hands a batch of audience events to an export-realtime job.
@@ -256,25 +255,16 @@ impl Runtime {
         events: &[AudienceEvent],
     ) -> Result<(Vec<Outcome>, CallStats), CallError> {
         let started = std::time::Instant::now();
-        let call = CallContext::now();
-        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
-        let mut setup = std::time::Duration::ZERO;
-        let result = async {
-            match &*pre {
-                JobPre::ExportRealtime(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    setup = started.elapsed();
-                    i.cordial_jobs_realtime()
-                        .call_deliver(&mut store, &ctx, &settings, events)
-                        .await
-                }
-                _ => Err(wasmtime::format_err!(
-                    "a `{}` job does not take audience events",
-                    job.kind.as_str()
-                )),
-            }
-        }
-        .await;
+        let Prepared {
+            mut store,
+            ctx,
+            driver,
+        } = self.prepare(job, &CallContext::now())?;
+        let result = driver.deliver(&mut store, &ctx, events).await;
+        let setup = store
+            .data()
+            .instantiated_at
+            .map_or(std::time::Duration::ZERO, |t| t - started);
         let stats = CallStats {
             setup,
             total: started.elapsed(),
@@ -290,25 +280,14 @@ impl Runtime {
     pub async fn submit(
         &self,
         job: &JobConfig,
-        submissions: &[CaptureSubmission],
+        submissions: &[Submission],
     ) -> Result<Vec<CaptureResult>, CallError> {
-        let call = CallContext::now();
-        let (mut store, ctx, settings, pre) = self.prepare(job, &call)?;
-        let result = async {
-            match &*pre {
-                JobPre::ExperienceCapture(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    i.cordial_jobs_capture()
-                        .call_submit(&mut store, &ctx, &settings, submissions)
-                        .await
-                }
-                _ => Err(wasmtime::format_err!(
-                    "a `{}` job does not take experience submissions",
-                    job.kind.as_str()
-                )),
-            }
-        }
-        .await;
+        let Prepared {
+            mut store,
+            ctx,
+            driver,
+        } = self.prepare(job, &CallContext::now())?;
+        let result = driver.submit(&mut store, &ctx, submissions).await;
         result.map_err(|e| Self::classify(job, &store, e))
     }
 }

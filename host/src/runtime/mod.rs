@@ -9,10 +9,9 @@ mod invoke;
 mod limiter;
 mod run_state;
 
+pub use run_state::CallParts;
+
 pub use engine::Runtime;
 pub use errors::CallError;
-pub use invoke::{
-    AudienceEvent, CallContext, CallStats, CaptureResult, CaptureSubmission, Membership,
-    RunOutcome, RunStats,
-};
+pub use invoke::{CallContext, CallStats, RunOutcome, RunStats};
 pub use run_state::RunState;

@@ -1,60 +1,76 @@
-//! The per-call state a job's store holds: its identity, its capabilities, and the WASI and
-//! wasi:http contexts.
+//! The per-call store data: the WASI contexts and every capability's per-call state, each
+//! owned by its capability module; this only composes them and hands each its view.
 
-use super::bindings::{outcomes, types};
 use super::limiter::JobLimiter;
+use crate::capabilities::config::{ConfigCtx, ConfigView};
 use crate::capabilities::http::{CordialHttpPolicy, NetworkWait};
+use crate::capabilities::keyvalue::{KeyValueCtx, KeyValueHost, KeyValueView};
+use crate::capabilities::log::JobLog;
+use crate::capabilities::members::{MembersCtx, MembersView};
+use crate::capabilities::sftp::{SftpCtx, SftpHost, SftpView};
+use crate::capabilities::streams::{StreamsCtx, StreamsView};
 use crate::config::SftpConfig;
 use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-pub struct RunState {
+/// Who is calling, and with what.
+pub struct CallParts {
     pub job: String,
     pub run_id: String,
     pub store: Store,
+    pub settings: Vec<(String, String)>,
     pub sftp: Option<SftpConfig>,
-    /// The call's SFTP connection, opened on first use.
-    pub sftp_client: Option<cordial_sftp::SftpClient>,
-    /// Time spent inside the host's SFTP and platform capability calls during this call.
-    pub host_io: std::time::Duration,
+    pub hooks: CordialHttpPolicy,
+    pub max_memory_bytes: usize,
+}
+
+pub struct RunState {
     pub table: ResourceTable,
     pub limiter: JobLimiter,
     /// Time spent waiting for Cordial during this call.
-    pub http_waited: std::sync::Arc<NetworkWait>,
+    pub http_waited: Arc<NetworkWait>,
+    /// When the component was instantiated and its export could be called.
+    pub instantiated_at: Option<std::time::Instant>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: CordialHttpPolicy,
+    keyvalue: KeyValueCtx,
+    config: ConfigCtx,
+    sftp: SftpCtx,
+    streams: StreamsCtx,
+    members: MembersCtx,
 }
 
 impl RunState {
-    pub fn new(
-        job: &str,
-        run_id: &str,
-        store: Store,
-        sftp: Option<SftpConfig>,
-        hooks: CordialHttpPolicy,
-        max_memory_bytes: usize,
-    ) -> Self {
+    pub fn new(parts: CallParts) -> Self {
         // No environment, no arguments, no preopened directories, no sockets: a job reaches
-        // the world only through its capabilities. Stderr is passed through so a panicking
-        // job's message reaches the operator.
-        let wasi = WasiCtx::builder().inherit_stderr().build();
+        // the world only through its capabilities. Its stderr is its log.
+        let wasi = WasiCtx::builder()
+            .stderr(JobLog::new(&parts.job, &parts.run_id))
+            .build();
         RunState {
-            job: job.to_owned(),
-            run_id: run_id.to_owned(),
-            store,
-            sftp,
-            sftp_client: None,
-            host_io: std::time::Duration::ZERO,
             table: ResourceTable::new(),
-            limiter: JobLimiter::new(max_memory_bytes),
-            http_waited: hooks.waited(),
+            limiter: JobLimiter::new(parts.max_memory_bytes),
+            http_waited: parts.hooks.waited(),
+            instantiated_at: None,
             wasi,
             http: WasiHttpCtx::new(),
-            hooks,
+            hooks: parts.hooks,
+            keyvalue: KeyValueCtx::new(parts.store.clone(), &parts.job),
+            config: ConfigCtx::new(parts.settings),
+            sftp: SftpCtx::new(parts.sftp),
+            streams: StreamsCtx::new(parts.store.clone(), &parts.job),
+            members: MembersCtx::new(parts.store, &parts.job),
         }
+    }
+
+    /// Time spent inside the host's SFTP and store capabilities during this call.
+    pub fn host_io(&self) -> Duration {
+        self.sftp.io.0 + self.streams.io.0 + self.members.io.0
     }
 }
 
@@ -77,5 +93,38 @@ impl WasiHttpView for RunState {
     }
 }
 
-impl types::Host for RunState {}
-impl outcomes::Host for RunState {}
+impl KeyValueHost for RunState {
+    fn keyvalue(&mut self) -> KeyValueView<'_> {
+        KeyValueView {
+            ctx: &mut self.keyvalue,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ConfigView for RunState {
+    fn config(&mut self) -> &mut ConfigCtx {
+        &mut self.config
+    }
+}
+
+impl SftpHost for RunState {
+    fn sftp(&mut self) -> SftpView<'_> {
+        SftpView {
+            ctx: &mut self.sftp,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl StreamsView for RunState {
+    fn streams(&mut self) -> &mut StreamsCtx {
+        &mut self.streams
+    }
+}
+
+impl MembersView for RunState {
+    fn members(&mut self) -> &mut MembersCtx {
+        &mut self.members
+    }
+}

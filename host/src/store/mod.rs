@@ -54,6 +54,16 @@ impl Store {
         })
     }
 
+    /// Runs `f` on the blocking pool: SQLite calls block, and must not hold up the async
+    /// threads that serve requests and drive component calls.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store)).await?
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
         let conn = self.conn.lock().expect("store mutex poisoned");
         Ok(f(&conn)?)
@@ -107,6 +117,22 @@ impl Store {
         })
     }
 
+    /// The job's state keys after `after` (all when `None`), in order, at most `limit`.
+    pub fn state_keys(
+        &self,
+        job: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<String>> {
+        self.with(|c| {
+            let mut q = c.prepare_cached(
+                "SELECT key FROM job_state WHERE job = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+            )?;
+            q.query_map(params![job, after.unwrap_or(""), limit], |r| r.get(0))?
+                .collect()
+        })
+    }
+
     /// The last `limit` records of a stream, oldest first.
     pub fn stream_tail(&self, stream: &str, limit: u32) -> anyhow::Result<Vec<String>> {
         self.with(|c| {
@@ -137,6 +163,9 @@ mod tests {
         let s = Store::open(&path).unwrap();
         assert_eq!(s.state_get("a", "cursor").unwrap(), Some(b"3".to_vec()));
         assert_eq!(s.state_get("b", "cursor").unwrap(), Some(b"2".to_vec()));
+        s.state_set("a", "window", b"w").unwrap();
+        assert_eq!(s.state_keys("a", None, 10).unwrap(), ["cursor", "window"]);
+        assert_eq!(s.state_keys("a", Some("cursor"), 10).unwrap(), ["window"]);
         s.state_delete("a", "cursor").unwrap();
         assert_eq!(s.state_get("a", "cursor").unwrap(), None);
         std::fs::remove_dir_all(dir).unwrap();

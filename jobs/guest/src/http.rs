@@ -3,7 +3,6 @@
 //! many component calls side by side instead.
 
 use cordial_jobs::cordial::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
-use cordial_jobs::realtime::rounds::SendAll;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
@@ -17,9 +16,7 @@ impl HttpTransport for WasiHttp {
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         finish(start(request)?)
     }
-}
 
-impl SendAll for WasiHttp {
     /// Sends every request at once and returns their responses in the same order. The host
     /// runs the requests side by side (and caps how many a job has in flight), so a round
     /// costs about one round trip instead of one per request.

@@ -1,0 +1,144 @@
+//! `wasi:keyvalue/store`: durable state private to one job (cursors, checkpoints, caches),
+//! kept in the job's rows of the SQLite store. A job has one bucket, `default` (the name Spin
+//! gives its default store too); a write is durable when `set` returns. Store calls run on
+//! the blocking pool, off the async threads.
+
+use crate::runtime::bindings::keyvalue::store::{self, Error, KeyResponse};
+use crate::runtime::bindings::resources::Bucket;
+use crate::store::Store;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+
+/// The only bucket a job may open.
+pub const BUCKET: &str = "default";
+
+/// Keys listed per `list-keys` call.
+const KEYS_PER_PAGE: u32 = 1000;
+
+/// One job's state.
+pub struct KeyValueCtx {
+    store: Store,
+    job: String,
+}
+
+impl KeyValueCtx {
+    pub fn new(store: Store, job: &str) -> KeyValueCtx {
+        KeyValueCtx {
+            store,
+            job: job.to_owned(),
+        }
+    }
+
+    /// Runs a store call for this job on the blocking pool; a failure is the job's to handle.
+    async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store, &str) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let job = self.job.clone();
+        self.store
+            .blocking(move |s| f(s, &job))
+            .await
+            .map_err(|e| Error::Other(format!("the host could not use the job's state: {e:#}")))
+    }
+}
+
+/// The state with the call's resource table, where open buckets live.
+pub struct KeyValueView<'a> {
+    pub ctx: &'a mut KeyValueCtx,
+    pub table: &'a mut ResourceTable,
+}
+
+/// Store data that carries a [`KeyValueCtx`].
+pub trait KeyValueHost: Send {
+    fn keyvalue(&mut self) -> KeyValueView<'_>;
+}
+
+struct HasKeyValue;
+
+impl HasData for HasKeyValue {
+    type Data<'a> = KeyValueView<'a>;
+}
+
+pub fn add_to_linker<T: KeyValueHost + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    store::add_to_linker::<T, HasKeyValue>(linker, |t| t.keyvalue())
+}
+
+impl store::Host for KeyValueView<'_> {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<Bucket>, Error>> {
+        if identifier != BUCKET {
+            return Ok(Err(Error::NoSuchStore));
+        }
+        Ok(Ok(self.table.push(Bucket)?))
+    }
+}
+
+impl store::HostBucket for KeyValueView<'_> {
+    async fn get(
+        &mut self,
+        _: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        Ok(self
+            .ctx
+            .on_store(move |s, job| s.state_get(job, &key))
+            .await)
+    }
+
+    async fn set(
+        &mut self,
+        _: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        Ok(self
+            .ctx
+            .on_store(move |s, job| s.state_set(job, &key, &value))
+            .await)
+    }
+
+    async fn delete(
+        &mut self,
+        _: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        Ok(self
+            .ctx
+            .on_store(move |s, job| s.state_delete(job, &key))
+            .await)
+    }
+
+    async fn exists(
+        &mut self,
+        _: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, Error>> {
+        Ok(self
+            .ctx
+            .on_store(move |s, job| s.state_get(job, &key).map(|v| v.is_some()))
+            .await)
+    }
+
+    async fn list_keys(
+        &mut self,
+        _: Resource<Bucket>,
+        cursor: Option<String>,
+    ) -> wasmtime::Result<Result<KeyResponse, Error>> {
+        Ok(self
+            .ctx
+            .on_store(move |s, job| s.state_keys(job, cursor.as_deref(), KEYS_PER_PAGE))
+            .await
+            .map(|keys| KeyResponse {
+                cursor: (keys.len() == KEYS_PER_PAGE as usize)
+                    .then(|| keys.last().cloned())
+                    .flatten(),
+                keys,
+            }))
+    }
+
+    async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}

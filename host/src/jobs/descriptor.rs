@@ -1,0 +1,63 @@
+//! What the host does with a kind of job: the fields of the one descriptor per kind that
+//! each driver file declares.
+
+use cordial_jobs::settings::JobKind;
+
+/// How work reaches a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Runs on the job's `frequency` (and on demand with `cordial-host run`).
+    Schedule,
+    /// The platform's audience webhooks (`/hooks/<job>`) and backfills, delivered item by
+    /// item through the durable queue.
+    AudienceEvents,
+    /// The platform's audience webhooks and backfills, gathered as pending members for the
+    /// job's scheduled run.
+    AudienceMembers,
+    /// Experience submissions (`/capture/<job>`), delivered through the durable queue.
+    Submissions,
+}
+
+/// One kind of job.
+#[derive(Debug, Clone, Copy)]
+pub struct Descriptor {
+    pub kind: JobKind,
+    /// The WIT world its component implements (`cordial:jobs/<world>`).
+    pub world: &'static str,
+    /// The component's file name in `components_dir`.
+    pub component_file: &'static str,
+    pub triggers: &'static [Trigger],
+    /// Whether its authorization needs an SFTP section.
+    pub needs_sftp: bool,
+}
+
+impl Descriptor {
+    pub fn has(&self, trigger: Trigger) -> bool {
+        self.triggers.contains(&trigger)
+    }
+
+    /// Whether the platform's audience webhooks reach it.
+    pub fn takes_audience_webhooks(&self) -> bool {
+        self.has(Trigger::AudienceEvents) || self.has(Trigger::AudienceMembers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DESCRIPTORS, descriptor};
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_descriptor_named_after_it() {
+        for kind in JobKind::ALL {
+            let d = descriptor(kind);
+            assert_eq!(d.world, kind.as_str());
+            assert_eq!(
+                d.component_file,
+                format!("{}.wasm", kind.as_str().replace('-', "_"))
+            );
+            assert!(!d.triggers.is_empty());
+        }
+        assert_eq!(DESCRIPTORS.len(), JobKind::ALL.len());
+    }
+}

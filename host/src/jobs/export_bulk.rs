@@ -1,0 +1,22 @@
+//! Export Audiences (Bulk): pending audience members → CSV files on SFTP registered with
+//! Cordial's Contact Imports API, on a schedule.
+
+use super::{Descriptor, Trigger};
+use cordial_jobs::settings::JobKind;
+
+mod bindings {
+    crate::job_world_bindings!("export-bulk", {
+        "cordial:jobs/sftp": crate::runtime::bindings::sftp,
+        "cordial:jobs/members": crate::runtime::bindings::members,
+    });
+}
+
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    kind: JobKind::ExportBulk,
+    world: "export-bulk",
+    component_file: "export_bulk.wasm",
+    triggers: &[Trigger::Schedule, Trigger::AudienceMembers],
+    needs_sftp: true,
+};
+
+super::scheduled_driver!(bindings::ExportBulkPre<crate::runtime::RunState>);

@@ -1,0 +1,21 @@
+//! Import Activity: Cordial contact activity → the `cordial_activity` stream, on a schedule.
+
+use super::{Descriptor, Trigger};
+use cordial_jobs::settings::JobKind;
+
+mod bindings {
+    crate::job_world_bindings!("import-activity", {
+        "cordial:jobs/sftp": crate::runtime::bindings::sftp,
+        "cordial:jobs/streams": crate::runtime::bindings::streams,
+    });
+}
+
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    kind: JobKind::ImportActivity,
+    world: "import-activity",
+    component_file: "import_activity.wasm",
+    triggers: &[Trigger::Schedule],
+    needs_sftp: true,
+};
+
+super::scheduled_driver!(bindings::ImportActivityPre<crate::runtime::RunState>);
