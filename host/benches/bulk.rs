@@ -89,10 +89,13 @@ async fn wait_for_imports(emulator: &EmulatorHandle) {
 /// The same core logic as the component's file writer, natively: parse each member, write
 /// its row, hand the buffer off every 256 KiB. Returns the bytes produced.
 fn native_csv(members: &[String]) -> usize {
-    let settings: ExportSettings = serde_json::from_value(serde_json::json!({
-        "audience": "bench",
-        "field_mapping": {"first_name": "first_name", "last_name": "last_name", "age": "age"}
-    }))
+    let settings: ExportSettings = cordial_jobs::settings::typed(
+        cordial_jobs::settings::JobKind::ExportBulk,
+        &serde_json::json!({
+            "audience": "bench",
+            "field_mapping": {"first_name": "first_name", "last_name": "last_name", "age": "age"}
+        }),
+    )
     .unwrap();
     let columns = BulkColumns::new(&settings, "Lytics_bench");
     let types = AttributeTypes::new();

@@ -13,18 +13,17 @@ use tokio::sync::watch;
 /// Where the last fired slot is kept: the job's state, under a key jobs never use.
 const LAST_FIRED: &str = "@host:last-fired";
 
-/// The job's schedule from its `frequency` setting (the kind's default when absent).
+/// The job's schedule from its `frequency` setting (the kind's declared default when absent).
 pub fn schedule_of(job: &JobConfig) -> Result<Schedule, String> {
-    let default = match job.kind {
-        cordial_jobs::settings::JobKind::ImportActivity => "every 6 hours",
-        _ => "daily",
-    };
     let frequency = job
-        .settings
-        .get("frequency")
-        .and_then(|v| v.as_str())
-        .unwrap_or(default);
-    Schedule::parse(frequency).map_err(|e| format!("job `{}` frequency: {e}", job.name))
+        .kind
+        .frequency(&job.settings)
+        .map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("job `{}` settings: {}", job.name, lines.join("; "))
+        })?
+        .ok_or_else(|| format!("job `{}` does not run on a schedule", job.name))?;
+    Schedule::parse(&frequency).map_err(|e| format!("job `{}` frequency: {e}", job.name))
 }
 
 pub fn last_fired(store: &Store, job: &str) -> Option<DateTime<Utc>> {

@@ -148,10 +148,13 @@ mod tests {
     use serde_json::json;
 
     fn settings() -> ExportSettings {
-        serde_json::from_value(json!({
-            "audience": "vip",
-            "field_mapping": {"first_name": "fname", "score": "score", "given": "fname"}
-        }))
+        crate::settings::typed(
+            crate::settings::JobKind::ExportBulk,
+            &json!({
+                "audience": "vip",
+                "field_mapping": {"first_name": "fname", "score": "score", "given": "fname"}
+            }),
+        )
         .unwrap()
     }
 

@@ -2,7 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn settings(value: Value) -> CaptureSettings {
-    serde_json::from_value(value).unwrap()
+    crate::settings::typed(crate::settings::JobKind::ExperienceCapture, &value).unwrap()
 }
 
 fn types() -> AttributeTypes {

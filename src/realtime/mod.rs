@@ -145,10 +145,13 @@ mod tests {
     }
 
     fn settings() -> ExportSettings {
-        serde_json::from_value(json!({
-            "audience": "vip",
-            "field_mapping": {"first_name": "fname", "city": "address.city", "age": "age"}
-        }))
+        crate::settings::typed(
+            crate::settings::JobKind::ExportRealtime,
+            &json!({
+                "audience": "vip",
+                "field_mapping": {"first_name": "fname", "city": "address.city", "age": "age"}
+            }),
+        )
         .unwrap()
     }
 

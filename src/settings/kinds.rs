@@ -1,7 +1,7 @@
 //! The four kinds of job, the settings each accepts, and their typed, defaulted form.
 
 use super::ConfigProblem;
-use super::spec::{SettingSpec, Shape, optional, required};
+use super::spec::{SettingSpec, Shape};
 use crate::cordial::check_list_name;
 use serde::Deserialize;
 use serde_json::Value;
@@ -48,13 +48,34 @@ impl JobKind {
         self.is_scheduled()
     }
 
-    pub(super) fn settings_spec(self) -> &'static [SettingSpec] {
+    /// Every field of this kind's typed settings, including those only a sibling kind
+    /// sharing the struct accepts (their defaults still fill the struct).
+    pub fn declared_settings(self) -> &'static [SettingSpec] {
         match self {
-            JobKind::ImportActivity => IMPORT_ACTIVITY,
-            JobKind::ExportRealtime => EXPORT_REALTIME,
-            JobKind::ExportBulk => EXPORT_BULK,
-            JobKind::ExperienceCapture => EXPERIENCE_CAPTURE,
+            JobKind::ImportActivity => ImportActivitySettings::SPEC,
+            JobKind::ExportRealtime | JobKind::ExportBulk => ExportSettings::SPEC,
+            JobKind::ExperienceCapture => CaptureSettings::SPEC,
         }
+    }
+
+    /// How often a job of this kind runs, from its typed settings (the declared default
+    /// when it names none); `None` for the kinds driven by events.
+    pub fn frequency(self, settings: &Value) -> Result<Option<String>, Vec<ConfigProblem>> {
+        Ok(match self {
+            JobKind::ImportActivity => {
+                Some(super::typed::<ImportActivitySettings>(self, settings)?.frequency)
+            }
+            JobKind::ExportBulk => Some(super::typed::<ExportSettings>(self, settings)?.frequency),
+            JobKind::ExportRealtime | JobKind::ExperienceCapture => None,
+        })
+    }
+
+    /// The settings this kind accepts, from the declaration of its typed settings.
+    pub fn settings_spec(self) -> Vec<&'static SettingSpec> {
+        self.declared_settings()
+            .iter()
+            .filter(|s| s.kinds.contains(&self))
+            .collect()
     }
 
     /// Checks that need the values' meaning, run once the shapes are right.
@@ -99,172 +120,80 @@ fn check_attribute_key(key: &str) -> Option<String> {
     })
 }
 
-const LABEL: SettingSpec = optional("label", Shape::Text);
-const DESCRIPTION: SettingSpec = optional("description", Shape::Text);
-
-const IMPORT_ACTIVITY: &[SettingSpec] = &[
-    LABEL,
-    DESCRIPTION,
-    optional("import_since", Shape::Date),
-    optional("frequency", Shape::Frequency),
-    optional("custom_actions", Shape::TextList),
-    optional("overlap_minutes", Shape::Count(0, 24 * 60)),
-    optional("extra_mapping", Shape::TextMap),
-    optional("keep_files", Shape::Bool),
-    optional("sftp_saved_key", Shape::Text),
-    optional("export_deadline_minutes", Shape::Count(0, 24 * 60)),
-    optional("compress", Shape::Bool),
-    optional("records_per_file", Shape::Count(0, 100_000_000)),
-];
-
-const EXPORT_REALTIME: &[SettingSpec] = &[
-    LABEL,
-    DESCRIPTION,
-    required("audience", Shape::Text),
-    optional("email_field", Shape::Text),
-    optional("list", Shape::Text),
-    optional("field_mapping", Shape::TextMap),
-    optional("existing_users", Shape::Bool),
-    optional("force_subscribe", Shape::Bool),
-];
-
-const EXPORT_BULK: &[SettingSpec] = &[
-    LABEL,
-    DESCRIPTION,
-    required("audience", Shape::Text),
-    optional("email_field", Shape::Text),
-    optional("list", Shape::Text),
-    optional("field_mapping", Shape::TextMap),
-    optional("existing_users", Shape::Bool),
-    optional("frequency", Shape::Frequency),
-    optional("keep_files", Shape::Bool),
-    optional("sftp_saved_key", Shape::Text),
-    optional("import_deadline_minutes", Shape::Count(0, 24 * 60)),
-];
-
-const EXPERIENCE_CAPTURE: &[SettingSpec] = &[
-    LABEL,
-    DESCRIPTION,
-    optional("field_mapping", Shape::TextMap),
-    optional("list", Shape::Text),
-    optional("region", Shape::OneOf(&["eu", "non_eu", "both"])),
-    optional("unknown_region", Shape::OneOf(&["eu", "non_eu", "skip"])),
-    optional("auto_subscribe", Shape::Bool),
-    optional(
-        "opt_in_mode",
-        Shape::OneOf(&["opted_in", "opted_in_or_unknown", "all"]),
-    ),
-    optional("opt_in_attribute", Shape::Text),
-    optional("strict", Shape::Bool),
-];
-
-fn default_email_field() -> String {
-    "email".into()
+crate::job_settings! {
+    /// Settings of an Import Activity job.
+    pub struct ImportActivitySettings for [ImportActivity] {
+        /// A name for people.
+        label: Option<String> => Shape::Text, optional;
+        /// What the job is for.
+        description: Option<String> => Shape::Text, optional;
+        /// First day to import (`yyyy-mm-dd`); none means the last 7 days.
+        import_since: Option<String> => Shape::Date, optional;
+        /// How often the job runs: hourly, daily, weekly, "every N hours", or cron.
+        frequency: String => Shape::Frequency, default("every 6 hours");
+        /// Custom event names exported besides the reserved message events.
+        custom_actions: Vec<String> => Shape::TextList, default([]);
+        /// How far each window reaches back before the cursor, for late events.
+        overlap_minutes: u64 => Shape::Count(0, 24 * 60), default(60);
+        /// Export field → stream field, added to the default mapping.
+        extra_mapping: BTreeMap<String, String> => Shape::TextMap, default({});
+        /// Keep the export files on the SFTP server after their records are stored.
+        keep_files: bool => Shape::Bool, default(false);
+        /// The name of the SFTP key saved in Cordial, for servers without a password.
+        sftp_saved_key: Option<String> => Shape::Text, optional;
+        /// How long a run follows Cordial's export before leaving it to the next run.
+        export_deadline_minutes: u64 => Shape::Count(0, 24 * 60), default(30);
+        /// Ask Cordial for gzip-compressed export files (smaller transfers).
+        compress: bool => Shape::Bool, default(true);
+        /// Split the export into files of at most this many records; 0 = one file.
+        records_per_file: u64 => Shape::Count(0, 100_000_000), default(0);
+    }
 }
 
-fn default_activity_frequency() -> String {
-    "every 6 hours".into()
-}
-
-fn default_bulk_frequency() -> String {
-    "daily".into()
-}
-
-fn default_overlap_minutes() -> u64 {
-    60
-}
-
-/// Settings of an Import Activity job, with defaults filled in.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ImportActivitySettings {
-    pub label: Option<String>,
-    pub description: Option<String>,
-    /// First day to import (`yyyy-mm-dd`); none means the last 7 days.
-    pub import_since: Option<String>,
-    #[serde(default = "default_activity_frequency")]
-    pub frequency: String,
-    /// Custom event names exported besides the reserved message events.
-    #[serde(default)]
-    pub custom_actions: Vec<String>,
-    /// How far each window reaches back before the cursor, for late events.
-    #[serde(default = "default_overlap_minutes")]
-    pub overlap_minutes: u64,
-    /// Export field → stream field, added to the default mapping.
-    #[serde(default)]
-    pub extra_mapping: BTreeMap<String, String>,
-    #[serde(default)]
-    pub keep_files: bool,
-    /// The name of the SFTP key saved in Cordial, for servers without a password.
-    pub sftp_saved_key: Option<String>,
-    /// How long a run waits for Cordial's export before leaving it to the next run.
-    #[serde(default = "default_import_deadline")]
-    pub export_deadline_minutes: u64,
-    /// Ask Cordial for gzip-compressed export files (smaller transfers).
-    #[serde(default = "default_true")]
-    pub compress: bool,
-    /// Split the export into files of at most this many records; 0 = one file.
-    #[serde(default)]
-    pub records_per_file: u64,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-/// Settings shared by the real-time and bulk audience exports.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ExportSettings {
-    pub label: Option<String>,
-    pub description: Option<String>,
-    /// The audience's slug.
-    pub audience: String,
-    /// The user field that holds the email address.
-    #[serde(default = "default_email_field")]
-    pub email_field: String,
-    /// The Cordial list; none means `Lytics_{audience}`, created on first use.
-    pub list: Option<String>,
-    /// Platform field → Cordial attribute key.
-    #[serde(default)]
-    pub field_mapping: BTreeMap<String, String>,
-    #[serde(default)]
-    pub existing_users: bool,
-    /// Bulk only.
-    #[serde(default = "default_bulk_frequency")]
-    pub frequency: String,
-    /// Real time only: send `forceSubscribe`. Off unless the operator asks for it.
-    #[serde(default)]
-    pub force_subscribe: bool,
-    /// Bulk only: keep the CSV files on the SFTP server after Cordial imported them.
-    #[serde(default)]
-    pub keep_files: bool,
-    /// Bulk only: the name of the SFTP key saved in Cordial, for servers without a password.
-    pub sftp_saved_key: Option<String>,
-    /// Bulk only: how long a run waits for Cordial to finish its imports before it stops and
-    /// leaves the rest to the next run.
-    #[serde(default = "default_import_deadline")]
-    pub import_deadline_minutes: u64,
-}
-
-fn default_import_deadline() -> u64 {
-    30
+crate::job_settings! {
+    /// Settings of the audience exports, real time and bulk.
+    pub struct ExportSettings for [ExportRealtime, ExportBulk] {
+        /// A name for people.
+        label: Option<String> => Shape::Text, optional;
+        /// What the job is for.
+        description: Option<String> => Shape::Text, optional;
+        /// The audience's slug (or segment id).
+        audience: String => Shape::Text, required;
+        /// The user field that holds the email address.
+        email_field: String => Shape::Text, default("email");
+        /// The Cordial list; none means `Lytics_{audience}`, created on first use.
+        list: Option<String> => Shape::Text, optional;
+        /// Platform field → Cordial attribute key.
+        field_mapping: BTreeMap<String, String> => Shape::TextMap, default({});
+        /// Send the audience's current members first ("Existing Users").
+        existing_users: bool => Shape::Bool, default(false);
+        /// How often the bulk export runs: hourly, daily, weekly, "every N hours", or cron.
+        frequency: String => Shape::Frequency, default("daily"), only [ExportBulk];
+        /// Send `forceSubscribe`, resubscribing unsubscribed contacts. Off unless asked for.
+        force_subscribe: bool => Shape::Bool, default(false), only [ExportRealtime];
+        /// Keep the CSV files on the SFTP server after Cordial imported them.
+        keep_files: bool => Shape::Bool, default(false), only [ExportBulk];
+        /// The name of the SFTP key saved in Cordial, for servers without a password.
+        sftp_saved_key: Option<String> => Shape::Text, optional, only [ExportBulk];
+        /// How long a run follows Cordial's imports before leaving them to the next run.
+        import_deadline_minutes: u64 => Shape::Count(0, 24 * 60), default(30), only [ExportBulk];
+    }
 }
 
 /// Which submissions a capture job accepts by region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionScope {
     Eu,
     NonEu,
-    #[default]
     Both,
 }
 
 /// Which users a capture job sends, by opt-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptInMode {
     /// (a) only users who opted in.
-    #[default]
     OptedIn,
     /// (b) users who opted in or whose opt-in is unknown.
     OptedInOrUnknown,
@@ -272,25 +201,30 @@ pub enum OptInMode {
     All,
 }
 
-/// Settings of an Experience Capture job.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CaptureSettings {
-    pub label: Option<String>,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub field_mapping: BTreeMap<String, String>,
-    pub list: Option<String>,
-    #[serde(default)]
-    pub region: RegionScope,
-    /// Treat a submission with no known region as `eu` (the safe default), `non_eu`, or skip it.
-    pub unknown_region: Option<String>,
-    #[serde(default)]
-    pub auto_subscribe: bool,
-    #[serde(default)]
-    pub opt_in_mode: OptInMode,
-    pub opt_in_attribute: Option<String>,
-    #[serde(default)]
-    pub strict: bool,
+crate::job_settings! {
+    /// Settings of an Experience Capture job.
+    pub struct CaptureSettings for [ExperienceCapture] {
+        /// A name for people.
+        label: Option<String> => Shape::Text, optional;
+        /// What the job is for.
+        description: Option<String> => Shape::Text, optional;
+        /// Submission field → Cordial attribute key.
+        field_mapping: BTreeMap<String, String> => Shape::TextMap, default({});
+        /// A Cordial list every sent contact joins.
+        list: Option<String> => Shape::Text, optional;
+        /// Which submissions are accepted by region: `eu`, `non_eu` or `both`.
+        region: RegionScope => Shape::OneOf(&["eu", "non_eu", "both"]), default("both");
+        /// Treat a submission with no known region as `eu` (the safe default), `non_eu`, or `skip` it.
+        unknown_region: Option<String> => Shape::OneOf(&["eu", "non_eu", "skip"]), optional;
+        /// Subscribe contacts who opted in.
+        auto_subscribe: bool => Shape::Bool, default(false);
+        /// Who is sent: `opted_in`, `opted_in_or_unknown`, or `all` (with the status as a value).
+        opt_in_mode: OptInMode => Shape::OneOf(&["opted_in", "opted_in_or_unknown", "all"]), default("opted_in");
+        /// The Cordial attribute that receives the opt-in status.
+        opt_in_attribute: Option<String> => Shape::Text, optional;
+        /// Refuse submissions with fields the job does not map.
+        strict: bool => Shape::Bool, default(false);
+    }
 }
 
 #[cfg(test)]
@@ -301,11 +235,46 @@ mod tests {
 
     #[test]
     fn export_settings_get_their_defaults() {
-        let s: ExportSettings = serde_json::from_value(json!({"audience": "vip"})).unwrap();
+        let s: ExportSettings =
+            super::super::typed(JobKind::ExportBulk, &json!({"audience": "vip"})).unwrap();
         assert_eq!(s.email_field, "email");
         assert_eq!(s.frequency, "daily");
         assert!(!s.force_subscribe);
         assert!(validate(JobKind::ExportBulk, &json!({"audience": "vip"})).is_empty());
+    }
+
+    #[test]
+    fn every_declared_default_is_json_of_its_own_shape() {
+        for kind in JobKind::ALL {
+            for spec in kind.declared_settings() {
+                if let Some(default) = spec.default_value() {
+                    let one = serde_json::Map::from_iter([(spec.name.to_owned(), default)]);
+                    let problems = super::super::spec::check(&[spec], &Value::Object(one));
+                    assert!(problems.is_empty(), "{}: {problems:?}", spec.name);
+                }
+                assert!(
+                    !spec.doc.trim().is_empty(),
+                    "{} needs a doc comment",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn schedules_come_from_the_typed_settings() {
+        let activity = JobKind::ImportActivity.frequency(&json!({})).unwrap();
+        assert_eq!(activity.as_deref(), Some("every 6 hours"));
+        let bulk = JobKind::ExportBulk
+            .frequency(&json!({"audience": "vip", "frequency": "hourly"}))
+            .unwrap();
+        assert_eq!(bulk.as_deref(), Some("hourly"));
+        assert_eq!(
+            JobKind::ExportRealtime
+                .frequency(&json!({"audience": "vip"}))
+                .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub use frequency::Frequency;
 pub use kinds::{
     CaptureSettings, ExportSettings, ImportActivitySettings, JobKind, OptInMode, RegionScope,
 };
+pub use spec::{Presence, SettingSpec, Shape};
 pub use validate_job::validate_job;
 
 /// One problem with a job's settings.
@@ -57,16 +58,14 @@ impl std::fmt::Display for ConfigProblem {
 
 /// Checks the settings of a job of `kind` without contacting anything.
 pub fn validate(kind: JobKind, settings: &serde_json::Value) -> Vec<ConfigProblem> {
-    let mut problems = spec::check(kind.settings_spec(), settings);
+    let mut problems = spec::check(&kind.settings_spec(), settings);
     if problems.is_empty() {
         problems.extend(kind.check_values(settings));
     }
     problems
 }
 
-/// The typed settings of a job of `kind`, from its config port. A job calls this after the
-/// host (or `validate`) has accepted the settings, so a failure here means they changed or
-/// the runtime passed something else.
+/// The typed settings of a job of `kind`, from its config port (see [`typed`]).
 pub fn read<T: serde::de::DeserializeOwned>(
     kind: JobKind,
     config: &mut dyn crate::ports::Config,
@@ -75,8 +74,32 @@ pub fn read<T: serde::de::DeserializeOwned>(
     let pairs = config
         .get_all()
         .map_err(|e| JobError::Transient(format!("reading the job's settings: {e}")))?;
-    serde_json::from_value(from_pairs(kind, &pairs))
-        .map_err(|e| JobError::InvalidConfig(format!("settings: {e}")))
+    typed(kind, &from_pairs(kind, &pairs)).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        JobError::InvalidConfig(format!("settings: {}", lines.join("; ")))
+    })
+}
+
+/// The typed settings of a job of `kind` from its settings object: the declared defaults
+/// filled in, then checked (every problem at once), then read. This is the one way settings
+/// are read, by the jobs and by the host alike, so a default is never restated.
+pub fn typed<T: serde::de::DeserializeOwned>(
+    kind: JobKind,
+    settings: &serde_json::Value,
+) -> Result<T, Vec<ConfigProblem>> {
+    let problems = validate(kind, settings);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut filled = settings.clone();
+    if let Some(map) = filled.as_object_mut() {
+        for spec in kind.declared_settings() {
+            if let Some(default) = spec.default_value() {
+                map.entry(spec.name.to_owned()).or_insert(default);
+            }
+        }
+    }
+    serde_json::from_value(filled).map_err(|e| vec![ConfigProblem::new("(job)", e.to_string())])
 }
 
 /// What becomes of every item handed to an event-driven job whose settings could not be

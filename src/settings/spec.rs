@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// What a setting's value must look like.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Shape {
+pub enum Shape {
     Text,
     Bool,
     /// A whole number in the given inclusive range.
@@ -25,7 +25,7 @@ pub(super) enum Shape {
 impl Shape {
     /// Whether the setting's value is text (everything else is a number, a bool, a table
     /// or a list).
-    pub(super) fn is_text(self) -> bool {
+    pub fn is_text(self) -> bool {
         matches!(
             self,
             Shape::Text | Shape::Date | Shape::Frequency | Shape::OneOf(_)
@@ -33,31 +33,91 @@ impl Shape {
     }
 }
 
-/// One accepted setting.
-pub(super) struct SettingSpec {
+/// Whether a setting must be written, and what it is when it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    /// Absent means "none" (the setting's type is an `Option`).
+    Optional,
+    /// Absent means this value, written as JSON.
+    Default(&'static str),
+}
+
+/// One accepted setting: its name, shape, presence and description, declared with its typed
+/// field by [`job_settings!`](crate::job_settings).
+#[derive(Debug, Clone, Copy)]
+pub struct SettingSpec {
     pub name: &'static str,
     pub shape: Shape,
-    pub required: bool,
+    pub presence: Presence,
+    /// What it does, from the field's doc comment.
+    pub doc: &'static str,
+    /// The kinds of job that accept it.
+    pub kinds: &'static [super::JobKind],
 }
 
-pub(super) const fn optional(name: &'static str, shape: Shape) -> SettingSpec {
-    SettingSpec {
-        name,
-        shape,
-        required: false,
+impl SettingSpec {
+    pub fn required(&self) -> bool {
+        self.presence == Presence::Required
+    }
+
+    /// The default value, when the setting has one.
+    pub fn default_value(&self) -> Option<Value> {
+        match self.presence {
+            Presence::Default(json) => {
+                Some(serde_json::from_str(json).expect("declared defaults are JSON"))
+            }
+            _ => None,
+        }
     }
 }
 
-pub(super) const fn required(name: &'static str, shape: Shape) -> SettingSpec {
-    SettingSpec {
-        name,
-        shape,
-        required: true,
-    }
+/// Declares the typed settings of one or more kinds of job, and their spec, from one list:
+/// each field's type, shape, presence (`required`, `optional` or `default(<json>)`), doc
+/// comment and, where not every kind of the struct takes it, the kinds that do. The struct
+/// gets `SPEC`; its defaults live only here and are filled in by
+/// [`typed`](crate::settings::typed) before the value is read.
+#[macro_export]
+macro_rules! job_settings {
+    (
+        $(#[$smeta:meta])*
+        pub struct $name:ident for $kinds:tt {
+            $(
+                $(#[doc = $doc:literal])*
+                $field:ident : $ty:ty => $shape:expr, $presence:ident $(($default:tt))? $(, only [$($only:ident),+])? ;
+            )*
+        }
+    ) => {
+        $(#[$smeta])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl $name {
+            /// Every setting of the struct, with the kinds that take it.
+            pub const SPEC: &'static [$crate::settings::SettingSpec] = &[
+                $(
+                    $crate::settings::SettingSpec {
+                        name: stringify!($field),
+                        shape: $shape,
+                        presence: $crate::job_settings!(@presence $presence $($default)?),
+                        doc: concat!($($doc),*),
+                        kinds: $crate::job_settings!(@kinds $kinds $([$($only),+])?),
+                    },
+                )*
+            ];
+        }
+    };
+    (@presence required) => { $crate::settings::Presence::Required };
+    (@presence optional) => { $crate::settings::Presence::Optional };
+    (@presence default $default:tt) => { $crate::settings::Presence::Default(stringify!($default)) };
+    (@kinds [$($kind:ident),+]) => { &[$($crate::settings::JobKind::$kind),+] };
+    (@kinds [$($kind:ident),+] [$($only:ident),+]) => { &[$($crate::settings::JobKind::$only),+] };
 }
 
 /// Every problem with `settings` against `spec`.
-pub(super) fn check(spec: &[SettingSpec], settings: &Value) -> Vec<ConfigProblem> {
+pub(super) fn check(spec: &[&SettingSpec], settings: &Value) -> Vec<ConfigProblem> {
     let Some(map) = settings.as_object() else {
         return vec![ConfigProblem::new(
             "(job)",
@@ -82,7 +142,7 @@ pub(super) fn check(spec: &[SettingSpec], settings: &Value) -> Vec<ConfigProblem
     }
     for s in spec {
         match map.get(s.name) {
-            None | Some(Value::Null) if s.required => problems.push(ConfigProblem::new(
+            None | Some(Value::Null) if s.required() => problems.push(ConfigProblem::new(
                 s.name,
                 format!("required; add `{} = ...` to the job", s.name),
             )),
@@ -186,17 +246,45 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SPEC: &[SettingSpec] = &[
-        required("audience", Shape::Text),
-        optional("existing_users", Shape::Bool),
-        optional("import_since", Shape::Date),
-        optional("field_mapping", Shape::TextMap),
-    ];
+    crate::job_settings! {
+        /// A small kind for the tests (only its spec is used).
+        #[allow(dead_code)]
+        pub struct Sample for [ExportRealtime] {
+            /// The audience.
+            audience: String => Shape::Text, required;
+            existing_users: bool => Shape::Bool, default(false);
+            import_since: Option<String> => Shape::Date, optional;
+            field_mapping: std::collections::BTreeMap<String, String> => Shape::TextMap, default({});
+        }
+    }
+
+    fn spec() -> Vec<&'static SettingSpec> {
+        Sample::SPEC.iter().collect()
+    }
+
+    #[test]
+    fn the_spec_comes_from_the_declaration() {
+        let s = spec();
+        assert_eq!(
+            s.iter().map(|s| s.name).collect::<Vec<_>>(),
+            [
+                "audience",
+                "existing_users",
+                "import_since",
+                "field_mapping"
+            ]
+        );
+        assert!(s[0].required());
+        assert_eq!(s[0].doc.trim(), "The audience.");
+        assert_eq!(s[1].default_value(), Some(serde_json::json!(false)));
+        assert_eq!(s[2].presence, Presence::Optional);
+        assert_eq!(s[3].default_value(), Some(serde_json::json!({})));
+    }
 
     #[test]
     fn every_problem_is_reported_at_once() {
         let problems = check(
-            SPEC,
+            &spec(),
             &json!({"existing_users": "yes", "import_sinse": "2026-01-01", "field_mapping": {"a": 3}}),
         );
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
@@ -216,7 +304,7 @@ mod tests {
     fn good_settings_have_no_problems() {
         assert!(
             check(
-                SPEC,
+                &spec(),
                 &json!({"audience": "vip", "import_since": "2026-02-28"})
             )
             .is_empty()

@@ -44,9 +44,12 @@ fn contact_upserts_match_the_post_contacts_schema() {
 
 #[test]
 fn real_time_event_upserts_match_the_post_contacts_schema() {
-    let settings: ExportSettings = serde_json::from_value(json!({
-        "audience": "vip", "field_mapping": {"first_name": "first_name", "city": "address.city"}
-    }))
+    let settings: ExportSettings = cordial_jobs::settings::typed(
+        cordial_jobs::settings::JobKind::ExportRealtime,
+        &json!({
+            "audience": "vip", "field_mapping": {"first_name": "first_name", "city": "address.city"}
+        }),
+    )
     .unwrap();
     let user = json!({"email": "beth@example.com", "first_name": "Beth", "city": "Portland"});
     for membership in [Membership::Enter, Membership::Exit, Membership::Change] {

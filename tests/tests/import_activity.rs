@@ -190,6 +190,53 @@ async fn rate_limits_in_a_scheduled_run_are_waited_out_and_the_run_completes() {
     assert_eq!(h.emulator.handle().export_jobs().len(), 1, "asked once");
 }
 
+/// Cordial keeps the export waiting for longer than the job's call timeout (1 s). The job
+/// polls once per call and asks to be called again instead of sleeping inside a call, so no
+/// call runs into its deadline and the run completes once Cordial is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_slower_than_the_call_timeout_is_followed_across_calls() {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let now = Utc::now();
+    h.emulator
+        .handle()
+        .add_events(vec![event("slow1", "open", now - Duration::hours(1))])
+        .unwrap();
+    h.emulator.handle().hold_jobs(true);
+    let runtime = h.runtime(&config(&sshd, "[job.limits]\ntimeout_secs = 1"));
+    let job = runtime.config().job("activity").unwrap().clone();
+    let release_after_a_long_wait = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let polls: Vec<std::time::Instant> = h
+                .emulator
+                .handle()
+                .requests()
+                .iter()
+                .filter(|r| r.method == "GET" && r.path.starts_with("/v2/jobs/"))
+                .map(|r| r.received_at)
+                .collect();
+            if let (Some(first), Some(last)) = (polls.first(), polls.last())
+                && *last - *first > std::time::Duration::from_secs(2)
+            {
+                h.emulator.handle().hold_jobs(false);
+                return polls.len();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Cordial was not polled for 2 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let call = CallContext::now();
+    let (outcome, polls_while_held) =
+        tokio::join!(runtime.run(&job, &call), release_after_a_long_wait);
+    assert_completed(&outcome.expect("no call ran into its 1 s deadline"));
+    assert!(polls_while_held >= 3, "{polls_while_held} polls");
+    assert_eq!(stream_ids(&store(&h)), BTreeSet::from([oid("slow1")]));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn import_since_reaches_further_back_and_later_runs_take_only_new_events() {
     let sshd = LocalSshd::start().unwrap();

@@ -54,7 +54,8 @@ mod tests {
     use serde_json::json;
 
     fn settings(value: Value) -> CaptureSettings {
-        serde_json::from_value(value).unwrap()
+        cordial_jobs::settings::typed(cordial_jobs::settings::JobKind::ExperienceCapture, &value)
+            .unwrap()
     }
 
     #[test]

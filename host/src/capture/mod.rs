@@ -49,8 +49,8 @@ pub struct Receiver {
 pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>> {
     let mut endpoints = HashMap::new();
     for job in jobs.iter().filter(|j| j.kind == JobKind::ExperienceCapture) {
-        let settings: CaptureSettings = serde_json::from_value(job.settings.clone())
-            .map_err(|e| anyhow::anyhow!("job `{}` settings: {e}", job.name))?;
+        let settings: CaptureSettings = cordial_jobs::settings::typed(job.kind, &job.settings)
+            .map_err(|problems| anyhow::anyhow!("job `{}` settings: {problems:?}", job.name))?;
         let secret = match &job.webhook_secret {
             None => None,
             Some(source) => Some(

@@ -449,7 +449,7 @@ fn the_existing_status_is_read_from_the_contact() {
 }
 
 fn settings(value: serde_json::Value) -> CaptureSettings {
-    serde_json::from_value(value).unwrap()
+    crate::settings::typed(crate::settings::JobKind::ExperienceCapture, &value).unwrap()
 }
 
 fn submission(value: serde_json::Value) -> Submission {
