@@ -9,7 +9,6 @@ pub mod delivery;
 pub mod intake;
 pub mod jobs;
 pub mod runtime;
-pub mod schedule;
 pub mod scheduler;
 pub mod sinks;
 pub mod store;

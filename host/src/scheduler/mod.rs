@@ -2,9 +2,12 @@
 //! recording the slot as fired before the run starts (so a crash mid-run never fires that
 //! slot again), and skipping a slot while another run of the job holds its run lock.
 
+mod slots;
+
+pub use slots::{Due, Schedule};
+
 use crate::config::JobConfig;
 use crate::runtime::{CallContext, RunOutcome, Runtime};
-use crate::schedule::{Due, Schedule};
 use crate::store::{RunLock, Store};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

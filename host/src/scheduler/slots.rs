@@ -1,4 +1,4 @@
-//! When scheduled jobs run: each job's frequency (hourly, daily, weekly, every N hours, or a
+//! When a scheduled job's slots fall: each job's frequency (hourly, daily, weekly, every N hours, or a
 //! cron expression) as a cron schedule in UTC, and the last slot that fired, kept in the
 //! store so a restart neither fires a slot twice nor forgets one it missed.
 
