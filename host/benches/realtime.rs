@@ -1,6 +1,6 @@
 //! Real-time export throughput: enter/exit events posted to `cordial-host serve` (the
 //! release binary, as a separate process) in webhook batches and delivered to the Cordial
-//! emulator on loopback, until the outbox is empty.
+//! emulator on loopback, until the queue is empty.
 //!
 //! - CPU-bound: the emulator answers at once.
 //! - Latency-bound: the emulator adds 50 ms to every response, like a WAN round trip; at
@@ -136,8 +136,8 @@ async fn scenario(
     }
     let store = Store::open(&dir.path().join("store.sqlite"))?;
     loop {
-        let counts = store.outbox_counts("bench")?;
-        if counts.pending == 0 && counts.delivered + counts.dead == events as u64 {
+        let counts = store.queue_counts("bench")?;
+        if counts.pending == 0 && counts.done + counts.dead == events as u64 {
             anyhow::ensure!(
                 counts.dead == 0,
                 "{} events were dead-lettered",
@@ -195,7 +195,7 @@ async fn naive_baseline(base_url: &str, events: usize) -> anyhow::Result<f64> {
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Peak RSS of the host streaming a member file into its outbox (`backfill --enqueue-only`):
+/// Peak RSS of the host streaming a member file into its queue (`backfill --enqueue-only`):
 /// it should not grow with the file.
 fn backfill_peak_rss_mb(members: usize) -> anyhow::Result<f64> {
     use std::io::Write;

@@ -2,14 +2,12 @@
 //! capabilities (HTTP to Cordial, SFTP, state, the platform's streams and audiences).
 
 pub mod capabilities;
-pub mod capture;
 pub mod commands;
 pub mod config;
-pub mod delivery;
-pub mod intake;
+pub mod ingress;
 pub mod jobs;
+pub mod queue;
 pub mod runtime;
 pub mod scheduler;
 pub mod sinks;
 pub mod store;
-pub mod webhook;

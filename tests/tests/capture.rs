@@ -1,8 +1,9 @@
 //! Experience capture through `cordial-host serve`: the `POST /capture/<job>` route (what
 //! it accepts and every way it refuses), unknown regions, submissions carrying both an
-//! email and an SMS number, Cordial's failures (429 and 5xx retried, other 4xx
-//! dead-lettered, all audited), and `cordial-host audit`. The decision table itself is
-//! checked combination by combination in `capture_table.rs`.
+//! email and an SMS number, a contact's submissions kept in order across workers, Cordial's
+//! failures (429 and 5xx retried, other 4xx dead-lettered, all audited, replayed with
+//! `cordial-host dlq`), and `cordial-host audit`. The decision table itself is checked
+//! combination by combination in `capture_table.rs`.
 
 #[path = "support/capture.rs"]
 mod capture;
@@ -22,7 +23,11 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(30);
 
-/// A job that subscribes on an explicit opt-in.
+/// A job that subscribes on an explicit opt-in. One worker (`concurrency = 1`) decides its
+/// submissions one call at a time in arrival order, across contacts too: the tests below
+/// read the audit trail in that order, and count on one request at a time to Cordial.
+/// Several workers keep the order per contact only (see
+/// `a_contacts_submissions_are_decided_in_arrival_order_across_workers`).
 const QUIZ: &str = r#"
 [[job]]
 name = "quiz"
@@ -36,6 +41,7 @@ list = "quiz_list"
 first_name = "first_name"
 age = "age"
 [job.delivery]
+concurrency = 1
 batch_size = 10
 max_attempts = 3
 "#;
@@ -162,13 +168,13 @@ async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
     );
     assert_eq!(post_with(&quiz, huge, &[]).await.0, 413);
 
-    let counts = s.store.capture_counts("quiz").unwrap();
+    let counts = s.store.queue_counts("quiz").unwrap();
     assert_eq!(
         (counts.pending, counts.done, counts.dead),
         (0, 0, 0),
         "nothing refused was stored"
     );
-    assert_eq!(s.store.capture_counts("strict").unwrap().done, 0);
+    assert_eq!(s.store.queue_counts("strict").unwrap().done, 0);
     assert_eq!(h.emulator.handle().contact_count(), 0);
 
     // The same job takes a good one, with the secret in either header form.
@@ -333,6 +339,50 @@ async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
     }
 }
 
+/// Several workers, each contact always on the same one: a contact's submissions are decided
+/// in the order they arrived, whichever other contacts' go first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
+    let h = capture::start().await;
+    let jobs = QUIZ
+        .replace("concurrency = 1", "concurrency = 4")
+        .replace("batch_size = 10", "batch_size = 3");
+    let s = Serving::start(&h, &jobs).await;
+    let contacts = 12;
+    let rounds: Vec<Value> = (1..=3)
+        .flat_map(|round| {
+            (0..contacts).map(move |i| {
+                json!({"email": format!("o{i}@x.io"), "opt_in": true,
+                       "answers": {"first_name": format!("v{round}")}})
+            })
+        })
+        .collect();
+    let ids = submit(&capture_url(s.addr, "quiz"), &Value::Array(rounds)).await;
+    let counts = wait_settled(&s.store, "quiz", ids.len() as u64, SETTLE).await;
+    assert_eq!((counts.done, counts.dead), (ids.len() as u64, 0));
+    let arrival = |id: &str| ids.iter().position(|i| i == id).unwrap();
+    let audit = s.store.capture_audit("quiz", None).unwrap();
+    for i in 0..contacts {
+        let contact = format!("o{i}@x.io");
+        let decided: Vec<usize> = audit
+            .iter()
+            .filter(|r| r.contact == contact)
+            .map(|r| arrival(&r.submission_id))
+            .collect();
+        assert_eq!(decided.len(), 3, "{contact}: {decided:?}");
+        assert!(
+            decided.is_sorted(),
+            "{contact} decided out of order: {decided:?}"
+        );
+        assert_eq!(
+            capture::contact(&h, &contact).unwrap()["attributes"]["first_name"],
+            "v3",
+            "{contact}"
+        );
+    }
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_audited() {
     let h = capture::start().await;
@@ -391,7 +441,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         status: 500,
         count: 3,
     });
-    submit(&url, &json!({"email": "s2@x.io", "opt_in": true})).await;
+    let s2 = submit(&url, &json!({"email": "s2@x.io", "opt_in": true})).await;
     wait_settled(&s.store, "quiz", 5, SETTLE).await;
     let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
     assert_eq!(
@@ -408,7 +458,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
     // A 4xx is final at once: the mapped attribute was deleted in Cordial, so the upsert
     // gets 422. The audit keeps the decision and Cordial's status and message.
     h.delete_attribute("first_name").await;
-    submit(
+    let gone = submit(
         &url,
         &json!({"email": "gone@x.io", "opt_in": true, "answers": {"first_name": "G"}}),
     )
@@ -436,6 +486,50 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
     );
     assert!(last.message.unwrap().contains("first_name"));
     assert!(capture::contact(&h, "gone@x.io").is_none());
+
+    // `dlq` lists both dead letters by submission id and replays them under their ids:
+    // s2 passes now, gone@x.io is refused again, and each gets a second audit row.
+    let config = h.config_file(QUIZ).display().to_string();
+    let (ok, listed, err) = cli(vec![
+        "dlq".into(),
+        "list".into(),
+        config.clone(),
+        "quiz".into(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    for (id, contact) in [(&s2[0], "s2@x.io"), (&gone[0], "gone@x.io")] {
+        let line = listed
+            .lines()
+            .find(|l| l.contains(&format!(" {id} ")))
+            .unwrap_or_else(|| panic!("{id} is not listed: {listed}"));
+        assert!(line.contains(contact), "{line}");
+    }
+    assert!(
+        listed.contains("key first_name is not part of the schema"),
+        "{listed}"
+    );
+    let (ok, replayed, _) = cli(vec!["dlq".into(), "retry".into(), config, "quiz".into()]).await;
+    assert!(
+        ok && replayed.contains("queued 2 dead letter(s)"),
+        "{replayed}"
+    );
+    let counts = wait_settled(&s.store, "quiz", 6, SETTLE).await;
+    assert_eq!((counts.done, counts.dead), (5, 1));
+    let replays: Vec<(String, String)> = s
+        .store
+        .capture_audit("quiz", Some(2))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.submission_id, r.outcome))
+        .collect();
+    assert_eq!(
+        replays,
+        [
+            (s2[0].clone(), "delivered".to_string()),
+            (gone[0].clone(), "dead-letter".to_string())
+        ]
+    );
     s.stop().await;
 }
 
@@ -455,20 +549,8 @@ async fn the_audit_command_lists_every_decision() {
     .await;
     wait_settled(&s.store, "quiz", 3, SETTLE).await;
     let config = h.config_file(QUIZ);
-    let run = |args: Vec<String>| async move {
-        let out = tokio::process::Command::new(host_binary())
-            .args(&args)
-            .output()
-            .await
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     let config = config.display().to_string();
-    let (ok, table, err) = run(vec!["audit".into(), config.clone(), "quiz".into()]).await;
+    let (ok, table, err) = cli(vec!["audit".into(), config.clone(), "quiz".into()]).await;
     assert!(ok, "{err}");
     let lines: Vec<&str> = table.lines().collect();
     assert!(
@@ -496,7 +578,7 @@ async fn the_audit_command_lists_every_decision() {
     }
     assert_eq!(lines[4], "3 decision(s)");
 
-    let (ok, ndjson, _) = run(vec![
+    let (ok, ndjson, _) = cli(vec![
         "audit".into(),
         config.clone(),
         "quiz".into(),
@@ -516,7 +598,7 @@ async fn the_audit_command_lists_every_decision() {
     assert_eq!(rows[1]["action"], "subscribed");
     assert_eq!(rows[1]["status"], Value::Null);
 
-    let (ok, _, err) = run(vec!["audit".into(), config, "nope".into()]).await;
+    let (ok, _, err) = cli(vec!["audit".into(), config, "nope".into()]).await;
     assert!(!ok && err.contains("no job named `nope`"), "{err}");
     s.stop().await;
 }
@@ -550,7 +632,7 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
     host.start_kill().unwrap(); // SIGKILL
     host.wait().await.unwrap();
     let store = cordial_host::store::Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let at_kill = store.capture_counts("quiz").unwrap();
+    let at_kill = store.queue_counts("quiz").unwrap();
     assert_eq!(at_kill.pending + at_kill.done, accepted);
     assert!(
         at_kill.pending > 0,
@@ -570,6 +652,20 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
     }
     host.start_kill().unwrap();
     host.wait().await.unwrap();
+}
+
+/// Runs the `cordial-host` binary: whether it succeeded, its stdout and its stderr.
+async fn cli(args: Vec<String>) -> (bool, String, String) {
+    let out = tokio::process::Command::new(host_binary())
+        .args(&args)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn start_host(config: &std::path::Path, addr: &str) -> tokio::process::Child {

@@ -95,8 +95,8 @@ async fn every_accepted_event_survives_a_sigkill() {
     host.start_kill().unwrap(); // SIGKILL
     host.wait().await.unwrap();
     let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let at_kill = store.outbox_counts("vip").unwrap();
-    assert_eq!(at_kill.pending + at_kill.delivered, accepted);
+    let at_kill = store.queue_counts("vip").unwrap();
+    assert_eq!(at_kill.pending + at_kill.done, accepted);
     assert!(
         at_kill.pending > 0,
         "the kill came too late to test anything: {at_kill:?}"
@@ -104,7 +104,7 @@ async fn every_accepted_event_survives_a_sigkill() {
 
     let mut host = start_host(&config, &addr).await;
     let counts = wait_drained(&store, "vip", Duration::from_secs(60)).await;
-    assert_eq!((counts.delivered, counts.dead), (accepted, 0));
+    assert_eq!((counts.done, counts.dead), (accepted, 0));
     for batch in 0..10 {
         for i in 0..20 {
             let c = h

@@ -1,5 +1,5 @@
 //! The real-time export end to end: platform webhooks posted to `cordial-host serve`,
-//! committed to the outbox, delivered by the real component to the emulator.
+//! committed to the queue, delivered by the real component to the emulator.
 
 #[path = "support/harness.rs"]
 mod harness;
@@ -224,7 +224,7 @@ async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
     assert_eq!(body["accepted"], 75);
     assert_eq!(body["ignored_other_audiences"], 1);
     let counts = s.drained("vip", DRAIN).await;
-    assert_eq!((counts.delivered, counts.dead), (75, 0));
+    assert_eq!((counts.done, counts.dead), (75, 0));
     for i in 0..30u64 {
         let expected: Vec<String> = if i % 2 == 0 {
             vec!["Lytics_vip_customers".into()]
@@ -308,7 +308,7 @@ async fn malformed_payloads_get_a_400_naming_the_problem_and_nothing_is_queued()
         "{answer}"
     );
     assert_eq!(
-        s.store.outbox_counts("vip").unwrap(),
+        s.store.queue_counts("vip").unwrap(),
         Default::default(),
         "nothing may be queued"
     );
@@ -372,7 +372,7 @@ async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
     let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
     assert_eq!(status, 202);
     let counts = s.drained("vip", DRAIN).await;
-    assert_eq!((counts.delivered, counts.dead), (41, 0));
+    assert_eq!((counts.done, counts.dead), (41, 0));
     let requests = h.emulator.handle().requests();
     // Requests already on the wire when a 429 was sent arrive within moments of it; anything
     // sent after the host could know of the 429 must wait out its Retry-After (1 s).
@@ -440,7 +440,7 @@ max_in_flight = 4
     let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
     assert_eq!(status, 202);
     let counts = s.drained("vip", Duration::from_secs(60)).await;
-    assert_eq!((counts.delivered, counts.dead), (301, 0));
+    assert_eq!((counts.done, counts.dead), (301, 0));
     let requests = h.emulator.handle().requests();
     let limited = rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), 3);
     assert_eq!(limited, 5);
@@ -467,7 +467,7 @@ async fn server_errors_are_retried_until_cordial_recovers() {
     )
     .await;
     let counts = s.drained("vip", DRAIN).await;
-    assert_eq!((counts.delivered, counts.dead), (1, 0));
+    assert_eq!((counts.done, counts.dead), (1, 0));
     assert_eq!(lists(&h, "five@example.com"), ["Lytics_vip_customers"]);
     s.stop().await;
 }
@@ -496,7 +496,7 @@ async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
     );
     post(&s.hook("vip"), bad).await;
     let counts = s.drained("vip", DRAIN).await;
-    assert_eq!((counts.delivered, counts.dead), (1, 1));
+    assert_eq!((counts.done, counts.dead), (1, 1));
     let dead = s.store.dead_letters("vip").unwrap();
     assert_eq!(dead[0].status, Some(422), "{dead:?}");
     assert!(

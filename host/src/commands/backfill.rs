@@ -1,15 +1,15 @@
 //! `cordial-host backfill <config> <job> --members <file>`: the "Existing Users" backfill.
-//! Streams the member file into the job's outbox (real time) or pending members (bulk) as
+//! Streams the member file into the job's queue (real time) or pending members (bulk) as
 //! `enter` events, in constant memory whatever the file size, then delivers them through
-//! the same path as webhook events: the real-time workers, or one bulk run.
+//! the same path as webhook events: the real-time job's queue workers, or one bulk run.
 
 use super::export_job;
-use crate::delivery::Delivery;
-use crate::intake;
+use crate::ingress;
+use crate::queue::{self, ItemKind, Workers};
 use crate::runtime::Runtime;
-use crate::store::{DeliveryLock, OutboxCounts, Store};
+use crate::store::{DeliveryLock, QueueCounts, Store};
 use cordial_jobs::members::{MemberFormat, MemberReader};
-use cordial_jobs::settings::JobKind;
+use cordial_jobs::settings::{ExportSettings, JobKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
@@ -41,13 +41,14 @@ pub async fn run(
         })?)
     };
     let store = Store::open(&config.store)?;
-    let before = store.outbox_counts(&job.name)?;
+    let before = store.queue_counts(&job.name)?;
 
     let (queued, bad) = {
-        let store = store.clone();
         let job = job.clone();
         let members = members.to_owned();
-        tokio::task::spawn_blocking(move || enqueue_file(&store, &job, &members, format)).await??
+        store
+            .blocking(move |store| enqueue_file(store, &job, &members, format))
+            .await?
     };
     println!(
         "queued {queued} member(s) of `{}` as enter events{}",
@@ -80,23 +81,29 @@ pub async fn run(
             job.name
         );
     }
-    let delivery = Delivery::start(runtime, job.clone(), Arc::default(), Arc::default());
+    let workers = Workers::start(
+        runtime,
+        job.clone(),
+        ItemKind::AudienceEvents,
+        Arc::default(),
+        Arc::default(),
+    );
     let bar = ProgressBar::new(before.pending + queued);
     bar.set_style(ProgressStyle::with_template(
         "delivering {bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
     )?);
-    let after = crate::delivery::drained(&store, &job.name, |now| {
+    let after = queue::drained(&store, &job.name, |now| {
         bar.set_position(settled_since(&before, now))
     })
     .await?;
     bar.finish_and_clear();
-    delivery.stop().await;
+    workers.stop().await;
     drop(lock);
     let dead = after.dead - before.dead;
     println!(
         "✓ backfill of `{}`: {} delivered, {dead} dead-lettered{}",
         job.name,
-        after.delivered - before.delivered,
+        after.done - before.done,
         if dead > 0 {
             format!(
                 " (see `cordial-host dlq list {} {}`)",
@@ -114,8 +121,8 @@ pub async fn run(
     })
 }
 
-fn settled_since(before: &OutboxCounts, now: &OutboxCounts) -> u64 {
-    (now.delivered + now.dead).saturating_sub(before.delivered + before.dead)
+fn settled_since(before: &QueueCounts, now: &QueueCounts) -> u64 {
+    (now.done + now.dead).saturating_sub(before.done + before.dead)
 }
 
 fn bad_rows_note(bad: u64) -> String {
@@ -138,6 +145,7 @@ fn enqueue_file(
     let file =
         std::fs::File::open(members).map_err(|e| anyhow::anyhow!("{}: {e}", members.display()))?;
     let size = file.metadata()?.len();
+    let settings: ExportSettings = ingress::settings_of(job)?;
     let mut reader = MemberReader::new(std::io::BufReader::new(file), format)
         .map_err(|e| anyhow::anyhow!("{}: {e}", members.display()))?;
     let bar = ProgressBar::new(size);
@@ -150,7 +158,7 @@ fn enqueue_file(
         let finished = match reader.next() {
             Some(Ok(member)) => {
                 row += 1;
-                chunk.push(intake::from_member(job, member, row));
+                chunk.push(ingress::from_member(&settings, member, row));
                 false
             }
             Some(Err(e)) => {
@@ -163,7 +171,7 @@ fn enqueue_file(
             None => true,
         };
         if chunk.len() == CHUNK || (finished && !chunk.is_empty()) {
-            intake::store_events(store, job, &chunk)?;
+            ingress::store_events(store, job, &chunk)?;
             queued += chunk.len() as u64;
             chunk.clear();
             bar.set_position(reader.bytes_read());

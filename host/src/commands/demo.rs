@@ -88,6 +88,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         config_path.display()
     );
     let bulk = config.job("vip-bulk").expect("in the demo config");
+    let settings: cordial_jobs::settings::ExportSettings = crate::ingress::settings_of(bulk)?;
     let members: Vec<_> = ["ann", "bob", "cy"]
         .iter()
         .enumerate()
@@ -97,16 +98,19 @@ pub async fn run() -> anyhow::Result<ExitCode> {
             let serde_json::Value::Object(member) = member else {
                 unreachable!()
             };
-            crate::intake::from_member(bulk, member, row as u64 + 1)
+            crate::ingress::from_member(&settings, member, row as u64 + 1)
         })
         .collect();
-    crate::intake::store_events(&store, bulk, &members)?;
+    let bulk = bulk.clone();
+    store
+        .blocking(move |s| crate::ingress::store_events(s, &bulk, &members))
+        .await?;
     if run_job(&config, "vip-bulk").await? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
 
     println!(
-        "\n▶ cordial-host serve {}  (webhooks → durable outbox → delivery)",
+        "\n▶ cordial-host serve {}  (webhooks → durable queue → delivery)",
         config_path.display()
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -118,7 +122,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
     println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
     // The 202 came after the events were committed, so "nothing pending" means delivered.
-    let counts = crate::delivery::drained(&store, "vip-realtime", |_| {}).await?;
+    let counts = crate::queue::drained(&store, "vip-realtime", |_| {}).await?;
     let _ = stop.send(());
     server.await??;
 
@@ -133,7 +137,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     emulator.shutdown().await;
     println!(
         "\n✓ demo finished: {} events delivered, {} dead-lettered",
-        counts.delivered, counts.dead
+        counts.done, counts.dead
     );
     Ok(if counts.dead == 0 {
         ExitCode::SUCCESS

@@ -1,12 +1,13 @@
-//! `cordial-host dlq list|retry <config> <job>`: the dead letters of a real-time job.
+//! `cordial-host dlq list|retry <config> <job>`: the dead letters of a job with a queue
+//! (audience events of a real-time export, submissions of a capture job).
 
-use super::realtime_job;
+use super::queued_job;
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
-    let (config, job) = realtime_job(path, job_name)?;
+    let (config, job, kind) = queued_job(path, job_name)?;
     let store = Store::open(&config.store)?;
     let dead = store.dead_letters(&job.name)?;
     if dead.is_empty() {
@@ -14,8 +15,8 @@ pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>8}  {:<6}  {:<32}  {:>8}  {:>6}  reason",
-        "id", "kind", "contact", "attempts", "status"
+        "{:>8}  {:<12}  {:<32}  {:>8}  {:>6}  reason",
+        "id", "item", "contact", "attempts", "status"
     );
     for d in &dead {
         let status = d
@@ -23,8 +24,14 @@ pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
             .map(|s| s.to_string())
             .unwrap_or_else(|| "-".into());
         println!(
-            "{:>8}  {:<6}  {:<32}  {:>8}  {:>6}  {} ({})",
-            d.id, d.kind, d.contact, d.attempts, status, d.error, d.finished_at
+            "{:>8}  {:<12}  {:<32}  {:>8}  {:>6}  {} ({})",
+            d.id,
+            kind.label(d),
+            d.key,
+            d.attempts,
+            status,
+            d.error,
+            d.finished_at
         );
     }
     println!(
@@ -37,7 +44,7 @@ pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub fn retry(path: &Path, job_name: &str, ids: &[i64]) -> anyhow::Result<ExitCode> {
-    let (config, job) = realtime_job(path, job_name)?;
+    let (config, job, _) = queued_job(path, job_name)?;
     let store = Store::open(&config.store)?;
     let only = (!ids.is_empty()).then_some(ids);
     let replayed = store.replay_dead_letters(&job.name, only)?;

@@ -11,6 +11,7 @@ pub mod serve;
 pub mod stream;
 
 use crate::config::{self, HostConfig, JobConfig};
+use crate::queue::ItemKind;
 use cordial_jobs::settings::JobKind;
 use std::path::Path;
 
@@ -38,17 +39,24 @@ fn find_job(config: &HostConfig, name: &str) -> anyhow::Result<JobConfig> {
     })
 }
 
-/// Loads the config and finds a real-time job in it, or says what is wrong.
-fn realtime_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig)> {
+/// Loads the config and finds a job with a queue in it (real-time export, experience
+/// capture), with the kind of its items; or says what is wrong.
+fn queued_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig, ItemKind)> {
     let config = load_config(path)?;
     let job = find_job(&config, name)?;
-    if job.kind != JobKind::ExportRealtime {
+    let Some(kind) = ItemKind::of(job.kind) else {
+        let queued: Vec<&str> = JobKind::ALL
+            .into_iter()
+            .filter(|k| ItemKind::of(*k).is_some())
+            .map(JobKind::as_str)
+            .collect();
         anyhow::bail!(
-            "job `{name}` is a {} job; this command is for export-realtime jobs",
-            job.kind.as_str()
+            "job `{name}` is a {} job; this command is for {} jobs",
+            job.kind.as_str(),
+            queued.join(" and ")
         );
-    }
-    Ok((config, job))
+    };
+    Ok((config, job, kind))
 }
 
 /// Loads the config and finds an audience-export job (real time or bulk) in it.

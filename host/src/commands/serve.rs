@@ -1,14 +1,12 @@
-//! `cordial-host serve <config>`: receives the platform's webhooks, delivers the events of
-//! every real-time job, queues the bulk jobs' members, and runs the scheduled jobs on their
-//! schedules, until interrupted.
+//! `cordial-host serve <config>`: receives the platform's webhooks and experience
+//! submissions, works off the queue of every real-time and capture job, keeps the bulk jobs'
+//! members, and runs the scheduled jobs on their schedules, until interrupted.
 
-use crate::capture;
 use crate::config::{HostConfig, JobConfig};
-use crate::delivery::Delivery;
+use crate::ingress::{self, Ingress};
+use crate::queue::{ItemKind, Workers};
 use crate::runtime::Runtime;
 use crate::store::Store;
-use crate::webhook::{self, Receiver};
-use cordial_jobs::settings::JobKind;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +25,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves until `shutdown` completes. Pending events stay in the store for the next start.
+/// Serves until `shutdown` completes. Pending items stay in the store for the next start.
 pub async fn serve(
     config: HostConfig,
     listener: tokio::net::TcpListener,
@@ -35,9 +33,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let _lock = crate::store::DeliveryLock::acquire(&config.store)?;
     let store = Store::open(&config.store)?;
-    let endpoints = webhook::endpoints(&config.jobs)?;
+    let endpoints = ingress::endpoints(&config.jobs)?;
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
-    let mut deliveries = Vec::new();
     let (stop_schedules, schedules_stopped) = tokio::sync::watch::channel(false);
     let mut scheduled = Vec::new();
     for job in runtime
@@ -54,34 +51,21 @@ pub async fn serve(
             schedules_stopped.clone(),
         )));
     }
+    let mut queues = Vec::new();
     for endpoint in endpoints.values() {
         check_settings(&runtime, &endpoint.job).await?;
-        if endpoint.job.kind != JobKind::ExportRealtime {
-            continue; // bulk members wait in the store for the job's scheduled run
+        // A bulk job's members wait in the store for its scheduled run.
+        if let Some(kind) = ItemKind::of(endpoint.job.kind) {
+            queues.push(Workers::start(
+                runtime.clone(),
+                endpoint.job.clone(),
+                kind,
+                endpoint.wake.clone(),
+                endpoint.metrics.clone(),
+            ));
         }
-        deliveries.push(Delivery::start(
-            runtime.clone(),
-            endpoint.job.clone(),
-            endpoint.wake.clone(),
-            endpoint.metrics.clone(),
-        ));
     }
-    let captures = capture::endpoints(&runtime.config().jobs)?;
-    let mut capture_workers = Vec::new();
-    for endpoint in captures.values() {
-        check_settings(&runtime, &endpoint.job).await?;
-        capture_workers.push(capture::Worker::start(
-            runtime.clone(),
-            endpoint.job.clone(),
-            endpoint.wake.clone(),
-        ));
-    }
-    let capture_receiver = Arc::new(capture::Receiver {
-        store: store.clone(),
-        endpoints: captures,
-    });
-    let app = webhook::router(Arc::new(Receiver { store, endpoints }))
-        .merge(capture::router(capture_receiver));
+    let app = ingress::router(Arc::new(Ingress { store, endpoints }));
     tracing::info!(
         "listening on http://{addr}/hooks/<job> (webhooks) and http://{addr}/capture/<job> (experience submissions)",
         addr = listener.local_addr()?
@@ -93,11 +77,8 @@ pub async fn serve(
     for task in scheduled {
         let _ = task.await;
     }
-    for delivery in deliveries {
-        delivery.stop().await;
-    }
-    for worker in capture_workers {
-        worker.stop().await;
+    for queue in queues {
+        queue.stop().await;
     }
     Ok(())
 }
@@ -132,5 +113,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term.recv() => {}
     }
-    tracing::info!("shutting down; undelivered events stay queued for the next start");
+    tracing::info!("shutting down; pending events and submissions stay queued for the next start");
 }

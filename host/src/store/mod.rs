@@ -7,17 +7,15 @@
 mod capture;
 mod flat;
 mod lock;
-mod outbox;
 mod pending;
+mod queue;
 mod schema;
 mod streams;
 
-pub use capture::{
-    AuditRow, CaptureCounts, CaptureDecision, CaptureSettled, NewSubmission, PendingSubmission,
-};
+pub use capture::{AuditRow, CaptureDecision};
 pub use lock::{DeliveryLock, RunLock};
-pub use outbox::{DeadLetter, NewEvent, OutboxCounts, OutboxEvent, Settled};
 pub use pending::PendingMember;
+pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
 pub use streams::{EmitCounts, Quarantined};
 
 use anyhow::Context;
@@ -67,22 +65,6 @@ impl Store {
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
         let conn = self.conn.lock().expect("store mutex poisoned");
         Ok(f(&conn)?)
-    }
-
-    /// How many rows of `table` (a queue with `job` and `status` columns: the outbox, the
-    /// capture inbox) the job has in each status.
-    fn counts_by_status(
-        &self,
-        table: &'static str,
-        job: &str,
-    ) -> anyhow::Result<Vec<(String, u64)>> {
-        self.with(|c| {
-            let mut q = c.prepare_cached(&format!(
-                "SELECT status, COUNT(*) FROM {table} WHERE job = ?1 GROUP BY status"
-            ))?;
-            q.query_map(params![job], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
     }
 
     pub fn state_get(&self, job: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {

@@ -1,12 +1,12 @@
 //! What the experience-capture tests share: an account with the attribute and list the
 //! jobs use, posting submissions to `POST /capture/<job>`, seeding contacts in the
-//! emulator, and waiting for a job's inbox to be worked off.
+//! emulator, and waiting for a job's queue to be worked off.
 
 #![allow(dead_code)] // each test binary uses its own part
 
 use super::harness::{API_KEY, Harness};
 use cordial_emulator::{AttributeSeed, AttributeType, Seed};
-use cordial_host::store::{CaptureCounts, Store};
+use cordial_host::store::{QueueCounts, Store};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -92,21 +92,16 @@ pub async fn seed_contact(h: &Harness, channels: Value, identify_by_sms: bool) {
 }
 
 /// Waits until `job` has decided `expected` submissions and has none pending.
-pub async fn wait_settled(
-    store: &Store,
-    job: &str,
-    expected: u64,
-    limit: Duration,
-) -> CaptureCounts {
+pub async fn wait_settled(store: &Store, job: &str, expected: u64, limit: Duration) -> QueueCounts {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let counts = store.capture_counts(job).unwrap();
+        let counts = store.queue_counts(job).unwrap();
         if counts.pending == 0 && counts.done + counts.dead >= expected {
             return counts;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the inbox of `{job}` was not worked off: {counts:?}"
+            "the queue of `{job}` was not worked off: {counts:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -1,10 +1,10 @@
 //! A `serve` host running in the test process against the emulator, and waiting for its
-//! outbox to drain.
+//! queue to drain.
 
 #![allow(dead_code)] // each test binary uses its own part
 
 use super::harness::Harness;
-use cordial_host::store::{OutboxCounts, Store};
+use cordial_host::store::{QueueCounts, Store};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -43,7 +43,7 @@ impl Serving {
     }
 
     /// Waits until `job` has nothing pending (or fails the test after `limit`).
-    pub async fn drained(&self, job: &str, limit: Duration) -> OutboxCounts {
+    pub async fn drained(&self, job: &str, limit: Duration) -> QueueCounts {
         wait_drained(&self.store, job, limit).await
     }
 
@@ -53,18 +53,18 @@ impl Serving {
     }
 }
 
-/// Polls the store until the job's outbox has no pending event; the outbox is the source of
+/// Polls the store until the job's queue has no pending item; the queue is the source of
 /// truth, so this waits on the condition itself rather than on a guess of how long it takes.
-pub async fn wait_drained(store: &Store, job: &str, limit: Duration) -> OutboxCounts {
+pub async fn wait_drained(store: &Store, job: &str, limit: Duration) -> QueueCounts {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let counts = store.outbox_counts(job).unwrap();
-        if counts.pending == 0 && counts.delivered + counts.dead > 0 {
+        let counts = store.queue_counts(job).unwrap();
+        if counts.pending == 0 && counts.done + counts.dead > 0 {
             return counts;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the outbox of `{job}` did not drain: {counts:?}"
+            "the queue of `{job}` did not drain: {counts:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

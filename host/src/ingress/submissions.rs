@@ -1,17 +1,15 @@
 //! Reading a `POST /capture/<job>` body: one submission object, or an array of them, each
 //! checked with the job's settings before anything is stored.
 
-use crate::store::NewSubmission;
+use crate::queue::submission;
+use crate::store::NewItem;
 use cordial_jobs::capture::{self, BadSubmission};
 use cordial_jobs::settings::CaptureSettings;
 use serde_json::Value;
 
-/// Every submission of the body, ready to store; or the first problem, its field prefixed
+/// Every submission of the body as a queue item; or the first problem, its field prefixed
 /// with the element's index when the body is an array (`[2].email`).
-pub fn parse_body(
-    settings: &CaptureSettings,
-    bytes: &[u8],
-) -> Result<Vec<NewSubmission>, BadSubmission> {
+pub fn parse_body(settings: &CaptureSettings, bytes: &[u8]) -> Result<Vec<NewItem>, BadSubmission> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         BadSubmission::new(
             "(submission)",
@@ -36,16 +34,15 @@ pub fn parse_body(
     }
 }
 
-fn one(settings: &CaptureSettings, value: Value) -> Result<NewSubmission, BadSubmission> {
-    let submission = capture::parse_for_settings(settings, &value)?;
-    let contact = submission
+/// The submission keyed by its email, else its SMS number, stored as sent (the job parses
+/// it again).
+fn one(settings: &CaptureSettings, value: Value) -> Result<NewItem, BadSubmission> {
+    let parsed = capture::parse_for_settings(settings, &value)?;
+    let contact = parsed
         .email
-        .or(submission.sms)
+        .or(parsed.sms)
         .expect("a parsed submission has an identifier");
-    Ok(NewSubmission {
-        contact,
-        body: value.to_string(),
-    })
+    Ok(submission::item(contact, value.to_string()))
 }
 
 #[cfg(test)]
@@ -63,15 +60,15 @@ mod tests {
         let s = settings(json!({}));
         let one = parse_body(&s, br#"{"email": " Jane@Example.com ", "opt_in": true}"#).unwrap();
         assert_eq!(one.len(), 1);
-        assert_eq!(one[0].contact, "jane@example.com");
+        assert_eq!(one[0].key, "jane@example.com");
         let many = parse_body(
             &s,
             br#"[{"email": "a@x.io"}, {"sms": "+1 (555) 123-4567", "country": "US"}]"#,
         )
         .unwrap();
-        assert_eq!(many[1].contact, "+15551234567");
+        assert_eq!(many[1].key, "+15551234567");
         assert_eq!(
-            serde_json::from_str::<Value>(&many[1].body).unwrap()["sms"],
+            serde_json::from_str::<Value>(&many[1].item).unwrap()["sms"],
             "+1 (555) 123-4567",
             "the body is stored as sent; the job parses it again"
         );

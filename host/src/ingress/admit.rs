@@ -1,6 +1,5 @@
-//! What every platform-facing POST checks before reading what it carries: that the job is
-//! one this host takes requests for, the job's secret, and the size of the body. Shared by
-//! the webhook receiver (`/hooks/<job>`) and experience capture (`/capture/<job>`).
+//! What every POST checks before reading what it carries: the job's secret and the size of
+//! the body; and the JSON error answers the ingress gives.
 
 use super::secret;
 use crate::config::Secret;
@@ -14,14 +13,14 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// 404 naming the jobs that do take requests here.
-pub fn unknown_job<'a>(kind: &str, job: &str, known: impl Iterator<Item = &'a String>) -> Response {
-    let mut names: Vec<&str> = known.map(String::as_str).collect();
+/// 404 naming the jobs that do take requests here (`what` says which kind of job).
+pub fn unknown_job<'a>(what: &str, job: &str, known: impl Iterator<Item = &'a str>) -> Response {
+    let mut names: Vec<&str> = known.collect();
     names.sort();
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no {kind} job named `{job}`; this host takes requests for: {}",
+            "no {what} job named `{job}`; this host takes requests for: {}",
             names.join(", ")
         ),
     )

@@ -1,0 +1,98 @@
+//! The one way in for what the platform sends, on `cordial-host serve`'s port:
+//! `POST /hooks/<job>` (Audience Trigger webhooks, for the audience exports) and
+//! `POST /capture/<job>` (experience submissions, for capture jobs), with `GET /health` and
+//! `GET /metrics`.
+//!
+//! A request is accepted whole or not at all: it is read and checked completely, its items
+//! are committed to the store in one transaction (the job's queue, or a bulk job's pending
+//! members), and only then does the sender get `202`. Anything wrong gets a JSON error that
+//! names the problem; a store failure gets `503` so the sender retries instead of dropping
+//! what it sent.
+
+mod admit;
+mod audience;
+mod intake;
+mod receive;
+mod route;
+mod secret;
+mod submissions;
+
+pub use audience::{from_member, store_events};
+pub use intake::settings_of;
+
+use crate::config::{JobConfig, Secret};
+use crate::queue::QueueMetrics;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use intake::Intake;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// One job that takes requests.
+pub struct Endpoint {
+    pub job: JobConfig,
+    secret: Option<Secret>,
+    intake: Intake,
+    /// Wakes the job's queue workers once items are committed.
+    pub wake: Arc<Notify>,
+    pub metrics: Arc<QueueMetrics>,
+}
+
+pub struct Ingress {
+    pub store: Store,
+    pub endpoints: HashMap<String, Endpoint>,
+}
+
+pub fn router(ingress: Arc<Ingress>) -> Router {
+    Router::new()
+        .route("/hooks/{job}", post(receive::hooks))
+        .route("/capture/{job}", post(receive::capture))
+        .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .with_state(ingress)
+}
+
+/// Per job: its queue's counters and the host's overhead per component call.
+async fn metrics(State(ingress): State<Arc<Ingress>>) -> Response {
+    let jobs: serde_json::Map<String, serde_json::Value> = ingress
+        .endpoints
+        .iter()
+        .map(|(name, e)| (name.clone(), e.metrics.snapshot()))
+        .collect();
+    axum::Json(json!({ "jobs": jobs })).into_response()
+}
+
+/// The endpoints of every job that takes requests, with their settings and secrets read
+/// now, so a problem stops the start rather than every request.
+pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>> {
+    let mut endpoints = HashMap::new();
+    for job in jobs {
+        let Some(intake) = Intake::of(job)? else {
+            continue;
+        };
+        let secret = match &job.webhook_secret {
+            None => None,
+            Some(source) => Some(
+                source
+                    .read()
+                    .map_err(|e| anyhow::anyhow!("job `{}` webhook secret: {e}", job.name))?,
+            ),
+        };
+        endpoints.insert(
+            job.name.clone(),
+            Endpoint {
+                job: job.clone(),
+                secret,
+                intake,
+                wake: Arc::new(Notify::new()),
+                metrics: Arc::default(),
+            },
+        );
+    }
+    Ok(endpoints)
+}

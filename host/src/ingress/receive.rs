@@ -1,0 +1,89 @@
+//! The one receive path of both routes: the job must take requests there, present its
+//! secret and send a body within the limit; the body is read whole by the job's intake;
+//! its items are committed in one transaction; the job's workers are woken; and only then
+//! does the sender get its `202`.
+
+use super::route::Route;
+use super::{Ingress, admit};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// `POST /hooks/<job>`.
+pub async fn hooks(
+    State(ingress): State<Arc<Ingress>>,
+    Path(job): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(Route::Hooks, &ingress, &job, &headers, body).await
+}
+
+/// `POST /capture/<job>`.
+pub async fn capture(
+    State(ingress): State<Arc<Ingress>>,
+    Path(job): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(Route::Capture, &ingress, &job, &headers, body).await
+}
+
+async fn receive(
+    route: Route,
+    ingress: &Ingress,
+    job: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(endpoint) = ingress
+        .endpoints
+        .get(job)
+        .filter(|e| route.takes(e.job.kind))
+    else {
+        let takers = ingress
+            .endpoints
+            .values()
+            .filter(|e| route.takes(e.job.kind))
+            .map(|e| e.job.name.as_str());
+        return admit::unknown_job(route.jobs(), job, takers);
+    };
+    let bytes = match admit::admit(
+        endpoint.secret.as_ref(),
+        headers,
+        body,
+        route.max_body(),
+        route.advice(),
+    )
+    .await
+    {
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal,
+    };
+    let accepted = match endpoint.intake.read(&bytes) {
+        Ok(accepted) => accepted,
+        Err(problem) => return (StatusCode::BAD_REQUEST, axum::Json(problem)).into_response(),
+    };
+    let wake = !accepted.is_empty();
+    let job = endpoint.job.clone();
+    let answer = match ingress
+        .store
+        .blocking(move |store| accepted.commit(store, &job))
+        .await
+    {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(job = %endpoint.job.name, "could not store the {}: {e:#}", route.items());
+            return admit::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the {} could not be stored; retry later", route.items()),
+            );
+        }
+    };
+    if wake {
+        endpoint.wake.notify_one();
+    }
+    (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
+}

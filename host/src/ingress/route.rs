@@ -1,0 +1,78 @@
+//! The two POST routes and what sets them apart: the jobs they take requests for and how
+//! large a request may be.
+
+use crate::jobs::{Trigger, descriptor};
+use cordial_jobs::settings::JobKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /hooks/<job>`: the platform's Audience Trigger webhooks.
+    Hooks,
+    /// `POST /capture/<job>`: an experience's submissions.
+    Capture,
+}
+
+impl Route {
+    /// Whether a job of `kind` takes requests on this route.
+    pub fn takes(self, kind: JobKind) -> bool {
+        let descriptor = descriptor(kind);
+        match self {
+            Route::Hooks => descriptor.takes_audience_webhooks(),
+            Route::Capture => descriptor.has(Trigger::Submissions),
+        }
+    }
+
+    /// The largest request accepted. Hooks: the platform caps one event at 1 MB and a batch
+    /// at 1,000 events, which leaves room for a full batch of large profiles. Capture: room
+    /// for a batch of a few thousand submissions.
+    pub fn max_body(self) -> usize {
+        match self {
+            Route::Hooks => 32 << 20,
+            Route::Capture => 4 << 20,
+        }
+    }
+
+    /// What to send instead of a request that is too large.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Route::Hooks => "send smaller batches",
+            Route::Capture => "send fewer submissions at a time",
+        }
+    }
+
+    /// The jobs it takes requests for, as a 404 names them.
+    pub fn jobs(self) -> &'static str {
+        match self {
+            Route::Hooks => "audience-export",
+            Route::Capture => "experience-capture",
+        }
+    }
+
+    /// What its requests carry, as a 503 names it.
+    pub fn items(self) -> &'static str {
+        match self {
+            Route::Hooks => "events",
+            Route::Capture => "submissions",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_take_the_audience_exports_and_capture_the_capture_jobs() {
+        let takers = |route: Route| -> Vec<JobKind> {
+            JobKind::ALL
+                .into_iter()
+                .filter(|k| route.takes(*k))
+                .collect()
+        };
+        assert_eq!(
+            takers(Route::Hooks),
+            [JobKind::ExportRealtime, JobKind::ExportBulk]
+        );
+        assert_eq!(takers(Route::Capture), [JobKind::ExperienceCapture]);
+    }
+}

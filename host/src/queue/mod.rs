@@ -1,0 +1,98 @@
+//! The durable queue of the jobs driven by what the platform sends: audience events for a
+//! real-time export, experience submissions for a capture job. The ingress commits items
+//! to the store before it answers; this works them off.
+//!
+//! One dispatcher per job reads pending items in arrival order and hands each to the worker
+//! that owns its key (a hash of the contact), so one contact's items are always handled in
+//! order — a later one never overtakes an earlier one — while up to `concurrency` component
+//! calls run side by side. A worker hands up to `batch_size` items to the job per call and
+//! keeps a batch until it is settled: it waits for Cordial's `Retry-After` or an
+//! exponential backoff, and dead-letters an item after `max_attempts`. (A 429 also holds
+//! every other call of the job: the HTTP capability's traffic gate sees to that.) Every
+//! outcome is written to the store before the worker moves on, so a crash loses nothing:
+//! pending items go to the job again on the next start (Cordial upserts are idempotent).
+//!
+//! The kind of item ([`ItemKind`]) is all that differs: how a batch becomes the
+//! component's input, and whether settling an item writes its audit row.
+
+pub mod audience;
+mod dispatcher;
+mod kind;
+mod metrics;
+mod settle;
+pub mod submission;
+mod worker;
+
+pub use kind::ItemKind;
+pub use metrics::QueueMetrics;
+
+use crate::config::JobConfig;
+use crate::runtime::Runtime;
+use crate::store::{QueueCounts, Store};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// How often [`drained`] looks at the queue.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until `job` has no pending item, showing `progress` the counts at every look.
+/// The store is the truth about what is left, whichever process works it off.
+pub async fn drained(
+    store: &Store,
+    job: &str,
+    mut progress: impl FnMut(&QueueCounts),
+) -> anyhow::Result<QueueCounts> {
+    loop {
+        let name = job.to_owned();
+        let counts = store.blocking(move |s| s.queue_counts(&name)).await?;
+        progress(&counts);
+        if counts.pending == 0 {
+            return Ok(counts);
+        }
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+}
+
+/// The dispatcher and workers working off one job's queue.
+pub struct Workers {
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Starts working off `job`'s queue of `kind` items. Notify `wake` after committing new
+    /// items to have them picked up at once (otherwise within half a second).
+    pub fn start(
+        runtime: Arc<Runtime>,
+        job: JobConfig,
+        kind: ItemKind,
+        wake: Arc<Notify>,
+        metrics: Arc<QueueMetrics>,
+    ) -> Workers {
+        let mut tasks = JoinSet::new();
+        let mut senders = Vec::new();
+        for _ in 0..job.delivery.concurrency {
+            let (tx, rx) = tokio::sync::mpsc::channel(job.delivery.batch_size as usize * 2);
+            senders.push(tx);
+            tasks.spawn(worker::run(
+                runtime.clone(),
+                job.clone(),
+                kind,
+                rx,
+                metrics.clone(),
+            ));
+        }
+        tasks.spawn(dispatcher::run(
+            runtime.store().clone(),
+            job.name.clone(),
+            senders,
+            wake,
+        ));
+        Workers { tasks }
+    }
+
+    /// Stops; pending items stay in the store for the next start.
+    pub async fn stop(mut self) {
+        self.tasks.shutdown().await;
+    }
+}

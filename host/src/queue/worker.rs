@@ -1,0 +1,73 @@
+//! A worker: batches the items of its keys, calls the job, settles the outcomes.
+
+use super::kind::ItemKind;
+use super::metrics::QueueMetrics;
+use super::settle::{Wait, fail_head, settle};
+use crate::config::JobConfig;
+use crate::runtime::Runtime;
+use crate::store::{QueuedItem, Settled};
+use cordial_jobs::retry::RetryPolicy;
+use std::sync::Arc;
+use tokio::sync::mpsc::Receiver;
+
+pub async fn run(
+    runtime: Arc<Runtime>,
+    job: JobConfig,
+    kind: ItemKind,
+    mut inbox: Receiver<QueuedItem>,
+    metrics: Arc<QueueMetrics>,
+) {
+    let policy = RetryPolicy {
+        max_attempts: job.delivery.max_attempts,
+        ..RetryPolicy::default()
+    };
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < job.delivery.batch_size as usize {
+            match inbox.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        // A batch is kept until every item in it is settled: a contact's later items wait
+        // in the inbox behind it.
+        while !batch.is_empty() {
+            let (settled, wait) =
+                attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
+            metrics.record_outcomes(&settled);
+            if let Err(e) = runtime.store().blocking(move |s| s.settle(&settled)).await {
+                tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
+            }
+            if let Some(delay) = wait {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// One component call for the batch. Removes settled items from `batch` and returns what
+/// to record and how long to wait before the rest.
+async fn attempt(
+    runtime: &Runtime,
+    job: &JobConfig,
+    kind: ItemKind,
+    policy: &RetryPolicy,
+    batch: &mut Vec<QueuedItem>,
+    metrics: &QueueMetrics,
+) -> (Vec<Settled>, Wait) {
+    match kind.call(runtime, job, batch).await {
+        Ok((results, stats)) if results.len() == batch.len() => {
+            metrics.record_call(stats, batch.len());
+            settle(job, policy, batch, results)
+        }
+        Ok((results, _)) => {
+            let error = format!(
+                "the component returned {} results for {} items",
+                results.len(),
+                batch.len()
+            );
+            fail_head(job, policy, batch, error, kind.undecided())
+        }
+        Err(error) => fail_head(job, policy, batch, error, kind.undecided()),
+    }
+}
