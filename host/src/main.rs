@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 use cordial_host::commands;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,7 +45,7 @@ enum Command {
     },
     /// Lists the records a scheduled job set aside as malformed, with file, line and reason.
     Quarantine { config: PathBuf, job: String },
-    /// Shows or replays a real-time job's dead letters.
+    /// Shows or replays the dead letters of a queued job (real-time events, capture submissions).
     Dlq {
         #[command(subcommand)]
         action: DlqAction,
@@ -62,19 +61,6 @@ enum Command {
         /// One JSON object per line (NDJSON) instead of a table.
         #[arg(long)]
         json: bool,
-    },
-    /// Shows a job end to end with no Cordial account: starts the local Cordial emulator and
-    /// runs the jobs of an embedded config against it.
-    Demo,
-    /// Serves the local Cordial emulator until interrupted.
-    Emulator {
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        listen: SocketAddr,
-        #[arg(long, default_value = "emulator-key")]
-        api_key: String,
-        /// `demo` seeds a few attributes and a list; `empty` starts blank.
-        #[arg(long, default_value = "demo")]
-        seed: String,
     },
 }
 
@@ -131,12 +117,6 @@ fn main() -> ExitCode {
                 limit,
                 json,
             } => commands::audit::run(&config, &job, limit, json),
-            Command::Demo => commands::demo::run().await,
-            Command::Emulator {
-                listen,
-                api_key,
-                seed,
-            } => commands::emulator::run(listen, api_key, &seed).await,
         }
     });
     match result {

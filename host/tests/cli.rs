@@ -22,7 +22,14 @@ fn help_lists_every_command() {
     let (ok, text) = host(&["--help"]);
     assert!(ok);
     for command in [
-        "check", "run", "serve", "backfill", "dlq", "demo", "emulator",
+        "check",
+        "run",
+        "serve",
+        "backfill",
+        "stream",
+        "quarantine",
+        "dlq",
+        "audit",
     ] {
         assert!(
             text.contains(command),

@@ -33,15 +33,6 @@ impl Upload {
         self.written += chunk.len() as u64;
         Ok(())
     }
-
-    /// The temporary name, to clean up after an upload that was never finished.
-    pub fn temporary_path(&self) -> &str {
-        &self.temporary
-    }
-
-    pub fn bytes_written(&self) -> u64 {
-        self.written
-    }
 }
 
 /// A file being read.

@@ -13,6 +13,9 @@ mod client;
 mod connect;
 mod error;
 mod paths;
+/// A throwaway OpenSSH `sshd` on loopback, for tests, benchmarks and the demo; not part of
+/// the client a host ships.
+#[cfg(feature = "sshd")]
 pub mod sshd;
 
 pub use client::{Download, Entry, SftpClient, Upload};

@@ -401,6 +401,9 @@ async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
 /// The shape of a real account under load: far more requests waiting than the job may have
 /// in flight, and every 7th answered with a 429. Requests queued behind the in-flight cap
 /// are held by the 429 like any other; only those already in flight may land in the window.
+/// With one request in flight at a time that is none at all, whatever the timing: with
+/// more, a request can also finish and free its permit between Cordial sending the 429 and
+/// the host reading it, so the count Cordial sees would depend on scheduling.
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_queued_behind_the_cap_wait_out_every_retry_after() {
     const CAPPED: &str = r#"
@@ -412,7 +415,7 @@ audience = "vip_customers"
 [job.delivery]
 concurrency = 8
 batch_size = 50
-max_in_flight = 4
+max_in_flight = 1
 "#;
     let h = Harness::start().await;
     let s = Serving::start(&h, CAPPED).await;
@@ -442,7 +445,7 @@ max_in_flight = 4
     let counts = s.drained("vip", Duration::from_secs(60)).await;
     assert_eq!((counts.done, counts.dead), (301, 0));
     let requests = h.emulator.handle().requests();
-    let limited = rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), 3);
+    let limited = rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), 0);
     assert_eq!(limited, 5);
     for i in 0..150 {
         assert!(

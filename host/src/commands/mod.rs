@@ -3,9 +3,7 @@
 pub mod audit;
 pub mod backfill;
 pub mod check;
-pub mod demo;
 pub mod dlq;
-pub mod emulator;
 pub mod run;
 pub mod serve;
 pub mod stream;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// The whole, checked configuration.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
-    /// The SQLite file holding job state, outboxes and streams.
+    /// The SQLite file holding job state, the durable queue, pending members and streams.
     pub store: PathBuf,
     /// Where the job components (`import_activity.wasm`, …) are.
     pub components_dir: PathBuf,
@@ -76,7 +76,7 @@ pub struct JobConfig {
     pub settings: serde_json::Value,
 }
 
-/// `[job.delivery]`: how an event-driven job's outbox is worked off.
+/// `[job.delivery]`: how an event-driven job's queued items are worked off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {

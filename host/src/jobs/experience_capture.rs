@@ -10,7 +10,7 @@ use cordial_jobs::settings::JobKind;
 use wasmtime::Store;
 
 mod bindings {
-    crate::job_world_bindings!("experience-capture", {
+    crate::runtime::bindings::job_world_bindings!("experience-capture", {
         "cordial:jobs/outcomes": crate::runtime::bindings::outcomes,
         "cordial:jobs/items": crate::runtime::bindings::items,
     });

@@ -5,7 +5,7 @@ use super::{Descriptor, Trigger};
 use cordial_jobs::settings::JobKind;
 
 mod bindings {
-    crate::job_world_bindings!("export-bulk", {
+    crate::runtime::bindings::job_world_bindings!("export-bulk", {
         "cordial:jobs/sftp": crate::runtime::bindings::sftp,
         "cordial:jobs/members": crate::runtime::bindings::members,
     });

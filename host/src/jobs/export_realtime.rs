@@ -11,7 +11,7 @@ use cordial_jobs::settings::JobKind;
 use wasmtime::Store;
 
 mod bindings {
-    crate::job_world_bindings!("export-realtime", {
+    crate::runtime::bindings::job_world_bindings!("export-realtime", {
         "cordial:jobs/outcomes": crate::runtime::bindings::outcomes,
         "cordial:jobs/items": crate::runtime::bindings::items,
     });

@@ -4,7 +4,7 @@ use super::{Descriptor, Trigger};
 use cordial_jobs::settings::JobKind;
 
 mod bindings {
-    crate::job_world_bindings!("import-activity", {
+    crate::runtime::bindings::job_world_bindings!("import-activity", {
         "cordial:jobs/sftp": crate::runtime::bindings::sftp,
         "cordial:jobs/streams": crate::runtime::bindings::streams,
     });

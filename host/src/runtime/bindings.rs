@@ -53,7 +53,6 @@ pub use capabilities::wasi::{config, keyvalue};
 /// [`capabilities`] (and WASI to wasmtime's own), so each world's driver shares one `impl`
 /// of each. `$extra` maps the project interfaces the world imports: bindgen! refuses
 /// mappings a world does not use.
-#[macro_export]
 macro_rules! job_world_bindings {
     ($world:literal, { $($extra:tt)* }) => {
         wasmtime::component::bindgen!({
@@ -76,3 +75,4 @@ macro_rules! job_world_bindings {
         });
     };
 }
+pub(crate) use job_world_bindings;

@@ -102,7 +102,6 @@ fn retry_after(headers: &http::HeaderMap) -> Duration {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn the_wait_comes_from_retry_after_then_reset_then_a_default() {
@@ -114,57 +113,59 @@ mod tests {
         assert_eq!(retry_after(&h), Duration::from_secs(3));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_closed_gate_holds_senders_until_it_opens() {
         let t = JobTraffic::new(4);
-        t.close_for(Duration::from_secs(2));
+        t.close_for(Duration::from_millis(200));
         let start = Instant::now();
         t.gate().await;
-        assert!(start.elapsed() >= Duration::from_secs(2));
-        t.close_for(Duration::from_secs(1));
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        t.close_for(Duration::from_millis(100));
         t.close_for(Duration::from_millis(10));
         let start = Instant::now();
         t.gate().await;
         assert!(
-            start.elapsed() >= Duration::from_secs(1),
+            start.elapsed() >= Duration::from_millis(100),
             "a shorter close does not shorten the gate"
         );
     }
 
     /// More senders than the cap: one in flight gets a 429 while the rest wait for a permit.
-    /// None of those waiting may be cleared before the `Retry-After` has passed.
-    #[tokio::test(start_paused = true)]
+    /// None of those waiting may be cleared before the `Retry-After` (1 s) has passed.
+    #[tokio::test]
     async fn requests_queued_behind_the_cap_are_held_by_a_429_that_arrives_meanwhile() {
         let traffic = Arc::new(JobTraffic::new(2));
-        let start = Instant::now();
         let first = traffic.clear().await;
         let second = traffic.clear().await;
-        let cleared_early = Arc::new(AtomicUsize::new(0));
+        let (cleared_tx, mut cleared_rx) = tokio::sync::mpsc::unbounded_channel();
         let queued: Vec<_> = (0..5)
             .map(|_| {
-                let (traffic, early) = (traffic.clone(), cleared_early.clone());
+                let (traffic, cleared) = (traffic.clone(), cleared_tx.clone());
                 tokio::spawn(async move {
-                    let cleared = traffic.clear().await;
-                    if start.elapsed() < Duration::from_secs(3) {
-                        early.fetch_add(1, Ordering::SeqCst);
-                    }
-                    cleared.answered(http::StatusCode::OK, &http::HeaderMap::new());
+                    let permit = traffic.clear().await;
+                    cleared.send(Instant::now()).unwrap();
+                    permit.answered(http::StatusCode::OK, &http::HeaderMap::new());
                 })
             })
             .collect();
+        drop(cleared_tx);
+        // Let every queued sender run until it waits for a permit.
         tokio::task::yield_now().await;
         let mut limited = http::HeaderMap::new();
-        limited.insert("retry-after", "3".parse().unwrap());
+        limited.insert("retry-after", "1".parse().unwrap());
+        let limited_at = Instant::now();
         first.answered(http::StatusCode::TOO_MANY_REQUESTS, &limited);
         second.answered(http::StatusCode::OK, &http::HeaderMap::new());
         for q in queued {
             q.await.unwrap();
         }
+        let mut early = 0;
+        while let Some(at) = cleared_rx.recv().await {
+            early += usize::from(at < limited_at + Duration::from_secs(1));
+        }
         assert_eq!(
-            cleared_early.load(Ordering::SeqCst),
-            0,
+            early, 0,
             "a request queued for a permit went out inside the Retry-After window"
         );
-        assert!(start.elapsed() >= Duration::from_secs(3));
     }
 }

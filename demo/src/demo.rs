@@ -1,4 +1,4 @@
-//! `cordial-host demo`: the jobs end to end with no Cordial account. Starts the local
+//! The demo: the jobs end to end with no Cordial account. Starts the local
 //! Cordial emulator (with a week of contact activity) and a throwaway OpenSSH sshd on
 //! loopback, writes the embedded config next to a temporary store, checks it, runs Import
 //! Activity once (export → SFTP → the `cordial_activity` stream), exports three members in
@@ -6,12 +6,12 @@
 //! webhook batch of audience events to it, the way the platform would — real components in
 //! the real host, over real HTTP and SFTP.
 
-use super::check::check_config;
-use super::run::print_outcome;
-use crate::config::{self, HostConfig};
-use crate::runtime::{CallContext, Runtime};
-use crate::store::Store;
 use cordial_emulator::{EmulatorConfig, Seed};
+use cordial_host::commands::check::check_config;
+use cordial_host::commands::run::print_outcome;
+use cordial_host::config::{self, HostConfig};
+use cordial_host::runtime::{CallContext, Runtime};
+use cordial_host::store::Store;
 use std::process::ExitCode;
 
 const DEMO_CONFIG: &str = include_str!("demo.toml");
@@ -88,7 +88,8 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         config_path.display()
     );
     let bulk = config.job("vip-bulk").expect("in the demo config");
-    let settings: cordial_jobs::settings::ExportSettings = crate::ingress::settings_of(bulk)?;
+    let settings: cordial_jobs::settings::ExportSettings =
+        cordial_host::ingress::settings_of(bulk)?;
     let members: Vec<_> = ["ann", "bob", "cy"]
         .iter()
         .enumerate()
@@ -98,12 +99,12 @@ pub async fn run() -> anyhow::Result<ExitCode> {
             let serde_json::Value::Object(member) = member else {
                 unreachable!()
             };
-            crate::ingress::from_member(&settings, member, row as u64 + 1)
+            cordial_host::ingress::from_member(&settings, member, row as u64 + 1)
         })
         .collect();
     let bulk = bulk.clone();
     store
-        .blocking(move |s| crate::ingress::store_events(s, &bulk, &members))
+        .blocking(move |s| cordial_host::ingress::store_events(s, &bulk, &members))
         .await?;
     if run_job(&config, "vip-bulk").await? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
@@ -116,13 +117,17 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hook = format!("http://{}/hooks/vip-realtime", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(super::serve::serve(config.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(cordial_host::commands::serve::serve(
+        config.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
     println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
     // The 202 came after the events were committed, so "nothing pending" means delivered.
-    let counts = crate::queue::drained(&store, "vip-realtime", |_| {}).await?;
+    let counts = cordial_host::queue::drained(&store, "vip-realtime", |_| {}).await?;
     let _ = stop.send(());
     server.await??;
 

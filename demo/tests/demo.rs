@@ -1,13 +1,10 @@
-//! The README's first command stays true: `cordial-host demo` runs the jobs end to end
-//! against the embedded emulator and succeeds.
-
-#[path = "support/harness.rs"]
-mod harness;
+//! The README's first command stays true: `./dev demo` (this crate's binary) runs the jobs
+//! end to end against the embedded emulator and succeeds. The job components must be built
+//! (`./dev build`).
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_end_to_end() {
-    let out = tokio::process::Command::new(harness::host_binary())
-        .arg("demo")
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cordial-demo"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .await
