@@ -15,5 +15,6 @@ pub mod members;
 pub mod ports;
 pub mod realtime;
 pub mod retry;
+pub mod scheduled;
 pub mod settings;
 pub mod webhook;

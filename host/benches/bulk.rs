@@ -73,7 +73,7 @@ fn enqueue(store: &Store, members: usize) {
             source: "backfill",
         });
         if chunk.len() == 10_000 || i + 1 == members {
-            store.add_pending("bulk", &chunk).unwrap();
+            store.add_members("bulk", &chunk).unwrap();
             chunk.clear();
         }
     }
@@ -179,7 +179,7 @@ fn main() {
             .block_on(finisher.run(&job, &CallContext::now()))
             .unwrap();
         assert!(matches!(done, RunOutcome::Completed(_)), "{done:?}");
-        assert_eq!(store.pending_count("bulk").unwrap(), 0);
+        assert_eq!(store.members_waiting("bulk").unwrap(), 0);
 
         let started = Instant::now();
         let bytes = native_csv(&member_json);
@@ -222,7 +222,7 @@ fn main() {
     for audience in [members / 10, members] {
         enqueue(&store, audience);
         let (elapsed, peak) = run_host_process(&config_path);
-        assert_eq!(store.pending_count("bulk").unwrap(), 0);
+        assert_eq!(store.members_waiting("bulk").unwrap(), 0);
         println!(
             "  {audience} members: {:.2} s, {:.0} rows/s, host peak RSS {peak:.0} MB",
             elapsed.as_secs_f64(),

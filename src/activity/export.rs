@@ -1,10 +1,10 @@
 //! `POST /v2/contactactivityexport` for one time window, and finding its files afterwards.
 
-use crate::bulk::following::Following;
-use crate::bulk::imports::PASSWORD_PLACEHOLDER;
+use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
 use crate::cordial::{HttpRequest, Method};
 use crate::job::JobError;
 use crate::ports::KeyValue;
+use crate::scheduled::Following;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

@@ -14,9 +14,9 @@ mod tests;
 
 use super::export::{CURSOR_KEY, EXPORT_KEY, WindowExport};
 use super::first_window_start;
-use crate::bulk::scheduled::remove_files;
 use crate::job::{JobError, Progress, RunReport};
 use crate::ports::{Env, Files, Streams};
+use crate::scheduled::remove_files;
 use crate::settings::{self, ImportActivitySettings, JobKind};
 use std::ops::ControlFlow;
 

@@ -3,10 +3,10 @@
 //! each file's import. A file is registered with Cordial at most once: the run marks it
 //! `registering` before the request and looks the import up by name if it died in between.
 
-use super::following::Following;
-use super::imports::ImportCounts;
+use crate::cordial::jobs::ImportCounts;
 use crate::job::JobError;
 use crate::ports::KeyValue;
+use crate::scheduled::Following;
 use serde::{Deserialize, Serialize};
 
 /// The job-state key the batch lives under.

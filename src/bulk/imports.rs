@@ -1,13 +1,10 @@
-//! `POST /v2/contactimports` for one uploaded file, and reading `GET /v2/jobs/{id}`.
+//! `POST /v2/contactimports` for one uploaded file, and finding an import by its name.
 
+use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
 use crate::cordial::{HttpRequest, Method};
 use serde_json::{Value, json};
 
 use super::csv_cells::UNSET;
-
-/// Written in place of the SFTP password in an import request; the host substitutes the real
-/// one on the way to the Cordial origin, so the job never holds it.
-pub const PASSWORD_PLACEHOLDER: &str = "{{sftp.password}}";
 
 /// Where Cordial fetches the file from.
 #[derive(Debug, Clone)]
@@ -58,15 +55,6 @@ pub fn create_import(base: &str, import_name: &str, source: &SftpSource) -> Http
     }
 }
 
-pub fn get_job(base: &str, job_id: &str) -> HttpRequest {
-    HttpRequest {
-        method: Method::Get,
-        url: format!("{base}/v2/jobs/{job_id}"),
-        headers: vec![("accept".into(), "application/json".into())],
-        body: None,
-    }
-}
-
 /// `GET /v2/jobs?jobName=ImportContacts`: to find an import registered by a run that crashed
 /// before it could record the job id.
 pub fn list_import_jobs(base: &str) -> HttpRequest {
@@ -75,65 +63,6 @@ pub fn list_import_jobs(base: &str) -> HttpRequest {
         url: format!("{base}/v2/jobs?jobName=ImportContacts&per_page=100"),
         headers: vec![("accept".into(), "application/json".into())],
         body: None,
-    }
-}
-
-/// The `jobId` of a 201 answer. Cordial may answer 201 with an error object in `jobId` when it
-/// cannot reach the source; that is returned as `Err(message)`.
-pub fn job_id_of(body: &Value) -> Result<String, String> {
-    match body.get("jobId") {
-        Some(Value::String(id)) => Ok(id.clone()),
-        Some(Value::Object(err)) => Err(err
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("Cordial could not start the import")
-            .to_owned()),
-        _ => Err("Cordial's answer has no jobId".into()),
-    }
-}
-
-/// Where an import job stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
-    /// Scheduled, Pending, Processing or Throttled.
-    Running(String),
-    Done(ImportCounts),
-    Failed(String),
-}
-
-/// Cordial's counts for a finished import.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImportCounts {
-    pub total: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub rejected: u64,
-    pub errors: u64,
-}
-
-pub fn job_state(body: &Value) -> JobState {
-    let status = body.get("status").and_then(Value::as_str).unwrap_or("");
-    let count = |k: &str| {
-        body.pointer(&format!("/result/{k}"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    match status {
-        "Done" => JobState::Done(ImportCounts {
-            total: count("totalRecords"),
-            inserted: count("inserted"),
-            updated: count("updated"),
-            rejected: count("rejected"),
-            errors: count("error"),
-        }),
-        "Failed" => JobState::Failed(
-            body.get("message")
-                .or_else(|| body.pointer("/result/message"))
-                .and_then(Value::as_str)
-                .unwrap_or("the import job failed")
-                .to_owned(),
-        ),
-        other => JobState::Running(other.to_owned()),
     }
 }
 
@@ -184,28 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn job_answers_are_read() {
-        assert_eq!(job_id_of(&json!({"jobId": "abc"})), Ok("abc".into()));
-        assert!(
-            job_id_of(&json!({"jobId": {"error": true, "message": "Can't login"}}))
-                .unwrap_err()
-                .contains("login")
-        );
-        let done = json!({"status": "Done", "result": {"totalRecords": 3, "inserted": 2, "updated": 1, "rejected": 0, "error": 0}});
-        assert_eq!(
-            job_state(&done),
-            JobState::Done(ImportCounts {
-                total: 3,
-                inserted: 2,
-                updated: 1,
-                rejected: 0,
-                errors: 0
-            })
-        );
-        assert_eq!(
-            job_state(&json!({"status": "Pending"})),
-            JobState::Running("Pending".into())
-        );
+    fn an_import_is_found_by_its_name() {
         let list = json!([{"_id": "j1", "metadata": {"importName": "a"}}, {"_id": "j2", "metadata": {"importName": "b"}}]);
         assert_eq!(find_import(&list, "b"), Some("j2".into()));
         assert_eq!(find_import(&list, "c"), None);

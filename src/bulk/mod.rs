@@ -1,18 +1,16 @@
 //! The bulk audience export: pending members → CSV files of at most 30,000 rows → Cordial's
-//! Contact Imports API, and the run's whole sequence ([`job::run`]). The activity import
-//! shares its way of following Cordial's jobs ([`following`], [`scheduled`]).
+//! Contact Imports API, and the run's whole sequence ([`job::run`]). What it shares with the
+//! activity import is in [`crate::scheduled`].
 
 pub mod batch;
 pub mod csv_cells;
 #[cfg(test)]
 pub(crate) mod fake_cordial;
-pub mod following;
 #[cfg(test)]
 pub(crate) mod harness;
 pub mod imports;
 pub mod job;
 pub mod member;
-pub mod scheduled;
 
 use crate::realtime::{AttributeTypes, Undeliverable, email_in, typed};
 use crate::settings::ExportSettings;

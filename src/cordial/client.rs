@@ -82,11 +82,7 @@ impl<T: HttpTransport> CordialClient<T> {
     }
 
     fn call_json(&mut self, request: HttpRequest) -> Result<(u16, Value), CordialError> {
-        let response = self
-            .transport
-            .send(&request)
-            .map_err(CordialError::Transport)?;
-        json_response(&response)
+        send_json(&mut self.transport, &request)
     }
 
     /// The account's contact attributes. Cordial's Swagger says an array; client code in the
@@ -170,6 +166,15 @@ impl<T: HttpTransport> CordialClient<T> {
 }
 
 /// A 2xx response's JSON body, or the Cordial error it carries.
+/// Sends `request` and reads the 2xx JSON answer; anything else is a [`CordialError`].
+pub fn send_json(
+    transport: &mut impl HttpTransport,
+    request: &HttpRequest,
+) -> Result<(u16, Value), CordialError> {
+    let response = transport.send(request).map_err(CordialError::Transport)?;
+    json_response(&response)
+}
+
 pub fn json_response(response: &HttpResponse) -> Result<(u16, Value), CordialError> {
     if !(200..300).contains(&response.status) {
         return Err(CordialError::from_response(response));

@@ -6,6 +6,7 @@ mod coerce;
 mod contact;
 mod error;
 mod http;
+pub mod jobs;
 mod list_name;
 mod patient;
 mod remembered;
@@ -13,7 +14,7 @@ pub mod requests;
 
 pub use client::{
     AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, json_response,
-    upsert_outcome,
+    send_json, upsert_outcome,
 };
 pub use coerce::coerce;
 pub use contact::{ContactUpsert, SmsChannel, SubscribeStatus};

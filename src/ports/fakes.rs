@@ -352,46 +352,23 @@ impl Streams for MemoryStreams {
     }
 }
 
-/// Pending members in memory: the latest state per contact, as the host keeps them.
+/// Members waiting for the export, in memory.
 #[derive(Default)]
 pub struct MemoryMembers {
-    pub pending: Vec<PendingMember>,
+    pub waiting: Vec<Member>,
     pub crash: Crash,
-    next_seq: u64,
-}
-
-impl MemoryMembers {
-    /// Adds (or replaces) the member keyed by `email`, with a higher `seq`.
-    pub fn push(&mut self, email: &str, entered: bool, user: serde_json::Value) {
-        self.pending.retain(|m| {
-            serde_json::from_str::<serde_json::Value>(&m.user)
-                .map(|u| u["email"] != email)
-                .unwrap_or(true)
-        });
-        self.next_seq += 1;
-        self.pending.push(PendingMember {
-            seq: self.next_seq,
-            entered,
-            user: user.to_string(),
-        });
-    }
 }
 
 impl Members for MemoryMembers {
     fn high_water(&mut self) -> Result<u64, PortError> {
         self.crash.alive()?;
-        Ok(self.pending.iter().map(|m| m.seq).max().unwrap_or(0))
+        Ok(self.waiting.iter().map(|m| m.seq).max().unwrap_or(0))
     }
 
-    fn page(
-        &mut self,
-        after: u64,
-        up_to: u64,
-        limit: u32,
-    ) -> Result<Vec<PendingMember>, PortError> {
+    fn page(&mut self, after: u64, up_to: u64, limit: u32) -> Result<Vec<Member>, PortError> {
         self.crash.alive()?;
         Ok(self
-            .pending
+            .waiting
             .iter()
             .filter(|m| m.seq > after && m.seq <= up_to)
             .take(limit as usize)
@@ -401,9 +378,9 @@ impl Members for MemoryMembers {
 
     fn acknowledge(&mut self, up_to: u64) -> Result<u64, PortError> {
         self.crash.effect()?;
-        let before = self.pending.len();
-        self.pending.retain(|m| m.seq > up_to);
-        Ok((before - self.pending.len()) as u64)
+        let before = self.waiting.len();
+        self.waiting.retain(|m| m.seq > up_to);
+        Ok((before - self.waiting.len()) as u64)
     }
 }
 

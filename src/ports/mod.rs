@@ -115,7 +115,7 @@ impl fmt::Display for FileError {
 
 /// Where the file server is, as Cordial must be told in an import source or export
 /// destination. The password is never here: a job writes
-/// [`PASSWORD_PLACEHOLDER`](crate::bulk::imports::PASSWORD_PLACEHOLDER) and the runtime fills
+/// [`PASSWORD_PLACEHOLDER`](crate::cordial::jobs::PASSWORD_PLACEHOLDER) and the runtime fills
 /// it in on the way to Cordial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remote {
@@ -191,7 +191,7 @@ pub trait Streams {
 
 /// A member waiting for the job's bulk export: the latest state of one contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingMember {
+pub struct Member {
     /// Rises with every change; a newer change of the same contact gets a higher one.
     pub seq: u64,
     /// In the audience (entered or changed), or left it.
@@ -202,11 +202,10 @@ pub struct PendingMember {
 
 /// The audience members the platform sent for a bulk export.
 pub trait Members {
-    /// The highest `seq` pending now, 0 when none is.
+    /// The highest `seq` waiting now, 0 when none is.
     fn high_water(&mut self) -> Result<u64, PortError>;
-    /// Pending members with `after < seq <= up_to`, in `seq` order, at most `limit`.
-    fn page(&mut self, after: u64, up_to: u64, limit: u32)
-    -> Result<Vec<PendingMember>, PortError>;
+    /// Waiting members with `after < seq <= up_to`, in `seq` order, at most `limit`.
+    fn page(&mut self, after: u64, up_to: u64, limit: u32) -> Result<Vec<Member>, PortError>;
     /// Forgets the members with `seq <= up_to`; returns how many.
     fn acknowledge(&mut self, up_to: u64) -> Result<u64, PortError>;
 }

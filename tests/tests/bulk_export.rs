@@ -105,7 +105,7 @@ async fn run_job(h: &Harness, config: &str) -> RunOutcome {
 fn pending(h: &Harness) -> u64 {
     Store::open(&h.dir.path().join("store.sqlite"))
         .unwrap()
-        .pending_count("bulk")
+        .members_waiting("bulk")
         .unwrap()
 }
 
@@ -184,7 +184,7 @@ async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
         source: "webhook",
     };
     store
-        .add_pending(
+        .add_members(
             "bulk",
             &[event("a@x.io", "enter"), event("b@x.io", "enter")],
         )
@@ -205,7 +205,7 @@ async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
 
     // a leaves, comes back and leaves again before the next run: one row, the exit.
     store
-        .add_pending(
+        .add_members(
             "bulk",
             &[
                 event("a@x.io", "exit"),
@@ -261,7 +261,7 @@ audience = "pw_{pid}"
         )
     };
     let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    store.add_pending("bulk", &[entered("pw@x.io")]).unwrap();
+    store.add_members("bulk", &[entered("pw@x.io")]).unwrap();
 
     std::fs::write(&secret, format!("{password}-wrong")).unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config(&secret)).await else {
@@ -302,7 +302,7 @@ async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
     let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
     Store::open(&h.dir.path().join("store.sqlite"))
         .unwrap()
-        .add_pending("bulk", &[entered("k@x.io")])
+        .add_members("bulk", &[entered("k@x.io")])
         .unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config).await else {
         panic!()
@@ -445,7 +445,7 @@ async fn a_failed_import_fails_the_run_and_keeps_the_members() {
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "import_deadline_minutes = 0");
     let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    store.add_pending("bulk", &[entered("f@x.io")]).unwrap();
+    store.add_members("bulk", &[entered("f@x.io")]).unwrap();
     let handle = h.emulator.handle();
     handle.hold_jobs(true);
     assert!(matches!(run_job(&h, &config).await, RunOutcome::Failed(_)));

@@ -1,9 +1,9 @@
-//! `cordial:jobs/members`: a bulk job's pending members (the latest state per contact the
+//! `cordial:jobs/members`: the members waiting for a bulk job's export (the latest state per contact the
 //! platform sent), read in pages and acknowledged once Cordial has them. Store calls run on
 //! the blocking pool.
 
 use super::HostIo;
-use crate::runtime::bindings::members::{self, PendingMember};
+use crate::runtime::bindings::members::{self, Member};
 use crate::store::Store;
 use wasmtime::component::{HasData, Linker};
 
@@ -35,7 +35,7 @@ impl MembersCtx {
         self.io
             .time(store.blocking(move |s| f(s, &job)))
             .await
-            .map_err(|e| format!("the host could not use the pending members: {e:#}"))
+            .map_err(|e| format!("the host could not use the waiting members: {e:#}"))
     }
 }
 
@@ -56,7 +56,7 @@ pub fn add_to_linker<T: MembersView + 'static>(linker: &mut Linker<T>) -> wasmti
 
 impl members::Host for MembersCtx {
     async fn high_water(&mut self) -> wasmtime::Result<Result<u64, String>> {
-        Ok(self.on_store(|s, job| s.pending_high_water(job)).await)
+        Ok(self.on_store(|s, job| s.members_high_water(job)).await)
     }
 
     async fn page(
@@ -64,13 +64,13 @@ impl members::Host for MembersCtx {
         after: u64,
         up_to: u64,
         limit: u32,
-    ) -> wasmtime::Result<Result<Vec<PendingMember>, String>> {
+    ) -> wasmtime::Result<Result<Vec<Member>, String>> {
         let page = self
-            .on_store(move |s, job| s.pending_page(job, after, up_to, limit.min(MAX_PAGE)))
+            .on_store(move |s, job| s.members_page(job, after, up_to, limit.min(MAX_PAGE)))
             .await;
         Ok(page.map(|page| {
             page.into_iter()
-                .map(|m| PendingMember {
+                .map(|m| Member {
                     seq: m.seq,
                     entered: m.entered,
                     user: m.user,
@@ -81,7 +81,7 @@ impl members::Host for MembersCtx {
 
     async fn acknowledge(&mut self, up_to: u64) -> wasmtime::Result<Result<u64, String>> {
         Ok(self
-            .on_store(move |s, job| s.acknowledge_pending(job, up_to))
+            .on_store(move |s, job| s.acknowledge_members(job, up_to))
             .await)
     }
 }

@@ -75,7 +75,7 @@ pub fn from_member(settings: &ExportSettings, member: Map<String, Value>, row: u
 pub fn store_events(store: &Store, job: &JobConfig, events: &[NewEvent]) -> anyhow::Result<()> {
     let triggers = descriptor(job.kind);
     if triggers.has(Trigger::AudienceMembers) {
-        store.add_pending(&job.name, events)
+        store.add_members(&job.name, events)
     } else if triggers.has(Trigger::AudienceEvents) {
         let items: Vec<_> = events
             .iter()
@@ -165,8 +165,8 @@ mod tests {
             store_events(&store, job, &events).unwrap();
         }
         assert_eq!(store.queue_counts("rt").unwrap().pending, 1);
-        assert_eq!(store.pending_count("rt").unwrap(), 0);
-        assert_eq!(store.pending_count("bulk").unwrap(), 1);
+        assert_eq!(store.members_waiting("rt").unwrap(), 0);
+        assert_eq!(store.members_waiting("bulk").unwrap(), 1);
         assert_eq!(store.queue_counts("bulk").unwrap().pending, 0);
     }
 }

@@ -7,14 +7,14 @@
 mod capture;
 mod flat;
 mod lock;
-mod pending;
+mod members;
 mod queue;
 mod schema;
 mod streams;
 
 pub use capture::{AuditRow, CaptureDecision};
 pub use lock::{DeliveryLock, RunLock};
-pub use pending::PendingMember;
+pub use members::Member;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
 pub use streams::{EmitCounts, Quarantined};
 

@@ -21,7 +21,7 @@ CREATE INDEX IF NOT EXISTS stream_records_by_stream ON stream_records (stream, i
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
-    conn.execute_batch(super::pending::SCHEMA)?;
+    super::members::migrate(conn)?;
     super::streams::migrate(conn)?;
     conn.execute_batch(super::capture::SCHEMA)?;
     conn.execute_batch(super::queue::SCHEMA)?;

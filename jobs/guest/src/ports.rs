@@ -5,7 +5,7 @@ use crate::bindings::cordial::jobs::{members, sftp, streams};
 use crate::bindings::wasi::{config, keyvalue};
 use cordial_jobs::ports::{
     self, Clock, Config, Download, EmitSummary, FileEntry, FileError, Files, KeyValue, Level, Log,
-    Members, PendingMember, PortError, Quarantined, Remote, StreamRecord, Streams, Upload,
+    Member, Members, PortError, Quarantined, Remote, StreamRecord, Streams, Upload,
 };
 use std::io::Write;
 use std::time::Duration;
@@ -175,7 +175,7 @@ impl Streams for PlatformStreams {
     }
 }
 
-/// The bulk export's pending members: `cordial:jobs/members`.
+/// The members waiting for the bulk export: `cordial:jobs/members`.
 pub struct PlatformMembers;
 
 impl Members for PlatformMembers {
@@ -183,16 +183,11 @@ impl Members for PlatformMembers {
         members::high_water().map_err(PortError)
     }
 
-    fn page(
-        &mut self,
-        after: u64,
-        up_to: u64,
-        limit: u32,
-    ) -> Result<Vec<PendingMember>, PortError> {
+    fn page(&mut self, after: u64, up_to: u64, limit: u32) -> Result<Vec<Member>, PortError> {
         Ok(members::page(after, up_to, limit)
             .map_err(PortError)?
             .into_iter()
-            .map(|m| ports::PendingMember {
+            .map(|m| ports::Member {
                 seq: m.seq,
                 entered: m.entered,
                 user: m.user,

@@ -3,10 +3,10 @@
 //! past the deadline, a transient error that leaves the window to the next run).
 
 use crate::activity::export::WindowExport;
-use crate::bulk::imports::{JobState, get_job, job_state};
-use crate::bulk::scheduled::{base_url, call_json};
+use crate::cordial::jobs::{JobState, get_job, job_state};
 use crate::job::{JobError, Progress};
 use crate::ports::Env;
+use crate::scheduled::{base_url, call_json};
 use crate::settings::ImportActivitySettings;
 use std::ops::ControlFlow;
 use std::time::Duration;

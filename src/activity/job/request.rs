@@ -6,10 +6,10 @@ use crate::activity::export::{
     FileOptions, SftpDestination, WindowExport, action_names, create_export, export_body,
     find_export, list_export_jobs,
 };
-use crate::bulk::imports::job_id_of;
-use crate::bulk::scheduled::{base_url, call_json};
+use crate::cordial::jobs::job_id_of;
 use crate::job::JobError;
 use crate::ports::{Env, Remote};
+use crate::scheduled::{base_url, call_json};
 use crate::settings::ImportActivitySettings;
 
 pub(super) fn request_once(

@@ -4,15 +4,15 @@
 use super::run;
 use crate::activity::export::{CURSOR_KEY, EXPORT_KEY, WindowExport};
 use crate::bulk::fake_cordial::{Ending, ModelJob};
-use crate::bulk::following::Following;
 use crate::bulk::harness::Ports;
-use crate::bulk::imports::PASSWORD_PLACEHOLDER;
+use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
 use crate::job::{JobError, Progress, RunReport};
 use crate::ports::fakes::MemoryStreams;
 use crate::ports::{
     Download, EmitSummary, FileEntry, FileError, Files, PortError, Quarantined, Remote,
     StreamRecord, Streams, Upload,
 };
+use crate::scheduled::Following;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};

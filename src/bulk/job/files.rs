@@ -5,7 +5,7 @@
 use crate::bulk::batch::{Batch, BatchFile};
 use crate::bulk::{BulkColumns, MAX_ROWS_PER_FILE};
 use crate::job::JobError;
-use crate::ports::{Env, FileError, Files, Level, Log, Members, PendingMember, PortError};
+use crate::ports::{Env, FileError, Files, Level, Log, Member, Members, PortError};
 use crate::realtime::AttributeTypes;
 use crate::settings::ExportSettings;
 
@@ -135,7 +135,7 @@ fn next_page(
     after: u64,
     up_to: u64,
     limit: u32,
-) -> Result<Vec<PendingMember>, WriteError> {
+) -> Result<Vec<Member>, WriteError> {
     members
         .page(after, up_to, limit)
         .map_err(WriteError::Members)

@@ -6,9 +6,9 @@
 //! rest (acknowledging twice is harmless; forgetting first would export the members again).
 
 use crate::bulk::batch::{Batch, FileOutcome, STATE_KEY};
-use crate::bulk::scheduled::remove_files;
 use crate::job::{JobError, RunReport};
 use crate::ports::{Env, Files, Members};
+use crate::scheduled::remove_files;
 use crate::settings::ExportSettings;
 
 pub(super) fn finish(

@@ -3,10 +3,10 @@
 //! deadline, a transient error that leaves the batch to the next run).
 
 use crate::bulk::batch::{Batch, FileOutcome};
-use crate::bulk::imports::{JobState, get_job, job_state};
-use crate::bulk::scheduled::{base_url, call_json};
+use crate::cordial::jobs::{JobState, get_job, job_state};
 use crate::job::{JobError, Progress};
 use crate::ports::Env;
+use crate::scheduled::{base_url, call_json};
 use crate::settings::ExportSettings;
 use std::ops::ControlFlow;
 use std::time::Duration;

@@ -3,10 +3,11 @@
 //! id looks the import up by name before asking again.
 
 use crate::bulk::batch::{Batch, FileOutcome, import_name};
-use crate::bulk::imports::{SftpSource, create_import, find_import, job_id_of, list_import_jobs};
-use crate::bulk::scheduled::{base_url, call_json};
+use crate::bulk::imports::{SftpSource, create_import, find_import, list_import_jobs};
+use crate::cordial::jobs::job_id_of;
 use crate::job::JobError;
 use crate::ports::{Env, Remote};
+use crate::scheduled::{base_url, call_json};
 use crate::settings::ExportSettings;
 
 pub(super) fn register_all(

@@ -4,12 +4,12 @@
 use super::run;
 use crate::bulk::batch::{Batch, STATE_KEY};
 use crate::bulk::fake_cordial::{Ending, ModelJob};
-use crate::bulk::following::Following;
 use crate::bulk::harness::Ports;
-use crate::bulk::imports::PASSWORD_PLACEHOLDER;
+use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
 use crate::job::{JobError, Progress, RunReport};
 use crate::ports::fakes::MemoryMembers;
-use crate::ports::{Download, FileEntry, FileError, Files, PendingMember, Remote, Upload};
+use crate::ports::{Download, FileEntry, FileError, Files, Member, Remote, Upload};
+use crate::scheduled::Following;
 use serde_json::json;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -44,13 +44,13 @@ impl World {
         ]);
         let mut members = MemoryMembers::default();
         members.crash = ports.crash.clone();
-        members.pending = (1..=count)
-            .map(|i| PendingMember {
+        members.waiting = (1..=count)
+            .map(|i| Member {
                 seq: i,
                 entered: !i.is_multiple_of(10),
                 user: format!(r#"{{"email":"m{i}@x.io","first_name":"F{i}","score":{i}}}"#),
             })
-            .chain([PendingMember {
+            .chain([Member {
                 seq: count + 1,
                 entered: true,
                 user: json!({"first_name": "nobody"}).to_string(),
@@ -104,7 +104,7 @@ impl World {
             })
             .collect();
         (
-            self.members.pending.clone(),
+            self.members.waiting.clone(),
             imports,
             self.ports.model.borrow().lists.clone(),
             self.ports.state.entries.clone(),
@@ -163,7 +163,7 @@ fn pending_members_are_written_imported_and_acknowledged() {
     assert!(w.ports.log.contains("member #30006 skipped"));
 
     assert_eq!(w.ports.model.borrow().lists, ["Lytics_vip"]);
-    assert!(w.members.pending.is_empty(), "every member is acknowledged");
+    assert!(w.members.waiting.is_empty(), "every member is acknowledged");
     assert!(w.ports.files.names().is_empty(), "the files are removed");
     assert_eq!(w.batch(), None, "the batch is closed");
 }
@@ -171,7 +171,7 @@ fn pending_members_are_written_imported_and_acknowledged() {
 #[test]
 fn nothing_pending_is_nothing_to_do() {
     let mut w = World::new(0);
-    w.members.pending.clear();
+    w.members.waiting.clear();
     let report = w.run().0.unwrap();
     assert_eq!(report.summary, "no pending members; nothing to export");
     assert_eq!(report.records_read, 0);
@@ -195,7 +195,7 @@ fn running_imports_are_polled_once_per_call_without_sleeping() {
         }
         let batch = w.batch().expect("the batch is kept between calls");
         assert_eq!(batch.following.polls as usize, waits.len());
-        assert_eq!(w.members.pending.len(), 6, "nobody acknowledged yet");
+        assert_eq!(w.members.waiting.len(), 6, "nobody acknowledged yet");
         w.ports.clock.now += chrono::Duration::from_std(*waits.last().unwrap()).unwrap();
     }
     assert_eq!(waits, ms(&[100, 200, 400]));
@@ -208,7 +208,7 @@ fn running_imports_are_polled_once_per_call_without_sleeping() {
         .count();
     assert_eq!(polls, 4, "one poll per call");
     assert_eq!(w.imports().len(), 1);
-    assert!(w.members.pending.is_empty());
+    assert!(w.members.waiting.is_empty());
 }
 
 #[test]
@@ -233,13 +233,13 @@ fn imports_still_running_at_the_deadline_are_left_to_the_next_run() {
         Following::default(),
         "the next run follows afresh"
     );
-    assert_eq!(w.members.pending.len(), 6);
+    assert_eq!(w.members.waiting.len(), 6);
 
     assert!(matches!(w.call().unwrap(), Progress::Waiting { .. }));
     w.ports.model.borrow_mut().jobs[0].polls_left = 0;
     w.run().0.unwrap();
     assert_eq!(w.imports().len(), 1, "the file is registered once");
-    assert!(w.members.pending.is_empty());
+    assert!(w.members.waiting.is_empty());
 }
 
 #[test]
@@ -256,7 +256,7 @@ fn a_failed_import_keeps_the_members_pending_for_a_new_batch() {
     );
     assert!(message.contains("the members stay pending"), "{message}");
     assert!(message.contains("Can't login to the server"), "{message}");
-    assert_eq!(w.members.pending.len(), 6, "nobody acknowledged");
+    assert_eq!(w.members.waiting.len(), 6, "nobody acknowledged");
     assert_eq!(w.batch(), None, "the next run starts a new batch");
 
     w.ports.model.borrow_mut().ending = Ending::Done;
@@ -269,7 +269,7 @@ fn a_failed_import_keeps_the_members_pending_for_a_new_batch() {
         2,
         "the members exported again, in a new file"
     );
-    assert!(w.members.pending.is_empty());
+    assert!(w.members.waiting.is_empty());
 }
 
 #[test]
@@ -347,7 +347,7 @@ fn a_file_whose_connection_drops_is_written_again_once() {
     assert!(w.ports.log.contains("broken pipe; writing the file again"));
     let lines = w.imports()[0].imported_lines.clone().unwrap();
     assert_eq!(lines.len(), 6, "one header, five rows: {lines:?}");
-    assert!(w.members.pending.is_empty());
+    assert!(w.members.waiting.is_empty());
 
     let mut w = World::new(5);
     let Err(JobError::Transient(message)) = run_with_flaky_uploads(&mut w, 2) else {

@@ -3,7 +3,7 @@
 
 use crate::config::Secret;
 use bytes::Bytes;
-use cordial_jobs::bulk::imports::PASSWORD_PLACEHOLDER;
+use cordial_jobs::cordial::jobs::PASSWORD_PLACEHOLDER;
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 

@@ -1,8 +1,7 @@
-//! Steps both scheduled sequences (the bulk export and the activity import) take the same
-//! way: Cordial requests that wait out rate limits on the run's clock, and tidying the
-//! files Cordial is done with.
+//! Cordial requests that wait out rate limits on the run's clock, and tidying the files
+//! Cordial is done with.
 
-use crate::cordial::{CordialError, HttpRequest, HttpTransport, WaitOutRateLimits, json_response};
+use crate::cordial::{HttpRequest, HttpTransport, WaitOutRateLimits, send_json};
 use crate::job::{JobError, RunContext};
 use crate::ports::{Clock, Env, FileError, Files, Log};
 use serde_json::Value;
@@ -24,10 +23,7 @@ pub fn base_url(ctx: &RunContext) -> &str {
 
 /// One Cordial request whose 2xx JSON answer is needed; a failure is a run error.
 pub fn call_json(env: &mut Env<'_>, request: &HttpRequest) -> Result<Value, JobError> {
-    let response = patient(&mut *env.http, &mut *env.clock)
-        .send(request)
-        .map_err(|e| JobError::from_cordial(&CordialError::Transport(e)))?;
-    json_response(&response)
+    send_json(&mut patient(&mut *env.http, &mut *env.clock), request)
         .map(|(_, value)| value)
         .map_err(|e| JobError::from_cordial(&e))
 }
