@@ -10,8 +10,8 @@ use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_host::commands::check::check_config;
 use cordial_host::commands::run::print_outcome;
 use cordial_host::config::{self, HostConfig};
+use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, Runtime};
-use cordial_host::store::Store;
 use std::process::ExitCode;
 
 const DEMO_CONFIG: &str = include_str!("demo.toml");
@@ -78,7 +78,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         "\n▶ cordial-host stream {} cordial_activity --tail 2",
         config_path.display()
     );
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     for record in store.stream_tail("cordial_activity", 2)? {
         println!("  {record}");
     }
@@ -152,7 +152,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
 }
 
 async fn run_job(config: &HostConfig, name: &str) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new(config.clone(), Store::open(&config.store)?)?;
+    let runtime = Runtime::new(config.clone(), Db::open(&config.store)?)?;
     let job = config.job(name).expect("in the demo config");
     Ok(print_outcome(
         name,

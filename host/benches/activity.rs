@@ -20,8 +20,8 @@ use chrono::{Duration as Days, Utc};
 use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::config;
+use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
-use cordial_host::store::Store;
 use cordial_jobs::activity::reader::records;
 use cordial_jobs::activity::record::RecordMapper;
 use cordial_sftp::sshd::LocalSshd;
@@ -131,7 +131,7 @@ fn main() {
         );
         let runtime = Runtime::new(
             config::parse(&held).unwrap(),
-            Store::open(&store_path).unwrap(),
+            Db::open(&store_path).unwrap(),
         )
         .unwrap();
         let job = runtime.config().job("activity").unwrap().clone();
@@ -206,7 +206,7 @@ fn main() {
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null()),
         );
-        let count = Store::open(&store_path)
+        let count = Db::open(&store_path)
             .unwrap()
             .stream_count("cordial_activity")
             .unwrap();

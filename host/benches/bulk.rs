@@ -18,8 +18,8 @@ mod common;
 use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::config;
+use cordial_host::db::{Db, NewEvent};
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
-use cordial_host::store::{NewEvent, Store};
 use cordial_jobs::bulk::BulkColumns;
 use cordial_jobs::realtime::AttributeTypes;
 use cordial_jobs::settings::ExportSettings;
@@ -61,7 +61,7 @@ age = "age"
     )
 }
 
-fn enqueue(store: &Store, members: usize) {
+fn enqueue(store: &Db, members: usize) {
     let mut chunk = Vec::with_capacity(10_000);
     for i in 0..members {
         chunk.push(NewEvent {
@@ -152,7 +152,7 @@ fn main() {
     ))
     .unwrap();
     let finishing = config::parse(&config_text(dir.path(), &sshd, &base, "")).unwrap();
-    let store = Store::open(&held.store).unwrap();
+    let store = Db::open(&held.store).unwrap();
     let runtime = Runtime::new(held, store.clone()).unwrap();
     let finisher = Runtime::new(finishing, store.clone()).unwrap();
     let job = runtime.config().job("bulk").unwrap().clone();

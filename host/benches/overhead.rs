@@ -7,8 +7,8 @@
 //! out, plus the job's settings check (which the native side runs too).
 
 use cordial_host::config;
+use cordial_host::db::Db;
 use cordial_host::runtime::Runtime;
-use cordial_host::store::Store;
 use cordial_jobs::settings::{JobKind, validate};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     );
     let config = config::parse(&text).map_err(|p| anyhow::anyhow!("{p:?}"))?;
     let job = config.job("activity").unwrap().clone();
-    let runtime = Runtime::new(config, Store::in_memory()?)?;
+    let runtime = Runtime::new(config, Db::in_memory()?)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

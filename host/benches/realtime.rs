@@ -12,7 +12,7 @@
 //! which checks per-contact ordering. Events per run: BENCH_EVENTS (default 100000).
 
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
-use cordial_host::store::Store;
+use cordial_host::db::Db;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -134,7 +134,7 @@ async fn scenario(
     while let Some(done) = posters.join_next().await {
         done??;
     }
-    let store = Store::open(&dir.path().join("store.sqlite"))?;
+    let store = Db::open(&dir.path().join("store.sqlite"))?;
     loop {
         let counts = store.queue_counts("bench")?;
         if counts.pending == 0 && counts.done + counts.dead == events as u64 {

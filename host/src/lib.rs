@@ -4,10 +4,10 @@
 pub mod capabilities;
 pub mod commands;
 pub mod config;
+pub mod db;
 pub mod ingress;
 pub mod jobs;
 pub mod queue;
 pub mod runtime;
 pub mod scheduler;
 pub mod sinks;
-pub mod store;

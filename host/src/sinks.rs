@@ -3,14 +3,14 @@
 //! position is kept in the store after its lines are on disk (`fsync`), so a crash between
 //! the two can repeat lines in the file but never lose any.
 
-use crate::store::Store;
+use crate::db::Db;
 use std::io::Write;
 use std::path::Path;
 
 const PAGE: u32 = 10_000;
 
 /// Appends every stream's records stored since the last mirror; returns how many.
-pub fn mirror_ndjson(store: &Store, dir: &Path) -> anyhow::Result<u64> {
+pub fn mirror_ndjson(store: &Db, dir: &Path) -> anyhow::Result<u64> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("stream_ndjson_dir {}: {e}", dir.display()))?;
     let mut written = 0;
@@ -44,7 +44,7 @@ pub fn mirror_ndjson(store: &Store, dir: &Path) -> anyhow::Result<u64> {
 
 /// Runs the configured mirrors after a run; a failing mirror is logged, not fatal: the
 /// records are safe in the store and the next run catches up.
-pub fn after_run(config: &crate::config::HostConfig, store: &Store) {
+pub fn after_run(config: &crate::config::HostConfig, store: &Db) {
     if let Some(dir) = &config.stream_ndjson_dir {
         match mirror_ndjson(store, dir) {
             Ok(n) if n > 0 => {
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn each_record_reaches_the_file_once_across_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let store = Db::open(&dir.path().join("s.sqlite")).unwrap();
         let rec = |k: &str| (Some(k.to_owned()), format!(r#"{{"id":"{k}"}}"#));
         store
             .append_stream("cordial_activity", &[rec("a"), rec("b")])

@@ -7,8 +7,8 @@ mod harness;
 #[path = "support/sftp.rs"]
 mod sftp;
 
+use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome};
-use cordial_host::store::Store;
 use cordial_sftp::sshd::{LocalSshd, password_account};
 use harness::{Harness, host_binary};
 use sftp::{SAVED_KEY, harness_for, sftp_auth};
@@ -36,8 +36,8 @@ age = "age"
 }
 
 /// A member who entered the audience, with only an email.
-fn entered(email: &str) -> cordial_host::store::NewEvent {
-    cordial_host::store::NewEvent {
+fn entered(email: &str) -> cordial_host::db::NewEvent {
+    cordial_host::db::NewEvent {
         contact: email.to_owned(),
         audience: "vip".into(),
         kind: "enter".into(),
@@ -103,7 +103,7 @@ async fn run_job(h: &Harness, config: &str) -> RunOutcome {
 }
 
 fn pending(h: &Harness) -> u64 {
-    Store::open(&h.dir.path().join("store.sqlite"))
+    Db::open(&h.dir.path().join("store.sqlite"))
         .unwrap()
         .members_waiting("bulk")
         .unwrap()
@@ -174,8 +174,8 @@ async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
     let sshd = LocalSshd::start().unwrap();
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "keep_files = true");
-    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let event = |email: &str, kind: &str| cordial_host::store::NewEvent {
+    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let event = |email: &str, kind: &str| cordial_host::db::NewEvent {
         contact: email.to_owned(),
         audience: "vip".into(),
         kind: kind.into(),
@@ -260,7 +260,7 @@ audience = "pw_{pid}"
             pid = std::process::id(),
         )
     };
-    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
     store.add_members("bulk", &[entered("pw@x.io")]).unwrap();
 
     std::fs::write(&secret, format!("{password}-wrong")).unwrap();
@@ -300,7 +300,7 @@ async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
     let h = harness_for(&sshd).await;
     let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
-    Store::open(&h.dir.path().join("store.sqlite"))
+    Db::open(&h.dir.path().join("store.sqlite"))
         .unwrap()
         .add_members("bulk", &[entered("k@x.io")])
         .unwrap();
@@ -388,7 +388,7 @@ async fn a_rerun_follows_registered_imports_instead_of_registering_them_again() 
     let config = key_config(&sshd, "import_deadline_minutes = 0");
     let members = h.dir.path().join("members.ndjson");
     write_members(&members, 0..40_000);
-    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
     let (ok, out) = host(&[
         "backfill".as_ref(),
         h.config_file(&config).as_os_str(),
@@ -444,7 +444,7 @@ async fn a_failed_import_fails_the_run_and_keeps_the_members() {
     let sshd = LocalSshd::start().unwrap();
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "import_deadline_minutes = 0");
-    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
     store.add_members("bulk", &[entered("f@x.io")]).unwrap();
     let handle = h.emulator.handle();
     handle.hold_jobs(true);

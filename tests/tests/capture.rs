@@ -631,7 +631,7 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
     }
     host.start_kill().unwrap(); // SIGKILL
     host.wait().await.unwrap();
-    let store = cordial_host::store::Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = cordial_host::db::Db::open(&h.dir.path().join("store.sqlite")).unwrap();
     let at_kill = store.queue_counts("quiz").unwrap();
     assert_eq!(at_kill.pending + at_kill.done, accepted);
     assert!(

@@ -6,7 +6,7 @@ mod harness;
 #[path = "support/serving.rs"]
 mod serving;
 
-use cordial_host::store::Store;
+use cordial_host::db::Db;
 use harness::{Harness, host_binary};
 use serving::{default_payload, wait_drained};
 use std::process::Stdio;
@@ -94,7 +94,7 @@ async fn every_accepted_event_survives_a_sigkill() {
     }
     host.start_kill().unwrap(); // SIGKILL
     host.wait().await.unwrap();
-    let store = Store::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
     let at_kill = store.queue_counts("vip").unwrap();
     assert_eq!(at_kill.pending + at_kill.done, accepted);
     assert!(

@@ -9,8 +9,8 @@ mod rate_limits;
 mod sftp;
 
 use chrono::{DateTime, Duration, Utc};
+use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome};
-use cordial_host::store::Store;
 use cordial_jobs::activity::export::{EXPORT_KEY, RESERVED_ACTIONS, WindowExport};
 use cordial_sftp::sshd::LocalSshd;
 use harness::{Harness, host_binary};
@@ -36,8 +36,8 @@ custom_actions = ["custom-purchase"]
     )
 }
 
-fn store(h: &Harness) -> Store {
-    Store::open(&h.dir.path().join("store.sqlite")).unwrap()
+fn store(h: &Harness) -> Db {
+    Db::open(&h.dir.path().join("store.sqlite")).unwrap()
 }
 
 async fn run(h: &Harness, config: &str) -> RunOutcome {
@@ -64,7 +64,7 @@ fn event(label: &str, action: &str, time: DateTime<Utc>) -> Value {
 }
 
 /// The `_id`s of the stream's records.
-fn stream_ids(store: &Store) -> BTreeSet<String> {
+fn stream_ids(store: &Db) -> BTreeSet<String> {
     store
         .stream_tail(STREAM, u32::MAX)
         .unwrap()

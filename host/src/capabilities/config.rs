@@ -16,7 +16,7 @@ impl ConfigCtx {
     }
 }
 
-/// Store data that carries a [`ConfigCtx`].
+/// Db data that carries a [`ConfigCtx`].
 pub trait ConfigView: Send {
     fn config(&mut self) -> &mut ConfigCtx;
 }

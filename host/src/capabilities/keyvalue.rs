@@ -1,11 +1,11 @@
-//! `wasi:keyvalue/store`: durable state private to one job (cursors, checkpoints, caches),
-//! kept in the job's rows of the SQLite store. A job has one bucket, `default` (the name Spin
-//! gives its default store too); a write is durable when `set` returns. Store calls run on
+//! `wasi:keyvalue/db`: durable state private to one job (cursors, checkpoints, caches),
+//! kept in the job's rows of the SQLite db. A job has one bucket, `default` (the name Spin
+//! gives its default db too); a write is durable when `set` returns. Db calls run on
 //! the blocking pool, off the async threads.
 
+use crate::db::Db;
 use crate::runtime::bindings::keyvalue::store::{self, Error, KeyResponse};
 use crate::runtime::bindings::resources::Bucket;
-use crate::store::Store;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 /// The only bucket a job may open.
@@ -16,25 +16,25 @@ const KEYS_PER_PAGE: u32 = 1000;
 
 /// One job's state.
 pub struct KeyValueCtx {
-    store: Store,
+    db: Db,
     job: String,
 }
 
 impl KeyValueCtx {
-    pub fn new(store: Store, job: &str) -> KeyValueCtx {
+    pub fn new(db: Db, job: &str) -> KeyValueCtx {
         KeyValueCtx {
-            store,
+            db,
             job: job.to_owned(),
         }
     }
 
-    /// Runs a store call for this job on the blocking pool; a failure is the job's to handle.
-    async fn on_store<T: Send + 'static>(
+    /// Runs a db call for this job on the blocking pool; a failure is the job's to handle.
+    async fn on_db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store, &str) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Db, &str) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Error> {
         let job = self.job.clone();
-        self.store
+        self.db
             .blocking(move |s| f(s, &job))
             .await
             .map_err(|e| Error::Other(format!("the host could not use the job's state: {e:#}")))
@@ -47,7 +47,7 @@ pub struct KeyValueView<'a> {
     pub table: &'a mut ResourceTable,
 }
 
-/// Store data that carries a [`KeyValueCtx`].
+/// Db data that carries a [`KeyValueCtx`].
 pub trait KeyValueHost: Send {
     fn keyvalue(&mut self) -> KeyValueView<'_>;
 }
@@ -80,10 +80,7 @@ impl store::HostBucket for KeyValueView<'_> {
         _: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        Ok(self
-            .ctx
-            .on_store(move |s, job| s.state_get(job, &key))
-            .await)
+        Ok(self.ctx.on_db(move |s, job| s.state_get(job, &key)).await)
     }
 
     async fn set(
@@ -94,7 +91,7 @@ impl store::HostBucket for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<(), Error>> {
         Ok(self
             .ctx
-            .on_store(move |s, job| s.state_set(job, &key, &value))
+            .on_db(move |s, job| s.state_set(job, &key, &value))
             .await)
     }
 
@@ -105,7 +102,7 @@ impl store::HostBucket for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<(), Error>> {
         Ok(self
             .ctx
-            .on_store(move |s, job| s.state_delete(job, &key))
+            .on_db(move |s, job| s.state_delete(job, &key))
             .await)
     }
 
@@ -116,7 +113,7 @@ impl store::HostBucket for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<bool, Error>> {
         Ok(self
             .ctx
-            .on_store(move |s, job| s.state_get(job, &key).map(|v| v.is_some()))
+            .on_db(move |s, job| s.state_get(job, &key).map(|v| v.is_some()))
             .await)
     }
 
@@ -127,7 +124,7 @@ impl store::HostBucket for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<KeyResponse, Error>> {
         Ok(self
             .ctx
-            .on_store(move |s, job| s.state_keys(job, cursor.as_deref(), KEYS_PER_PAGE))
+            .on_db(move |s, job| s.state_keys(job, cursor.as_deref(), KEYS_PER_PAGE))
             .await
             .map(|keys| KeyResponse {
                 cursor: (keys.len() == KEYS_PER_PAGE as usize)

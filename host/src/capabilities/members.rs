@@ -1,10 +1,10 @@
 //! `cordial:jobs/members`: the members waiting for a bulk job's export (the latest state per contact the
-//! platform sent), read in pages and acknowledged once Cordial has them. Store calls run on
+//! platform sent), read in pages and acknowledged once Cordial has them. Db calls run on
 //! the blocking pool.
 
 use super::HostIo;
+use crate::db::Db;
 use crate::runtime::bindings::members::{self, Member};
-use crate::store::Store;
 use wasmtime::component::{HasData, Linker};
 
 /// The largest page a job may ask for.
@@ -12,34 +12,34 @@ const MAX_PAGE: u32 = 10_000;
 
 /// One call's members.
 pub struct MembersCtx {
-    store: Store,
+    db: Db,
     job: String,
     pub io: HostIo,
 }
 
 impl MembersCtx {
-    pub fn new(store: Store, job: &str) -> MembersCtx {
+    pub fn new(db: Db, job: &str) -> MembersCtx {
         MembersCtx {
-            store,
+            db,
             job: job.to_owned(),
             io: HostIo::default(),
         }
     }
 
-    /// Runs a store call for this job on the blocking pool, timing it.
-    async fn on_store<T: Send + 'static>(
+    /// Runs a db call for this job on the blocking pool, timing it.
+    async fn on_db<T: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&Store, &str) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Db, &str) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, String> {
-        let (store, job) = (self.store.clone(), self.job.clone());
+        let (db, job) = (self.db.clone(), self.job.clone());
         self.io
-            .time(store.blocking(move |s| f(s, &job)))
+            .time(db.blocking(move |s| f(s, &job)))
             .await
             .map_err(|e| format!("the host could not use the waiting members: {e:#}"))
     }
 }
 
-/// Store data that carries a [`MembersCtx`].
+/// Db data that carries a [`MembersCtx`].
 pub trait MembersView: Send {
     fn members(&mut self) -> &mut MembersCtx;
 }
@@ -56,7 +56,7 @@ pub fn add_to_linker<T: MembersView + 'static>(linker: &mut Linker<T>) -> wasmti
 
 impl members::Host for MembersCtx {
     async fn high_water(&mut self) -> wasmtime::Result<Result<u64, String>> {
-        Ok(self.on_store(|s, job| s.members_high_water(job)).await)
+        Ok(self.on_db(|s, job| s.members_high_water(job)).await)
     }
 
     async fn page(
@@ -66,7 +66,7 @@ impl members::Host for MembersCtx {
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<Member>, String>> {
         let page = self
-            .on_store(move |s, job| s.members_page(job, after, up_to, limit.min(MAX_PAGE)))
+            .on_db(move |s, job| s.members_page(job, after, up_to, limit.min(MAX_PAGE)))
             .await;
         Ok(page.map(|page| {
             page.into_iter()
@@ -81,7 +81,7 @@ impl members::Host for MembersCtx {
 
     async fn acknowledge(&mut self, up_to: u64) -> wasmtime::Result<Result<u64, String>> {
         Ok(self
-            .on_store(move |s, job| s.acknowledge_members(job, up_to))
+            .on_db(move |s, job| s.acknowledge_members(job, up_to))
             .await)
     }
 }

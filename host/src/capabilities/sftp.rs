@@ -43,7 +43,7 @@ pub struct SftpView<'a> {
     pub table: &'a mut ResourceTable,
 }
 
-/// Store data that carries an [`SftpCtx`].
+/// Db data that carries an [`SftpCtx`].
 pub trait SftpHost: Send {
     fn sftp(&mut self) -> SftpView<'_>;
 }

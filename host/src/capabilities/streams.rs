@@ -1,10 +1,10 @@
-//! `cordial:jobs/streams`: records a job emits, appended to the SQLite store in one
-//! transaction per call (keyed records deduplicated), and records it quarantines. Store calls
+//! `cordial:jobs/streams`: records a job emits, appended to the SQLite db in one
+//! transaction per call (keyed records deduplicated), and records it quarantines. Db calls
 //! run on the blocking pool.
 
 use super::HostIo;
+use crate::db::Db;
 use crate::runtime::bindings::streams::{self, EmitSummary, Quarantined, StreamRecord};
-use crate::store::Store;
 use wasmtime::component::{HasData, Linker};
 
 /// The longest record text kept in the quarantine.
@@ -12,22 +12,22 @@ const QUARANTINE_TEXT: usize = 4096;
 
 /// One call's streams.
 pub struct StreamsCtx {
-    store: Store,
+    db: Db,
     job: String,
     pub io: HostIo,
 }
 
 impl StreamsCtx {
-    pub fn new(store: Store, job: &str) -> StreamsCtx {
+    pub fn new(db: Db, job: &str) -> StreamsCtx {
         StreamsCtx {
-            store,
+            db,
             job: job.to_owned(),
             io: HostIo::default(),
         }
     }
 }
 
-/// Store data that carries a [`StreamsCtx`].
+/// Db data that carries a [`StreamsCtx`].
 pub trait StreamsView: Send {
     fn streams(&mut self) -> &mut StreamsCtx;
 }
@@ -50,10 +50,10 @@ impl streams::Host for StreamsCtx {
     ) -> wasmtime::Result<Result<EmitSummary, String>> {
         let records: Vec<(Option<String>, String)> =
             records.into_iter().map(|r| (r.key, r.body)).collect();
-        let store = self.store.clone();
+        let db = self.db.clone();
         let stored = self
             .io
-            .time(store.blocking(move |s| s.append_stream(&stream_name, &records)))
+            .time(db.blocking(move |s| s.append_stream(&stream_name, &records)))
             .await;
         Ok(stored
             .map(|c| EmitSummary {
@@ -61,7 +61,7 @@ impl streams::Host for StreamsCtx {
                 duplicates: c.duplicates,
                 rejected: c.rejected,
             })
-            .map_err(|e| format!("the host could not store the records: {e:#}")))
+            .map_err(|e| format!("the host could not db the records: {e:#}")))
     }
 
     async fn quarantine(
@@ -69,17 +69,17 @@ impl streams::Host for StreamsCtx {
         stream_name: String,
         entries: Vec<Quarantined>,
     ) -> wasmtime::Result<Result<(), String>> {
-        let entries: Vec<crate::store::Quarantined> = entries
+        let entries: Vec<crate::db::Quarantined> = entries
             .into_iter()
-            .map(|e| crate::store::Quarantined {
+            .map(|e| crate::db::Quarantined {
                 file: e.file,
                 line: e.line,
                 reason: e.reason,
                 text: e.text.chars().take(QUARANTINE_TEXT).collect(),
             })
             .collect();
-        let (store, job) = (self.store.clone(), self.job.clone());
-        Ok(store
+        let (db, job) = (self.db.clone(), self.job.clone());
+        Ok(db
             .blocking(move |s| s.quarantine(&job, &stream_name, &entries))
             .await
             .map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))

@@ -2,7 +2,7 @@
 //! decided for each submission (contact, rule, action, outcome), oldest first.
 
 use super::{find_job, load_config};
-use crate::store::{AuditRow, Store};
+use crate::db::{AuditRow, Db};
 use cordial_jobs::settings::JobKind;
 use serde_json::json;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub fn run(
             job.kind.as_str()
         );
     }
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let rows = store.capture_audit(&job.name, limit)?;
     if as_json {
         for row in &rows {

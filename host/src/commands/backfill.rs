@@ -4,10 +4,10 @@
 //! the same path as webhook events: the real-time job's queue workers, or one bulk run.
 
 use super::export_job;
+use crate::db::{Db, DeliveryLock, QueueCounts};
 use crate::ingress;
 use crate::queue::{self, ItemKind, Workers};
 use crate::runtime::Runtime;
-use crate::store::{DeliveryLock, QueueCounts, Store};
 use cordial_jobs::members::{MemberFormat, MemberReader};
 use cordial_jobs::settings::{ExportSettings, JobKind};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -40,7 +40,7 @@ pub async fn run(
             anyhow::anyhow!("{e}; use --enqueue-only to hand the members to the running host")
         })?)
     };
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let before = store.queue_counts(&job.name)?;
 
     let (queued, bad) = {
@@ -60,7 +60,7 @@ pub async fn run(
     }
     if job.kind == JobKind::ExportBulk {
         // The bulk export's own run writes the files and registers the imports.
-        let _run_lock = crate::store::RunLock::acquire(&config.store, &job.name)?;
+        let _run_lock = crate::db::RunLock::acquire(&config.store, &job.name)?;
         let runtime = Runtime::new(config, store)?;
         let outcome = runtime
             .run(&job, &crate::runtime::CallContext::now())
@@ -137,7 +137,7 @@ fn bad_rows_note(bad: u64) -> String {
 
 /// Reads the file and commits its members in chunks; returns (queued, bad rows).
 fn enqueue_file(
-    store: &Store,
+    store: &Db,
     job: &crate::config::JobConfig,
     members: &Path,
     format: MemberFormat,

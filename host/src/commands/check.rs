@@ -1,8 +1,8 @@
 //! `cordial-host check <config>`: every problem in the config and in each job's settings.
 
 use crate::config::{self, HostConfig, Problem};
+use crate::db::Db;
 use crate::runtime::Runtime;
-use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,7 +36,7 @@ pub async fn check_config(config: HostConfig) -> anyhow::Result<Vec<Problem>> {
         return Ok(problems);
     }
     let jobs = config.jobs.clone();
-    let runtime = Runtime::new(config, Store::in_memory()?)?;
+    let runtime = Runtime::new(config, Db::in_memory()?)?;
     for job in &jobs {
         let place = |field: &str| format!("job \"{}\" → {field}", job.name);
         match runtime.validate(job).await {

@@ -2,13 +2,13 @@
 //! (audience events of a real-time export, submissions of a capture job).
 
 use super::queued_job;
-use crate::store::Store;
+use crate::db::Db;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let (config, job, kind) = queued_job(path, job_name)?;
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let dead = store.dead_letters(&job.name)?;
     if dead.is_empty() {
         println!("job `{}` has no dead letters", job.name);
@@ -45,7 +45,7 @@ pub fn list(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
 
 pub fn retry(path: &Path, job_name: &str, ids: &[i64]) -> anyhow::Result<ExitCode> {
     let (config, job, _) = queued_job(path, job_name)?;
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let only = (!ids.is_empty()).then_some(ids);
     let replayed = store.replay_dead_letters(&job.name, only)?;
     println!(

@@ -1,7 +1,7 @@
 //! `cordial-host run <config> <job>`: one run of a scheduled job, now.
 
+use crate::db::Db;
 use crate::runtime::{CallContext, RunOutcome, Runtime};
-use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -14,8 +14,8 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
             job.kind.as_str()
         );
     }
-    let _lock = crate::store::RunLock::acquire(&config.store, &job.name)?;
-    let store = Store::open(&config.store)?;
+    let _lock = crate::db::RunLock::acquire(&config.store, &job.name)?;
+    let store = Db::open(&config.store)?;
     let runtime = Runtime::new(config, store.clone())?;
     let outcome = runtime.run(&job, &CallContext::now()).await?;
     crate::sinks::after_run(runtime.config(), &store);

@@ -3,10 +3,10 @@
 //! members, and runs the scheduled jobs on their schedules, until interrupted.
 
 use crate::config::{HostConfig, JobConfig};
+use crate::db::Db;
 use crate::ingress::{self, Ingress};
 use crate::queue::{ItemKind, Workers};
 use crate::runtime::Runtime;
-use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,8 +31,8 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _lock = crate::store::DeliveryLock::acquire(&config.store)?;
-    let store = Store::open(&config.store)?;
+    let _lock = crate::db::DeliveryLock::acquire(&config.store)?;
+    let store = Db::open(&config.store)?;
     let endpoints = ingress::endpoints(&config.jobs)?;
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
     let (stop_schedules, schedules_stopped) = tokio::sync::watch::channel(false);
@@ -65,7 +65,10 @@ pub async fn serve(
             ));
         }
     }
-    let app = ingress::router(Arc::new(Ingress { store, endpoints }));
+    let app = ingress::router(Arc::new(Ingress {
+        db: store,
+        endpoints,
+    }));
     tracing::info!(
         "listening on http://{addr}/hooks/<job> (webhooks) and http://{addr}/capture/<job> (experience submissions)",
         addr = listener.local_addr()?

@@ -1,14 +1,14 @@
 //! `cordial-host stream <config> <stream> [--tail N]` and `cordial-host quarantine <config>
 //! <job>`: what the scheduled jobs stored, and what they set aside.
 
-use crate::store::Store;
+use crate::db::Db;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Prints the stream's last `tail` records, oldest first, one JSON object per line.
 pub fn tail(path: &Path, stream: &str, tail: u32) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let total = store.stream_count(stream)?;
     for record in store.stream_tail(stream, tail)? {
         println!("{record}");
@@ -25,7 +25,7 @@ pub fn tail(path: &Path, stream: &str, tail: u32) -> anyhow::Result<ExitCode> {
 pub fn quarantine(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let job = super::find_job(&config, job_name)?;
-    let store = Store::open(&config.store)?;
+    let store = Db::open(&config.store)?;
     let entries = store.quarantined(&job.name)?;
     if entries.is_empty() {
         println!("job `{}` has quarantined nothing", job.name);

@@ -3,9 +3,9 @@
 //! reads them: the real-time job's queue, or the bulk job's pending members.
 
 use crate::config::JobConfig;
+use crate::db::{Db, NewEvent};
 use crate::jobs::{Trigger, descriptor};
 use crate::queue::audience;
-use crate::store::{NewEvent, Store};
 use cordial_jobs::realtime::Membership;
 use cordial_jobs::settings::ExportSettings;
 use cordial_jobs::webhook::TriggerEvent;
@@ -72,7 +72,7 @@ pub fn from_member(settings: &ExportSettings, member: Map<String, Value>, row: u
 }
 
 /// Stores accepted events durably, in one transaction, where `job` reads them.
-pub fn store_events(store: &Store, job: &JobConfig, events: &[NewEvent]) -> anyhow::Result<()> {
+pub fn store_events(store: &Db, job: &JobConfig, events: &[NewEvent]) -> anyhow::Result<()> {
     let triggers = descriptor(job.kind);
     if triggers.has(Trigger::AudienceMembers) {
         store.add_members(&job.name, events)
@@ -158,7 +158,7 @@ mod tests {
              [[job]]\nname = \"bulk\"\nkind = \"export-bulk\"\nauth = \"c\"\naudience = \"vip_customers\"\n",
         )
         .unwrap();
-        let store = Store::in_memory().unwrap();
+        let store = Db::in_memory().unwrap();
         let member = json!({"mail": "a@x.io"}).as_object().unwrap().clone();
         let events = [from_member(&settings(), member, 1)];
         for job in &config.jobs {

@@ -5,7 +5,7 @@ use super::audience;
 use super::route::Route;
 use super::submissions;
 use crate::config::JobConfig;
-use crate::store::{NewEvent, NewItem, Store};
+use crate::db::{Db, NewEvent, NewItem};
 use cordial_jobs::settings::{CaptureSettings, ExportSettings};
 use serde_json::{Value, json};
 
@@ -71,7 +71,7 @@ impl Accepted {
 
     /// Commits the items in one transaction where `job` reads them (nothing to commit, no
     /// transaction), and returns the 202's body.
-    pub fn commit(self, store: &Store, job: &JobConfig) -> anyhow::Result<Value> {
+    pub fn commit(self, store: &Db, job: &JobConfig) -> anyhow::Result<Value> {
         Ok(match self {
             Accepted::Events { events, ignored } => {
                 if !events.is_empty() {

@@ -4,9 +4,9 @@
 //! `GET /metrics`.
 //!
 //! A request is accepted whole or not at all: it is read and checked completely, its items
-//! are committed to the store in one transaction (the job's queue, or a bulk job's pending
+//! are committed to the db in one transaction (the job's queue, or a bulk job's pending
 //! members), and only then does the sender get `202`. Anything wrong gets a JSON error that
-//! names the problem; a store failure gets `503` so the sender retries instead of dropping
+//! names the problem; a db failure gets `503` so the sender retries instead of dropping
 //! what it sent.
 
 mod admit;
@@ -21,8 +21,8 @@ pub use audience::{from_member, store_events};
 pub use intake::settings_of;
 
 use crate::config::{JobConfig, Secret};
+use crate::db::Db;
 use crate::queue::QueueMetrics;
-use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +44,7 @@ pub struct Endpoint {
 }
 
 pub struct Ingress {
-    pub store: Store,
+    pub db: Db,
     pub endpoints: HashMap<String, Endpoint>,
 }
 

@@ -69,7 +69,7 @@ async fn receive(
     let wake = !accepted.is_empty();
     let job = endpoint.job.clone();
     let answer = match ingress
-        .store
+        .db
         .blocking(move |store| accepted.commit(store, &job))
         .await
     {

@@ -1,8 +1,8 @@
 //! Reading a `POST /capture/<job>` body: one submission object, or an array of them, each
 //! checked with the job's settings before anything is stored.
 
+use crate::db::NewItem;
 use crate::queue::submission;
-use crate::store::NewItem;
 use cordial_jobs::capture::{self, BadSubmission};
 use cordial_jobs::settings::CaptureSettings;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Audience events as queue items: what the ingress and backfills queue for a real-time
 //! export, and the [`AudienceEvent`] its component is handed.
 
-use crate::store::{NewEvent, NewItem, QueuedItem};
+use crate::db::{NewEvent, NewItem, QueuedItem};
 use cordial_jobs::realtime::Membership;
 use cordial_jobs::realtime::job::AudienceEvent;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Reads a job's pending items in arrival order and routes each key (contact) to its worker.
 
-use crate::store::{QueuedItem, Store};
+use crate::db::{Db, QueuedItem};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +19,11 @@ pub fn worker_for(key: &str, workers: usize) -> usize {
     (h.finish() % workers as u64) as usize
 }
 
-pub async fn run(store: Store, job: String, workers: Vec<Sender<QueuedItem>>, wake: Arc<Notify>) {
+pub async fn run(db: Db, job: String, workers: Vec<Sender<QueuedItem>>, wake: Arc<Notify>) {
     let mut last_id = 0;
     loop {
         let name = job.clone();
-        let page = match store
+        let page = match db
             .blocking(move |s| s.pending_after(&name, last_id, PAGE))
             .await
         {
@@ -69,17 +69,17 @@ mod tests {
 
     #[tokio::test]
     async fn each_worker_gets_the_items_of_its_keys_in_arrival_order() {
-        let store = Store::in_memory().unwrap();
+        let db = Db::in_memory().unwrap();
         let keys = ["a", "b", "a", "c", "b", "a", "d", "c"];
         let items: Vec<_> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| crate::queue::submission::item(*k, i.to_string()))
             .collect();
-        store.enqueue("j", &items).unwrap();
+        db.enqueue("j", &items).unwrap();
         let (senders, mut inboxes): (Vec<_>, Vec<_>) =
             (0..3).map(|_| tokio::sync::mpsc::channel(16)).unzip();
-        let dispatcher = tokio::spawn(run(store, "j".into(), senders, Arc::default()));
+        let dispatcher = tokio::spawn(run(db, "j".into(), senders, Arc::default()));
         for (w, inbox) in inboxes.iter_mut().enumerate() {
             let expected: Vec<String> = (0..keys.len())
                 .filter(|&i| worker_for(keys[i], 3) == w)

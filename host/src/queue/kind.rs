@@ -4,9 +4,9 @@
 
 use super::{audience, submission};
 use crate::config::JobConfig;
+use crate::db::{CaptureDecision, DeadLetter, QueuedItem};
 use crate::jobs::{Trigger, descriptor};
 use crate::runtime::{CallStats, Runtime};
-use crate::store::{CaptureDecision, DeadLetter, QueuedItem};
 use cordial_jobs::job::Outcome;
 use cordial_jobs::settings::JobKind;
 

@@ -1,8 +1,8 @@
 //! Counters and per-call timings of one job's queue, served as JSON on `GET /metrics` by
 //! `cordial-host serve`.
 
+use crate::db::Settled;
 use crate::runtime::CallStats;
-use crate::store::Settled;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Mutex;

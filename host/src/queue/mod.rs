@@ -27,8 +27,8 @@ pub use kind::ItemKind;
 pub use metrics::QueueMetrics;
 
 use crate::config::JobConfig;
+use crate::db::{Db, QueueCounts};
 use crate::runtime::Runtime;
-use crate::store::{QueueCounts, Store};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -39,7 +39,7 @@ const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Waits until `job` has no pending item, showing `progress` the counts at every look.
 /// The store is the truth about what is left, whichever process works it off.
 pub async fn drained(
-    store: &Store,
+    store: &Db,
     job: &str,
     mut progress: impl FnMut(&QueueCounts),
 ) -> anyhow::Result<QueueCounts> {
@@ -83,7 +83,7 @@ impl Workers {
             ));
         }
         tasks.spawn(dispatcher::run(
-            runtime.store().clone(),
+            runtime.db().clone(),
             job.name.clone(),
             senders,
             wake,

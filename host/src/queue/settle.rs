@@ -3,7 +3,7 @@
 
 use super::kind::ItemResult;
 use crate::config::JobConfig;
-use crate::store::{CaptureDecision, QueuedItem, Settled};
+use crate::db::{CaptureDecision, QueuedItem, Settled};
 use cordial_jobs::job::Outcome;
 use cordial_jobs::retry::{NextStep, RetryPolicy};
 use std::time::Duration;

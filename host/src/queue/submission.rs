@@ -1,7 +1,7 @@
 //! Experience submissions as queue items: the submission object as it was received, keyed
 //! by its contact, handed to the capture job under its id (`<job>-<n>`).
 
-use crate::store::{NewItem, QueuedItem};
+use crate::db::{NewItem, QueuedItem};
 use cordial_jobs::capture::job::Submission;
 
 /// `contact` is the email, else the SMS number (the audit names it); `body` one JSON object.

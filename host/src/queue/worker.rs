@@ -4,8 +4,8 @@ use super::kind::ItemKind;
 use super::metrics::QueueMetrics;
 use super::settle::{Wait, fail_head, settle};
 use crate::config::JobConfig;
+use crate::db::{QueuedItem, Settled};
 use crate::runtime::Runtime;
-use crate::store::{QueuedItem, Settled};
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
@@ -35,7 +35,7 @@ pub async fn run(
             let (settled, wait) =
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
             metrics.record_outcomes(&settled);
-            if let Err(e) = runtime.store().blocking(move |s| s.settle(&settled)).await {
+            if let Err(e) = runtime.db().blocking(move |s| s.settle(&settled)).await {
                 tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
             }
             if let Some(delay) = wait {

@@ -6,8 +6,8 @@ use super::components;
 use super::run_state::RunState;
 use crate::capabilities::http::JobHttp;
 use crate::config::{AuthConfig, HostConfig, JobConfig};
+use crate::db::Db;
 use crate::jobs::{Driver, descriptor};
-use crate::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +25,7 @@ pub struct Runtime {
     linker: Linker<RunState>,
     loaded: Mutex<HashMap<PathBuf, Arc<Driver>>>,
     pub(super) config: HostConfig,
-    pub(super) store: Store,
+    pub(super) db: Db,
     fuel_enabled: bool,
     /// Per job: its HTTP policy (origin, credential, traffic controls), prepared on first use
     /// and shared by all its calls.
@@ -34,7 +34,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(config: HostConfig, store: Store) -> anyhow::Result<Runtime> {
+    pub fn new(config: HostConfig, db: Db) -> anyhow::Result<Runtime> {
         let fuel_enabled = config.jobs.iter().any(|j| j.limits.fuel > 0) || config.limits.fuel > 0;
         let mut cfg = Config::new();
         cfg.wasm_component_model(true)
@@ -66,7 +66,7 @@ impl Runtime {
             linker,
             loaded: Mutex::new(HashMap::new()),
             config,
-            store,
+            db,
             fuel_enabled,
             ticker_stop,
         })
@@ -76,8 +76,8 @@ impl Runtime {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The job's HTTP policy, reading its API key on first use. The key is read once per

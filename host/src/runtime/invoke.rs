@@ -118,7 +118,7 @@ impl Runtime {
         let state = RunState::new(CallParts {
             job: job.name.clone(),
             run_id: call.run_id.clone(),
-            store: self.store.clone(),
+            db: self.db.clone(),
             settings: cordial_jobs::settings::to_pairs(&job.settings),
             sftp: auth.sftp.clone(),
             hooks,

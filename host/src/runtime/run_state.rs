@@ -1,4 +1,4 @@
-//! The per-call store data: the WASI contexts and every capability's per-call state, each
+//! The per-call db data: the WASI contexts and every capability's per-call state, each
 //! owned by its capability module; this only composes them and hands each its view.
 
 use super::limiter::JobLimiter;
@@ -10,7 +10,7 @@ use crate::capabilities::members::{MembersCtx, MembersView};
 use crate::capabilities::sftp::{SftpCtx, SftpHost, SftpView};
 use crate::capabilities::streams::{StreamsCtx, StreamsView};
 use crate::config::SftpConfig;
-use crate::store::Store;
+use crate::db::Db;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
@@ -21,7 +21,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub struct CallParts {
     pub job: String,
     pub run_id: String,
-    pub store: Store,
+    pub db: Db,
     pub settings: Vec<(String, String)>,
     pub sftp: Option<SftpConfig>,
     pub hooks: CordialHttpPolicy,
@@ -60,15 +60,15 @@ impl RunState {
             wasi,
             http: WasiHttpCtx::new(),
             hooks: parts.hooks,
-            keyvalue: KeyValueCtx::new(parts.store.clone(), &parts.job),
+            keyvalue: KeyValueCtx::new(parts.db.clone(), &parts.job),
             config: ConfigCtx::new(parts.settings),
             sftp: SftpCtx::new(parts.sftp),
-            streams: StreamsCtx::new(parts.store.clone(), &parts.job),
-            members: MembersCtx::new(parts.store, &parts.job),
+            streams: StreamsCtx::new(parts.db.clone(), &parts.job),
+            members: MembersCtx::new(parts.db, &parts.job),
         }
     }
 
-    /// Time spent inside the host's SFTP and store capabilities during this call.
+    /// Time spent inside the host's SFTP and db capabilities during this call.
     pub fn host_io(&self) -> Duration {
         self.sftp.io.0 + self.streams.io.0 + self.members.io.0
     }

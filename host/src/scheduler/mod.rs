@@ -7,8 +7,8 @@ mod slots;
 pub use slots::{Due, Schedule};
 
 use crate::config::JobConfig;
+use crate::db::{Db, RunLock};
 use crate::runtime::{CallContext, RunOutcome, Runtime};
-use crate::store::{RunLock, Store};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -29,12 +29,12 @@ pub fn schedule_of(job: &JobConfig) -> Result<Schedule, String> {
     Schedule::parse(&frequency).map_err(|e| format!("job `{}` frequency: {e}", job.name))
 }
 
-pub fn last_fired(store: &Store, job: &str) -> Option<DateTime<Utc>> {
+pub fn last_fired(store: &Db, job: &str) -> Option<DateTime<Utc>> {
     let bytes = store.state_get(job, LAST_FIRED).ok()??;
     String::from_utf8(bytes).ok()?.parse().ok()
 }
 
-fn record_fired(store: &Store, job: &str, slot: DateTime<Utc>) -> anyhow::Result<()> {
+fn record_fired(store: &Db, job: &str, slot: DateTime<Utc>) -> anyhow::Result<()> {
     store.state_set(job, LAST_FIRED, slot.to_rfc3339().as_bytes())
 }
 
@@ -45,7 +45,7 @@ pub async fn drive(
     schedule: Schedule,
     mut stop: watch::Receiver<bool>,
 ) {
-    let store = runtime.store().clone();
+    let store = runtime.db().clone();
     let store_path = runtime.config().store.clone();
     loop {
         let slot = match schedule.due(last_fired(&store, &job.name), Utc::now()) {

@@ -6,7 +6,7 @@
 
 use super::harness::{API_KEY, Harness};
 use cordial_emulator::{AttributeSeed, AttributeType, Seed};
-use cordial_host::store::{QueueCounts, Store};
+use cordial_host::db::{Db, QueueCounts};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -92,7 +92,7 @@ pub async fn seed_contact(h: &Harness, channels: Value, identify_by_sms: bool) {
 }
 
 /// Waits until `job` has decided `expected` submissions and has none pending.
-pub async fn wait_settled(store: &Store, job: &str, expected: u64, limit: Duration) -> QueueCounts {
+pub async fn wait_settled(store: &Db, job: &str, expected: u64, limit: Duration) -> QueueCounts {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let counts = store.queue_counts(job).unwrap();

@@ -5,8 +5,8 @@
 
 use cordial_emulator::{EmulatorConfig, RunningEmulator, Seed};
 use cordial_host::config::{self, HostConfig};
+use cordial_host::db::Db;
 use cordial_host::runtime::Runtime;
-use cordial_host::store::Store;
 use std::path::PathBuf;
 
 pub const API_KEY: &str = "e2e-secret-key-3f9a";
@@ -74,7 +74,7 @@ impl Harness {
     /// A runtime over a real SQLite file in the scratch directory.
     pub fn runtime(&self, jobs: &str) -> Runtime {
         let config = self.config(jobs);
-        let store = Store::open(&config.store).expect("the store opens");
+        let store = Db::open(&config.store).expect("the store opens");
         Runtime::new(config, store).expect("the runtime starts")
     }
 

@@ -4,14 +4,14 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use super::harness::Harness;
-use cordial_host::store::{QueueCounts, Store};
+use cordial_host::db::{Db, QueueCounts};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub struct Serving {
     pub addr: SocketAddr,
-    pub store: Store,
+    pub store: Db,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -19,7 +19,7 @@ pub struct Serving {
 impl Serving {
     pub async fn start(h: &Harness, jobs: &str) -> Serving {
         let config = h.config(jobs);
-        let store = Store::open(&config.store).unwrap();
+        let store = Db::open(&config.store).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -55,7 +55,7 @@ impl Serving {
 
 /// Polls the store until the job's queue has no pending item; the queue is the source of
 /// truth, so this waits on the condition itself rather than on a guess of how long it takes.
-pub async fn wait_drained(store: &Store, job: &str, limit: Duration) -> QueueCounts {
+pub async fn wait_drained(store: &Db, job: &str, limit: Duration) -> QueueCounts {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let counts = store.queue_counts(job).unwrap();

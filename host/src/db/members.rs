@@ -3,7 +3,7 @@
 //! higher sequence number, so a run that exports "everything up to seq N" and then
 //! acknowledges up to N can never drop a change that arrived while it was running.
 
-use super::{NewEvent, Store};
+use super::{Db, NewEvent};
 use rusqlite::{Connection, params};
 
 const SCHEMA: &str = "
@@ -43,7 +43,7 @@ pub struct Member {
     pub user: String,
 }
 
-impl Store {
+impl Db {
     /// Records the events' members as waiting for the export, in one transaction (last state per contact
     /// wins). `exit` means leaving the audience; `enter` and `change` mean being in it.
     pub fn add_members(&self, job: &str, events: &[NewEvent]) -> anyhow::Result<()> {
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_last_state_per_contact_wins_and_late_changes_survive_an_acknowledgement() {
-        let s = Store::in_memory().unwrap();
+        let s = Db::in_memory().unwrap();
         s.add_members("j", &[event("a", "enter"), event("b", "enter")])
             .unwrap();
         s.add_members("j", &[event("a", "exit")]).unwrap();
@@ -179,7 +179,7 @@ mod tests {
             )
             .unwrap();
         }
-        let s = Store::open(&path).unwrap();
+        let s = Db::open(&path).unwrap();
         assert_eq!(s.members_waiting("j").unwrap(), 1);
         let page = s.members_page("j", 0, 10, 10).unwrap();
         assert_eq!(page[0].user, r#"{"email":"a"}"#);

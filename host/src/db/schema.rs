@@ -70,8 +70,8 @@ fn move_into_queue(conn: &Connection) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::db::{Db, QueueCounts};
     use crate::queue::audience;
-    use crate::store::{QueueCounts, Store};
     use cordial_jobs::realtime::Membership;
     use rusqlite::Connection;
 
@@ -148,7 +148,7 @@ mod tests {
             .execute_batch(OLD_QUEUES)
             .unwrap();
 
-        let store = Store::open(&path).unwrap();
+        let store = Db::open(&path).unwrap();
         assert_eq!(
             store.queue_counts("vip").unwrap(),
             QueueCounts {
@@ -218,7 +218,7 @@ mod tests {
         assert!(tables.is_empty(), "{tables:?}");
 
         drop(store);
-        let store = Store::open(&path).unwrap();
+        let store = Db::open(&path).unwrap();
         assert_eq!(store.pending_after("quiz", 0, 10).unwrap(), submissions);
         let next = store
             .enqueue("quiz", &[crate::queue::submission::item("d@x.io", "{}")])

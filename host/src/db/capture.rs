@@ -1,8 +1,8 @@
 //! The audit trail of experience capture: one row per settled submission (delivered or
-//! dead-lettered) with what the job decided, written by `Store::settle` in the transaction
+//! dead-lettered) with what the job decided, written by `Db::settle` in the transaction
 //! that settles the submission in the queue.
 
-use super::Store;
+use super::Db;
 use rusqlite::params;
 
 pub const SCHEMA: &str = "
@@ -46,7 +46,7 @@ pub struct AuditRow {
     pub decided_at: String,
 }
 
-impl Store {
+impl Db {
     /// The job's audit rows, oldest first; with `limit`, only the most recent `limit`.
     pub fn capture_audit(&self, job: &str, limit: Option<u32>) -> anyhow::Result<Vec<AuditRow>> {
         self.with(|c| {

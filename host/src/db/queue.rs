@@ -6,7 +6,7 @@
 //! The queue does not read its items: `item` is the JSON the job's kind of item is made
 //! from (see `crate::queue`), `key` the contact whose items must keep their order.
 
-use super::{CaptureDecision, Store};
+use super::{CaptureDecision, Db};
 use rusqlite::{Transaction, params};
 
 pub const SCHEMA: &str = "
@@ -117,7 +117,7 @@ pub struct QueueCounts {
     pub dead: u64,
 }
 
-impl Store {
+impl Db {
     /// Adds items to `job`'s queue in one transaction and returns their names: all of them
     /// are durable when this returns, or none.
     pub fn enqueue(&self, job: &str, items: &[NewItem]) -> anyhow::Result<Vec<String>> {
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn items_flow_from_pending_to_done_or_dead_and_back_by_replay() {
-        let s = Store::in_memory().unwrap();
+        let s = Db::in_memory().unwrap();
         let names = s.enqueue("j", &[item("a"), item("b"), item("a")]).unwrap();
         s.enqueue("other", &[item("z")]).unwrap();
         assert_eq!(names, ["j-1", "j-2", "j-3"]);
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn settled_items_with_a_decision_get_one_audit_row_each() {
-        let s = Store::in_memory().unwrap();
+        let s = Db::in_memory().unwrap();
         let ids = s
             .enqueue("quiz", &[item("a@x.io"), item("b@x.io"), item("c@x.io")])
             .unwrap();

@@ -1,7 +1,7 @@
 //! The platform's streams in the store: records keyed for exactly-once (a key already in the
 //! stream is skipped), and the quarantine of records a job could not use.
 
-use super::Store;
+use super::Db;
 use super::flat::is_flat_record;
 use rusqlite::{Connection, params};
 
@@ -46,7 +46,7 @@ pub struct Quarantined {
     pub text: String,
 }
 
-impl Store {
+impl Db {
     /// Appends keyed records to a stream in one transaction. A record whose key the stream
     /// holds is skipped; one that is not a flat JSON object is refused.
     pub fn append_stream(
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn keyed_records_are_stored_once_and_non_flat_ones_refused() {
-        let s = Store::in_memory().unwrap();
+        let s = Db::in_memory().unwrap();
         let rec = |k: Option<&str>, body: &str| (k.map(str::to_owned), body.to_owned());
         let counts = s
             .append_stream(
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn quarantined_records_are_kept_per_job() {
-        let s = Store::in_memory().unwrap();
+        let s = Db::in_memory().unwrap();
         let q = Quarantined {
             file: "f.json".into(),
             line: 3,

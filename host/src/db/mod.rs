@@ -25,29 +25,29 @@ use std::sync::{Arc, Mutex};
 
 /// A handle to the store; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub struct Db {
     conn: Arc<Mutex<Connection>>,
 }
 
-impl Store {
+impl Db {
     /// Opens (creating if needed) the store at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
         let conn = Connection::open(path)
             .with_context(|| format!("opening the store {}", path.display()))?;
         Self::init(conn)
     }
 
     /// A store that lives in memory, for `check` and tests that need no durability.
-    pub fn in_memory() -> anyhow::Result<Store> {
+    pub fn in_memory() -> anyhow::Result<Db> {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> anyhow::Result<Store> {
+    fn init(conn: Connection) -> anyhow::Result<Db> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         schema::migrate(&conn)?;
-        Ok(Store {
+        Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
@@ -56,7 +56,7 @@ impl Store {
     /// threads that serve requests and drive component calls.
     pub async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Db) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || f(&store)).await?
@@ -137,12 +137,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.sqlite");
         {
-            let s = Store::open(&path).unwrap();
+            let s = Db::open(&path).unwrap();
             s.state_set("a", "cursor", b"1").unwrap();
             s.state_set("b", "cursor", b"2").unwrap();
             s.state_set("a", "cursor", b"3").unwrap();
         }
-        let s = Store::open(&path).unwrap();
+        let s = Db::open(&path).unwrap();
         assert_eq!(s.state_get("a", "cursor").unwrap(), Some(b"3".to_vec()));
         assert_eq!(s.state_get("b", "cursor").unwrap(), Some(b"2".to_vec()));
         s.state_set("a", "window", b"w").unwrap();
