@@ -38,16 +38,6 @@ impl JobKind {
         JobKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Whether the host runs this job on a schedule (the others are driven by events).
-    pub fn is_scheduled(self) -> bool {
-        matches!(self, JobKind::ImportActivity | JobKind::ExportBulk)
-    }
-
-    /// Whether the job needs the SFTP part of its authorization.
-    pub fn needs_sftp(self) -> bool {
-        self.is_scheduled()
-    }
-
     /// Every field of this kind's typed settings, including those only a sibling kind
     /// sharing the struct accepts (their defaults still fill the struct).
     pub fn declared_settings(self) -> &'static [SettingSpec] {

@@ -3,7 +3,7 @@
 //! Read-only, fixed for the call.
 
 use crate::runtime::bindings::config::store::{self, Error};
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasSelf, Linker};
 
 /// The settings of one call.
 pub struct ConfigCtx {
@@ -16,19 +16,13 @@ impl ConfigCtx {
     }
 }
 
-/// Db data that carries a [`ConfigCtx`].
+/// Per-call store data that carries a [`ConfigCtx`].
 pub trait ConfigView: Send {
     fn config(&mut self) -> &mut ConfigCtx;
 }
 
-struct HasConfig;
-
-impl HasData for HasConfig {
-    type Data<'a> = &'a mut ConfigCtx;
-}
-
 pub fn add_to_linker<T: ConfigView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    store::add_to_linker::<T, HasConfig>(linker, |t| t.config())
+    store::add_to_linker::<T, HasSelf<ConfigCtx>>(linker, |t| t.config())
 }
 
 impl store::Host for ConfigCtx {

@@ -1,12 +1,13 @@
-//! `wasi:keyvalue/db`: durable state private to one job (cursors, checkpoints, caches),
-//! kept in the job's rows of the SQLite db. A job has one bucket, `default` (the name Spin
-//! gives its default db too); a write is durable when `set` returns. Db calls run on
+//! `wasi:keyvalue/store`: durable state private to one job (cursors, checkpoints, caches),
+//! kept in the job's rows of the SQLite database. A job has one bucket, `default` (the name Spin
+//! gives its default store too); a write is durable when `set` returns. Database calls run on
 //! the blocking pool, off the async threads.
 
+use super::{HasTable, WithTable};
 use crate::db::Db;
 use crate::runtime::bindings::keyvalue::store::{self, Error, KeyResponse};
 use crate::runtime::bindings::resources::Bucket;
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime::component::{Linker, Resource};
 
 /// The only bucket a job may open.
 pub const BUCKET: &str = "default";
@@ -28,7 +29,7 @@ impl KeyValueCtx {
         }
     }
 
-    /// Runs a db call for this job on the blocking pool; a failure is the job's to handle.
+    /// Runs a database call for this job on the blocking pool; a failure is the job's to handle.
     async fn on_db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Db, &str) -> anyhow::Result<T> + Send + 'static,
@@ -41,28 +42,16 @@ impl KeyValueCtx {
     }
 }
 
-/// The state with the call's resource table, where open buckets live.
-pub struct KeyValueView<'a> {
-    pub ctx: &'a mut KeyValueCtx,
-    pub table: &'a mut ResourceTable,
-}
-
-/// Db data that carries a [`KeyValueCtx`].
+/// Per-call store data that carries a [`KeyValueCtx`].
 pub trait KeyValueHost: Send {
-    fn keyvalue(&mut self) -> KeyValueView<'_>;
-}
-
-struct HasKeyValue;
-
-impl HasData for HasKeyValue {
-    type Data<'a> = KeyValueView<'a>;
+    fn keyvalue(&mut self) -> WithTable<'_, KeyValueCtx>;
 }
 
 pub fn add_to_linker<T: KeyValueHost + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    store::add_to_linker::<T, HasKeyValue>(linker, |t| t.keyvalue())
+    store::add_to_linker::<T, HasTable<KeyValueCtx>>(linker, |t| t.keyvalue())
 }
 
-impl store::Host for KeyValueView<'_> {
+impl store::Host for WithTable<'_, KeyValueCtx> {
     async fn open(
         &mut self,
         identifier: String,
@@ -74,7 +63,7 @@ impl store::Host for KeyValueView<'_> {
     }
 }
 
-impl store::HostBucket for KeyValueView<'_> {
+impl store::HostBucket for WithTable<'_, KeyValueCtx> {
     async fn get(
         &mut self,
         _: Resource<Bucket>,

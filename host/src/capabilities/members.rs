@@ -1,11 +1,11 @@
 //! `cordial:jobs/members`: the members waiting for a bulk job's export (the latest state per contact the
-//! platform sent), read in pages and acknowledged once Cordial has them. Db calls run on
+//! platform sent), read in pages and acknowledged once Cordial has them. Database calls run on
 //! the blocking pool.
 
 use super::HostIo;
 use crate::db::Db;
 use crate::runtime::bindings::members::{self, Member};
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasSelf, Linker};
 
 /// The largest page a job may ask for.
 const MAX_PAGE: u32 = 10_000;
@@ -26,7 +26,7 @@ impl MembersCtx {
         }
     }
 
-    /// Runs a db call for this job on the blocking pool, timing it.
+    /// Runs a database call for this job on the blocking pool, timing it.
     async fn on_db<T: Send + 'static>(
         &mut self,
         f: impl FnOnce(&Db, &str) -> anyhow::Result<T> + Send + 'static,
@@ -39,19 +39,13 @@ impl MembersCtx {
     }
 }
 
-/// Db data that carries a [`MembersCtx`].
+/// Per-call store data that carries a [`MembersCtx`].
 pub trait MembersView: Send {
     fn members(&mut self) -> &mut MembersCtx;
 }
 
-struct HasMembers;
-
-impl HasData for HasMembers {
-    type Data<'a> = &'a mut MembersCtx;
-}
-
 pub fn add_to_linker<T: MembersView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    members::add_to_linker::<T, HasMembers>(linker, |t| t.members())
+    members::add_to_linker::<T, HasSelf<MembersCtx>>(linker, |t| t.members())
 }
 
 impl members::Host for MembersCtx {

@@ -22,6 +22,21 @@ pub mod members;
 pub mod sftp;
 pub mod streams;
 
+/// A capability's per-call state with the call's resource table, where the resources it
+/// hands out (open buckets, open files) live: the data its generated `Host` traits are
+/// implemented on.
+pub struct WithTable<'a, C> {
+    pub ctx: &'a mut C,
+    pub table: &'a mut wasmtime::component::ResourceTable,
+}
+
+/// Links a capability with resources: its `Host` traits see a [`WithTable`].
+pub struct HasTable<C>(std::marker::PhantomData<C>);
+
+impl<C: 'static> wasmtime::component::HasData for HasTable<C> {
+    type Data<'a> = WithTable<'a, C>;
+}
+
 /// Time a call spent inside the host's own I/O (SFTP transfers, store reads and writes),
 /// so a run's figures can tell the job's work from the host's.
 #[derive(Debug, Default, Clone, Copy)]

@@ -2,13 +2,14 @@
 //! from the job's authorization and confined to its folder.
 
 use super::HostIo;
+use super::{HasTable, WithTable};
 use crate::config::{SftpConfig, SftpCredential};
 use crate::runtime::bindings::resources::{Download, Upload};
 use crate::runtime::bindings::sftp::{
     self, Entry, Host, HostDownload, HostUpload, Remote, SftpError,
 };
 use cordial_sftp::{Credential, HostKeyPolicy, SftpClient, SftpFailure, Target};
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime::component::{Linker, Resource};
 
 /// One call's SFTP: the authorization's server, and the connection once opened.
 pub struct SftpCtx {
@@ -37,25 +38,13 @@ impl SftpCtx {
     }
 }
 
-/// The SFTP state with the call's resource table, where open files live.
-pub struct SftpView<'a> {
-    pub ctx: &'a mut SftpCtx,
-    pub table: &'a mut ResourceTable,
-}
-
-/// Db data that carries an [`SftpCtx`].
+/// Per-call store data that carries an [`SftpCtx`].
 pub trait SftpHost: Send {
-    fn sftp(&mut self) -> SftpView<'_>;
-}
-
-struct HasSftp;
-
-impl HasData for HasSftp {
-    type Data<'a> = SftpView<'a>;
+    fn sftp(&mut self) -> WithTable<'_, SftpCtx>;
 }
 
 pub fn add_to_linker<T: SftpHost + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    sftp::add_to_linker::<T, HasSftp>(linker, |t| t.sftp())
+    sftp::add_to_linker::<T, HasTable<SftpCtx>>(linker, |t| t.sftp())
 }
 
 fn not_configured() -> SftpError {
@@ -93,7 +82,7 @@ pub fn target_for(config: &SftpConfig) -> Result<Target, String> {
     })
 }
 
-impl Host for SftpView<'_> {
+impl Host for WithTable<'_, SftpCtx> {
     async fn describe(&mut self) -> wasmtime::Result<Result<Remote, SftpError>> {
         let Some(config) = self.ctx.config.clone() else {
             return Ok(Err(not_configured()));
@@ -165,7 +154,7 @@ impl Host for SftpView<'_> {
     }
 }
 
-impl HostUpload for SftpView<'_> {
+impl HostUpload for WithTable<'_, SftpCtx> {
     async fn write(
         &mut self,
         upload: Resource<Upload>,
@@ -207,7 +196,7 @@ impl HostUpload for SftpView<'_> {
     }
 }
 
-impl HostDownload for SftpView<'_> {
+impl HostDownload for WithTable<'_, SftpCtx> {
     async fn read(
         &mut self,
         download: Resource<Download>,

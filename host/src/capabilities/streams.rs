@@ -1,11 +1,11 @@
-//! `cordial:jobs/streams`: records a job emits, appended to the SQLite db in one
-//! transaction per call (keyed records deduplicated), and records it quarantines. Db calls
+//! `cordial:jobs/streams`: records a job emits, appended to the SQLite database in one
+//! transaction per call (keyed records deduplicated), and records it quarantines. Database calls
 //! run on the blocking pool.
 
 use super::HostIo;
 use crate::db::Db;
 use crate::runtime::bindings::streams::{self, EmitSummary, Quarantined, StreamRecord};
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasSelf, Linker};
 
 /// The longest record text kept in the quarantine.
 const QUARANTINE_TEXT: usize = 4096;
@@ -27,19 +27,13 @@ impl StreamsCtx {
     }
 }
 
-/// Db data that carries a [`StreamsCtx`].
+/// Per-call store data that carries a [`StreamsCtx`].
 pub trait StreamsView: Send {
     fn streams(&mut self) -> &mut StreamsCtx;
 }
 
-struct HasStreams;
-
-impl HasData for HasStreams {
-    type Data<'a> = &'a mut StreamsCtx;
-}
-
 pub fn add_to_linker<T: StreamsView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    streams::add_to_linker::<T, HasStreams>(linker, |t| t.streams())
+    streams::add_to_linker::<T, HasSelf<StreamsCtx>>(linker, |t| t.streams())
 }
 
 impl streams::Host for StreamsCtx {

@@ -4,7 +4,7 @@
 //! the same path as webhook events: the real-time job's queue workers, or one bulk run.
 
 use super::export_job;
-use crate::db::{Db, DeliveryLock, QueueCounts};
+use crate::db::{Db, FileLock, QueueCounts};
 use crate::ingress;
 use crate::queue::{self, ItemKind, Workers};
 use crate::runtime::Runtime;
@@ -36,7 +36,7 @@ pub async fn run(
     let lock = if enqueue_only {
         None
     } else {
-        Some(DeliveryLock::acquire(&config.store).map_err(|e| {
+        Some(FileLock::delivery(&config.store).map_err(|e| {
             anyhow::anyhow!("{e}; use --enqueue-only to hand the members to the running host")
         })?)
     };
@@ -60,7 +60,7 @@ pub async fn run(
     }
     if job.kind == JobKind::ExportBulk {
         // The bulk export's own run writes the files and registers the imports.
-        let _run_lock = crate::db::RunLock::acquire(&config.store, &job.name)?;
+        let _run_lock = crate::db::FileLock::run(&config.store, &job.name)?;
         let runtime = Runtime::new(config, store)?;
         let outcome = runtime
             .run(&job, &crate::runtime::CallContext::now())

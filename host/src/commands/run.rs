@@ -8,13 +8,13 @@ use std::process::ExitCode;
 pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let job = super::find_job(&config, job_name)?;
-    if !job.kind.is_scheduled() {
+    if !crate::jobs::descriptor(job.kind).has(crate::jobs::Trigger::Schedule) {
         anyhow::bail!(
             "job `{job_name}` is a {} job, driven by events rather than runs",
             job.kind.as_str()
         );
     }
-    let _lock = crate::db::RunLock::acquire(&config.store, &job.name)?;
+    let _lock = crate::db::FileLock::run(&config.store, &job.name)?;
     let store = Db::open(&config.store)?;
     let runtime = Runtime::new(config, store.clone())?;
     let outcome = runtime.run(&job, &CallContext::now()).await?;

@@ -31,7 +31,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _lock = crate::db::DeliveryLock::acquire(&config.store)?;
+    let _lock = crate::db::FileLock::delivery(&config.store)?;
     let store = Db::open(&config.store)?;
     let endpoints = ingress::endpoints(&config.jobs)?;
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
@@ -41,7 +41,7 @@ pub async fn serve(
         .config()
         .jobs
         .iter()
-        .filter(|j| j.kind.is_scheduled())
+        .filter(|j| crate::jobs::descriptor(j.kind).has(crate::jobs::Trigger::Schedule))
     {
         let schedule = crate::scheduler::schedule_of(job).map_err(|e| anyhow::anyhow!(e))?;
         scheduled.push(tokio::spawn(crate::scheduler::drive(

@@ -387,7 +387,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
 /// What a file-based job needs of its authorization's SFTP settings. Cordial fetches import
 /// files itself, with the password or a key saved in Cordial, never our private key.
 fn sftp_problem(kind: JobKind, auth: &AuthConfig, settings: &serde_json::Value) -> Option<String> {
-    if !kind.needs_sftp() {
+    if !crate::jobs::descriptor(kind).needs_sftp {
         return None;
     }
     // A missing [auth.<name>.sftp] is reported by the job itself when it runs.

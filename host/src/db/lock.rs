@@ -1,44 +1,31 @@
-//! One delivering process per store: two would hand one contact's events to two workers and
-//! lose the ordering. An OS file lock next to the store, released when the process ends
-//! (even by SIGKILL).
+//! OS file locks next to the database, released when the process ends (even by SIGKILL):
+//! one delivering process per database (two would hand one contact's events to two workers
+//! and lose the ordering), and one run of a scheduled job at a time across processes
+//! (`serve`'s scheduler and a `cordial-host run`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub struct DeliveryLock {
+/// A held lock; dropping it releases the lock.
+pub struct FileLock {
     _file: File,
 }
 
-impl DeliveryLock {
-    pub fn acquire(store: &Path) -> anyhow::Result<DeliveryLock> {
-        let mut path = PathBuf::from(store.as_os_str());
-        path.as_mut_os_string().push(".deliver.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(DeliveryLock { _file: file }),
-            Err(_) => anyhow::bail!(
+impl FileLock {
+    /// Takes the delivery lock of the database at `db`.
+    pub fn delivery(db: &Path) -> anyhow::Result<FileLock> {
+        let path = beside(db, ".deliver.lock");
+        Self::take(&path)?.ok_or_else(|| {
+            anyhow::anyhow!(
                 "another cordial-host is already delivering from {} (lock {})",
-                store.display(),
+                db.display(),
                 path.display()
-            ),
-        }
+            )
+        })
     }
-}
 
-/// One run of a scheduled job at a time, across processes (`serve`'s scheduler and a
-/// `cordial-host run`): an OS file lock per job next to the store.
-pub struct RunLock {
-    _file: File,
-}
-
-impl RunLock {
-    /// Takes the job's run lock, or says that a run is already in progress.
-    pub fn acquire(store: &Path, job: &str) -> anyhow::Result<RunLock> {
-        let mut path = PathBuf::from(store.as_os_str());
+    /// Takes `job`'s run lock, or says that a run is already in progress.
+    pub fn run(db: &Path, job: &str) -> anyhow::Result<FileLock> {
         let safe: String = job
             .chars()
             .map(|c| {
@@ -49,18 +36,29 @@ impl RunLock {
                 }
             })
             .collect();
-        path.as_mut_os_string().push(format!(".run-{safe}.lock"));
+        let path = beside(db, &format!(".run-{safe}.lock"));
+        Self::take(&path)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "a run of `{job}` is already in progress (lock {}); wait for it to finish",
+                path.display()
+            )
+        })
+    }
+
+    /// The lock at `path`; `None` when another process holds it.
+    fn take(path: &Path) -> anyhow::Result<Option<FileLock>> {
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(RunLock { _file: file }),
-            Err(_) => anyhow::bail!(
-                "a run of `{job}` is already in progress (lock {}); wait for it to finish",
-                path.display()
-            ),
-        }
+            .open(path)?;
+        Ok(file.try_lock().ok().map(|()| FileLock { _file: file }))
     }
+}
+
+/// The database's path with `suffix` appended.
+fn beside(db: &Path, suffix: &str) -> PathBuf {
+    let mut path = PathBuf::from(db.as_os_str());
+    path.as_mut_os_string().push(suffix);
+    path
 }

@@ -13,7 +13,7 @@ mod schema;
 mod streams;
 
 pub use capture::{AuditRow, CaptureDecision};
-pub use lock::{DeliveryLock, RunLock};
+pub use lock::FileLock;
 pub use members::Member;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
 pub use streams::{EmitCounts, Quarantined};

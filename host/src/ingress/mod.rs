@@ -4,9 +4,9 @@
 //! `GET /metrics`.
 //!
 //! A request is accepted whole or not at all: it is read and checked completely, its items
-//! are committed to the db in one transaction (the job's queue, or a bulk job's pending
+//! are committed to the database in one transaction (the job's queue, or a bulk job's pending
 //! members), and only then does the sender get `202`. Anything wrong gets a JSON error that
-//! names the problem; a db failure gets `503` so the sender retries instead of dropping
+//! names the problem; a database failure gets `503` so the sender retries instead of dropping
 //! what it sent.
 
 mod admit;

@@ -22,16 +22,30 @@ pub enum Trigger {
 #[derive(Debug, Clone, Copy)]
 pub struct Descriptor {
     pub kind: JobKind,
-    /// The WIT world its component implements (`cordial:jobs/<world>`).
-    pub world: &'static str,
-    /// The component's file name in `components_dir`.
-    pub component_file: &'static str,
     pub triggers: &'static [Trigger],
     /// Whether its authorization needs an SFTP section.
     pub needs_sftp: bool,
 }
 
 impl Descriptor {
+    pub const fn new(kind: JobKind, triggers: &'static [Trigger], needs_sftp: bool) -> Self {
+        Descriptor {
+            kind,
+            triggers,
+            needs_sftp,
+        }
+    }
+
+    /// The WIT world its component implements (`cordial:jobs/<world>`): named after the kind.
+    pub fn world(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    /// The component's file name in `components_dir`, as `./dev build` names it.
+    pub fn component_file(&self) -> String {
+        format!("{}.wasm", self.kind.as_str().replace('-', "_"))
+    }
+
     pub fn has(&self, trigger: Trigger) -> bool {
         self.triggers.contains(&trigger)
     }
@@ -48,16 +62,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_one_descriptor_named_after_it() {
+    fn every_kind_has_one_descriptor_with_a_trigger() {
         for kind in JobKind::ALL {
             let d = descriptor(kind);
-            assert_eq!(d.world, kind.as_str());
-            assert_eq!(
-                d.component_file,
-                format!("{}.wasm", kind.as_str().replace('-', "_"))
-            );
+            assert_eq!(d.kind, kind);
             assert!(!d.triggers.is_empty());
         }
         assert_eq!(DESCRIPTORS.len(), JobKind::ALL.len());
+        assert_eq!(
+            descriptor(JobKind::ExportBulk).component_file(),
+            "export_bulk.wasm"
+        );
     }
 }

@@ -16,13 +16,8 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor = Descriptor {
-    kind: JobKind::ExperienceCapture,
-    world: "experience-capture",
-    component_file: "experience_capture.wasm",
-    triggers: &[Trigger::Submissions],
-    needs_sftp: false,
-};
+pub const DESCRIPTOR: Descriptor =
+    Descriptor::new(JobKind::ExperienceCapture, &[Trigger::Submissions], false);
 
 super::linked_driver!(bindings::ExperienceCapturePre<crate::runtime::RunState>);
 

@@ -11,12 +11,10 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor = Descriptor {
-    kind: JobKind::ExportBulk,
-    world: "export-bulk",
-    component_file: "export_bulk.wasm",
-    triggers: &[Trigger::Schedule, Trigger::AudienceMembers],
-    needs_sftp: true,
-};
+pub const DESCRIPTOR: Descriptor = Descriptor::new(
+    JobKind::ExportBulk,
+    &[Trigger::Schedule, Trigger::AudienceMembers],
+    true,
+);
 
 super::scheduled_driver!(bindings::ExportBulkPre<crate::runtime::RunState>);

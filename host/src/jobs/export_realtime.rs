@@ -17,13 +17,8 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor = Descriptor {
-    kind: JobKind::ExportRealtime,
-    world: "export-realtime",
-    component_file: "export_realtime.wasm",
-    triggers: &[Trigger::AudienceEvents],
-    needs_sftp: false,
-};
+pub const DESCRIPTOR: Descriptor =
+    Descriptor::new(JobKind::ExportRealtime, &[Trigger::AudienceEvents], false);
 
 super::linked_driver!(bindings::ExportRealtimePre<crate::runtime::RunState>);
 

@@ -10,12 +10,7 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor = Descriptor {
-    kind: JobKind::ImportActivity,
-    world: "import-activity",
-    component_file: "import_activity.wasm",
-    triggers: &[Trigger::Schedule],
-    needs_sftp: true,
-};
+pub const DESCRIPTOR: Descriptor =
+    Descriptor::new(JobKind::ImportActivity, &[Trigger::Schedule], true);
 
 super::scheduled_driver!(bindings::ImportActivityPre<crate::runtime::RunState>);

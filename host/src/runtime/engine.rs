@@ -125,7 +125,7 @@ impl Runtime {
         let path = job.component.clone().unwrap_or_else(|| {
             self.config
                 .components_dir
-                .join(descriptor(job.kind).component_file)
+                .join(descriptor(job.kind).component_file())
         });
         if let Some(pre) = self
             .loaded

@@ -1,13 +1,14 @@
-//! The per-call db data: the WASI contexts and every capability's per-call state, each
+//! The per-call store data: the WASI contexts and every capability's per-call state, each
 //! owned by its capability module; this only composes them and hands each its view.
 
 use super::limiter::JobLimiter;
+use crate::capabilities::WithTable;
 use crate::capabilities::config::{ConfigCtx, ConfigView};
 use crate::capabilities::http::{CordialHttpPolicy, NetworkWait};
-use crate::capabilities::keyvalue::{KeyValueCtx, KeyValueHost, KeyValueView};
+use crate::capabilities::keyvalue::{KeyValueCtx, KeyValueHost};
 use crate::capabilities::log::JobLog;
 use crate::capabilities::members::{MembersCtx, MembersView};
-use crate::capabilities::sftp::{SftpCtx, SftpHost, SftpView};
+use crate::capabilities::sftp::{SftpCtx, SftpHost};
 use crate::capabilities::streams::{StreamsCtx, StreamsView};
 use crate::config::SftpConfig;
 use crate::db::Db;
@@ -68,7 +69,7 @@ impl RunState {
         }
     }
 
-    /// Time spent inside the host's SFTP and db capabilities during this call.
+    /// Time spent inside the host's SFTP and database capabilities during this call.
     pub fn host_io(&self) -> Duration {
         self.sftp.io.0 + self.streams.io.0 + self.members.io.0
     }
@@ -94,8 +95,8 @@ impl WasiHttpView for RunState {
 }
 
 impl KeyValueHost for RunState {
-    fn keyvalue(&mut self) -> KeyValueView<'_> {
-        KeyValueView {
+    fn keyvalue(&mut self) -> WithTable<'_, KeyValueCtx> {
+        WithTable {
             ctx: &mut self.keyvalue,
             table: &mut self.table,
         }
@@ -109,8 +110,8 @@ impl ConfigView for RunState {
 }
 
 impl SftpHost for RunState {
-    fn sftp(&mut self) -> SftpView<'_> {
-        SftpView {
+    fn sftp(&mut self) -> WithTable<'_, SftpCtx> {
+        WithTable {
             ctx: &mut self.sftp,
             table: &mut self.table,
         }

@@ -7,7 +7,7 @@ mod slots;
 pub use slots::{Due, Schedule};
 
 use crate::config::JobConfig;
-use crate::db::{Db, RunLock};
+use crate::db::{Db, FileLock};
 use crate::runtime::{CallContext, RunOutcome, Runtime};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub async fn drive(
             tracing::error!(job = %job.name, "cannot record the scheduled slot; not running it: {e:#}");
             return;
         }
-        let lock = match RunLock::acquire(&store_path, &job.name) {
+        let lock = match FileLock::run(&store_path, &job.name) {
             Ok(lock) => lock,
             Err(e) => {
                 tracing::warn!(job = %job.name, slot = %slot.to_rfc3339(), "skipping the slot: {e:#}");
