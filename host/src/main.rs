@@ -78,19 +78,8 @@ enum DlqAction {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CORDIAL_LOG")
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let result = runtime.block_on(async {
+    commands::execute(async {
         match cli.command {
             Command::Check { config } => commands::check::run(&config).await,
             Command::Run { config, job } => commands::run::run(&config, &job).await,
@@ -118,12 +107,5 @@ fn main() -> ExitCode {
                 json,
             } => commands::audit::run(&config, &job, limit, json),
         }
-    });
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

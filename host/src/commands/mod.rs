@@ -12,6 +12,31 @@ use crate::config::{self, HostConfig, JobConfig};
 use crate::queue::ItemKind;
 use cordial_jobs::settings::JobKind;
 use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs a command the way every binary of the project does: logs on stderr (filtered by
+/// `CORDIAL_LOG`), a multi-threaded runtime, and an error printed with its causes and a
+/// failing exit code.
+pub fn execute(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CORDIAL_LOG")
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Loads the config, or fails with every problem in it and a pointer to `check`.
 fn load_config(path: &Path) -> anyhow::Result<HostConfig> {

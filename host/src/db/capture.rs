@@ -2,7 +2,7 @@
 //! dead-lettered) with what the job decided, written by `Db::settle` in the transaction
 //! that settles the submission in the queue.
 
-use super::Db;
+use super::{Db, from_row};
 use rusqlite::params;
 
 pub const SCHEMA: &str = "
@@ -58,18 +58,21 @@ impl Db {
             )?;
             let limit = limit.map_or(-1, i64::from);
             q.query_map(params![job, limit], |r| {
-                Ok(AuditRow {
-                    submission_id: r.get(0)?,
-                    job: r.get(1)?,
-                    contact: r.get(2)?,
-                    rule: r.get(3)?,
-                    action: r.get(4)?,
-                    outcome: r.get(5)?,
-                    status: r.get(6)?,
-                    message: r.get(7)?,
-                    attempts: r.get(8)?,
-                    decided_at: r.get(9)?,
-                })
+                Ok(from_row!(
+                    r,
+                    AuditRow {
+                        submission_id,
+                        job,
+                        contact,
+                        rule,
+                        action,
+                        outcome,
+                        status,
+                        message,
+                        attempts,
+                        decided_at,
+                    }
+                ))
             })?
             .collect()
         })

@@ -16,7 +16,7 @@ pub use capture::{AuditRow, CaptureDecision};
 pub use lock::FileLock;
 pub use members::Member;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
-pub use streams::{EmitCounts, Quarantined};
+pub use streams::{EmitSummary, Quarantined};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,6 +24,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A handle to the store; cheap to clone.
+/// Reads a row into a struct by column name: each listed field from the column of the same
+/// name (a query aliases a column whose name differs).
+macro_rules! from_row {
+    ($row:expr, $ty:ident { $($field:ident),* $(,)? }) => {
+        $ty { $($field: $row.get(stringify!($field))?),* }
+    };
+}
+use from_row;
+
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,

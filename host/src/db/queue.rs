@@ -6,7 +6,7 @@
 //! The queue does not read its items: `item` is the JSON the job's kind of item is made
 //! from (see `crate::queue`), `key` the contact whose items must keep their order.
 
-use super::{CaptureDecision, Db};
+use super::{CaptureDecision, Db, from_row};
 use rusqlite::{Transaction, params};
 
 pub const SCHEMA: &str = "
@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS queue_by_status ON queue (job, status, id);
 /// An item's name, the id its sender was given (`<job>-<n>`, the submission ids of capture).
 /// The `name` column is only set when that is not `<job>-<id>`: a replay keeps the name of
 /// the dead letter it replays, so the audit trail follows one submission across replays.
-const NAME: &str = "COALESCE(name, job || '-' || id)";
+const NAME: &str = "COALESCE(name, job || '-' || id) AS name";
 
 /// An audience event for one job, as the platform sent it: queued as an item for a
 /// real-time job (`crate::queue::audience`), kept as a pending member for a bulk job.
@@ -150,13 +150,16 @@ impl Db {
                  WHERE job = ?1 AND status = 'pending' AND id > ?2 ORDER BY id LIMIT ?3"
             ))?;
             q.query_map(params![job, after, limit], |r| {
-                Ok(QueuedItem {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    key: r.get(2)?,
-                    item: r.get(3)?,
-                    attempts: r.get(4)?,
-                })
+                Ok(from_row!(
+                    r,
+                    QueuedItem {
+                        id,
+                        name,
+                        key,
+                        item,
+                        attempts
+                    }
+                ))
             })?
             .collect()
         })
@@ -244,21 +247,24 @@ impl Db {
     pub fn dead_letters(&self, job: &str) -> anyhow::Result<Vec<DeadLetter>> {
         self.with(|c| {
             let mut q = c.prepare(&format!(
-                "SELECT id, {NAME}, key, item, attempts, last_status, COALESCE(last_error, ''),
-                        COALESCE(finished_at, '')
+                "SELECT id, {NAME}, key, item, attempts, last_status AS status,
+                        COALESCE(last_error, '') AS error, COALESCE(finished_at, '') AS finished_at
                  FROM queue WHERE job = ?1 AND status = 'dead' ORDER BY id"
             ))?;
             q.query_map(params![job], |r| {
-                Ok(DeadLetter {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    key: r.get(2)?,
-                    item: r.get(3)?,
-                    attempts: r.get(4)?,
-                    status: r.get(5)?,
-                    error: r.get(6)?,
-                    finished_at: r.get(7)?,
-                })
+                Ok(from_row!(
+                    r,
+                    DeadLetter {
+                        id,
+                        name,
+                        key,
+                        item,
+                        attempts,
+                        status,
+                        error,
+                        finished_at
+                    }
+                ))
             })?
             .collect()
         })

@@ -29,22 +29,8 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// What one emit did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EmitCounts {
-    pub accepted: u32,
-    pub duplicates: u32,
-    pub rejected: u32,
-}
-
-/// A quarantined record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quarantined {
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
-    pub text: String,
-}
+/// What one emit did, and a record set aside: the job's own types (`cordial_jobs::ports`).
+pub use cordial_jobs::ports::{EmitSummary, Quarantined};
 
 impl Db {
     /// Appends keyed records to a stream in one transaction. A record whose key the stream
@@ -53,10 +39,10 @@ impl Db {
         &self,
         stream: &str,
         records: &[(Option<String>, String)],
-    ) -> anyhow::Result<EmitCounts> {
+    ) -> anyhow::Result<EmitSummary> {
         let mut conn = self.conn.lock().expect("store mutex poisoned");
         let tx = conn.transaction()?;
-        let mut counts = EmitCounts::default();
+        let mut counts = EmitSummary::default();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO stream_records (stream, key, record) VALUES (?1, ?2, ?3)",
@@ -179,7 +165,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             counts,
-            EmitCounts {
+            EmitSummary {
                 accepted: 2,
                 duplicates: 1,
                 rejected: 2

@@ -1,4 +1,4 @@
 //! The `export-realtime` component: audience events → Cordial contacts and list
 //! membership. Glue only: the call is `cordial_jobs::realtime::job::deliver`.
 
-cordial_guest::realtime_component!();
+cordial_guest::event_component!(export_realtime);

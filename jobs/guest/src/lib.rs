@@ -114,10 +114,32 @@ macro_rules! job_bindings {
 }
 
 /// The whole component of a scheduled job: its world's bindings, `validate`, and `run`
-/// calling `$sequence` (a closure over the job's `Env`) with the world's extra ports.
+/// calling the job's sequence in the root crate with the world's extra ports.
 #[macro_export]
 macro_rules! scheduled_component {
-    ($world:ident, $kind:expr, $sequence:expr) => {
+    (import_activity) => {
+        $crate::scheduled_component!(
+            @ import_activity,
+            cordial_jobs::settings::JobKind::ImportActivity,
+            |env| cordial_jobs::activity::job::run(
+                env,
+                &mut $crate::SftpFiles,
+                &mut $crate::PlatformStreams
+            )
+        );
+    };
+    (export_bulk) => {
+        $crate::scheduled_component!(
+            @ export_bulk,
+            cordial_jobs::settings::JobKind::ExportBulk,
+            |env| cordial_jobs::bulk::job::run(
+                env,
+                &mut $crate::SftpFiles,
+                &mut $crate::PlatformMembers
+            )
+        );
+    };
+    (@ $world:ident, $kind:expr, $sequence:expr) => {
         $crate::job_bindings!($world "../../wit");
 
         struct Component;
@@ -140,53 +162,36 @@ macro_rules! scheduled_component {
     };
 }
 
-/// The whole component of the real-time export.
+/// The whole component of an event-driven job: its world's bindings, `validate`, and the
+/// export that hands a batch of items to the job's call in the root crate.
 #[macro_export]
-macro_rules! realtime_component {
-    () => {
-        $crate::job_bindings!(event_driven "../../wit", "export-realtime");
-
-        struct Component;
-
-        impl exports::cordial::jobs::configurable::Guest for Component {
-            fn validate(ctx: $crate::types::RunContext) -> Vec<$crate::types::ConfigProblem> {
-                $crate::validate(cordial_jobs::settings::JobKind::ExportRealtime, &ctx)
-            }
-        }
-
-        impl exports::cordial::jobs::realtime::Guest for Component {
-            fn deliver(
-                ctx: $crate::types::RunContext,
-                events: Vec<$crate::items::AudienceEvent>,
-            ) -> Vec<$crate::outcomes::Outcome> {
-                $crate::deliver(&ctx, &events)
-            }
-        }
-
-        export!(Component);
+macro_rules! event_component {
+    (export_realtime) => {
+        $crate::event_component!(
+            @ "export-realtime", ExportRealtime, realtime::Guest,
+            deliver, $crate::items::AudienceEvent, $crate::outcomes::Outcome
+        );
     };
-}
-
-/// The whole component of experience capture.
-#[macro_export]
-macro_rules! capture_component {
-    () => {
-        $crate::job_bindings!(event_driven "../../wit", "experience-capture");
+    (experience_capture) => {
+        $crate::event_component!(
+            @ "experience-capture", ExperienceCapture, capture::Guest,
+            submit, $crate::items::Submission, $crate::items::CaptureResult
+        );
+    };
+    (@ $world:literal, $kind:ident, $($export:ident)::+, $call:ident, $item:ty, $result:ty) => {
+        $crate::job_bindings!(event_driven "../../wit", $world);
 
         struct Component;
 
         impl exports::cordial::jobs::configurable::Guest for Component {
             fn validate(ctx: $crate::types::RunContext) -> Vec<$crate::types::ConfigProblem> {
-                $crate::validate(cordial_jobs::settings::JobKind::ExperienceCapture, &ctx)
+                $crate::validate(cordial_jobs::settings::JobKind::$kind, &ctx)
             }
         }
 
-        impl exports::cordial::jobs::capture::Guest for Component {
-            fn submit(
-                ctx: $crate::types::RunContext,
-                submissions: Vec<$crate::items::Submission>,
-            ) -> Vec<$crate::items::CaptureResult> {
-                $crate::submit(&ctx, &submissions)
+        impl exports::cordial::jobs::$($export)::+ for Component {
+            fn $call(ctx: $crate::types::RunContext, items: Vec<$item>) -> Vec<$result> {
+                $crate::$call(&ctx, &items)
             }
         }
 

@@ -1,12 +1,4 @@
 //! The `import-activity` component: Cordial contact activity → the `cordial_activity`
 //! stream. Glue only: the run is `cordial_jobs::activity::job::run`.
 
-cordial_guest::scheduled_component!(
-    import_activity,
-    cordial_jobs::settings::JobKind::ImportActivity,
-    |env| cordial_jobs::activity::job::run(
-        env,
-        &mut cordial_guest::SftpFiles,
-        &mut cordial_guest::PlatformStreams
-    )
-);
+cordial_guest::scheduled_component!(import_activity);
