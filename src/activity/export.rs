@@ -2,9 +2,7 @@
 
 use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
 use crate::cordial::{HttpRequest, Method};
-use crate::job::JobError;
-use crate::ports::KeyValue;
-use crate::scheduled::Following;
+use crate::scheduled::{Checkpoint, Following};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -74,35 +72,15 @@ impl WindowExport {
         }
     }
 
-    /// The window under way, if a run started one.
-    pub fn load(state: &mut dyn KeyValue) -> Result<Option<WindowExport>, JobError> {
-        let saved = state
-            .get(EXPORT_KEY)
-            .map_err(|e| JobError::from_port("reading the window under way", e))?;
-        saved
-            .map(|bytes| WindowExport::from_bytes(&bytes).map_err(JobError::Permanent))
-            .transpose()
-    }
-
-    /// Saves the window, durably, before the run goes on.
-    pub fn save(&self, state: &mut dyn KeyValue) -> Result<(), JobError> {
-        state
-            .set(EXPORT_KEY, &self.to_bytes())
-            .map_err(|e| JobError::from_port("saving the window under way", e))
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("serialises")
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<WindowExport, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("the saved export is unreadable: {e}"))
-    }
-
     /// Whether `file` (a name in the folder) is one of this export's files.
     pub fn owns(&self, file: &str) -> bool {
         file.starts_with(&self.name) && !file.starts_with('.')
     }
+}
+
+impl Checkpoint for WindowExport {
+    const KEY: &'static str = EXPORT_KEY;
+    const WHAT: &'static str = "the window under way";
 }
 
 /// The actions to export: the six reserved ones and the job's custom ones.

@@ -12,10 +12,11 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-use super::export::{CURSOR_KEY, EXPORT_KEY, WindowExport};
+use super::export::{CURSOR_KEY, WindowExport};
 use super::first_window_start;
 use crate::job::{JobError, Progress, RunReport};
 use crate::ports::{Env, Files, Streams};
+use crate::scheduled::Checkpoint;
 use crate::scheduled::remove_files;
 use crate::settings::{self, ImportActivitySettings, JobKind};
 use std::ops::ControlFlow;
@@ -53,9 +54,7 @@ pub fn run(
         Err(e) => {
             if matches!(e, JobError::Permanent(_)) {
                 // Cordial failed the export: the next run asks again for the same window.
-                env.state
-                    .delete(EXPORT_KEY)
-                    .map_err(|e| JobError::from_port("dropping the failed window", e))?;
+                WindowExport::forget(env.state)?;
             }
             return Err(e);
         }
@@ -101,9 +100,7 @@ fn close(
     env.state
         .set(CURSOR_KEY, window.end.as_bytes())
         .map_err(|e| JobError::from_port("moving the cursor", e))?;
-    env.state
-        .delete(EXPORT_KEY)
-        .map_err(|e| JobError::from_port("closing the window", e))?;
+    WindowExport::forget(env.state)?;
     let quarantined = if window.quarantined > 0 {
         format!(
             "; {} malformed record(s) quarantined (see `cordial-host quarantine`)",

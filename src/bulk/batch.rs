@@ -4,9 +4,7 @@
 //! `registering` before the request and looks the import up by name if it died in between.
 
 use crate::cordial::jobs::ImportCounts;
-use crate::job::JobError;
-use crate::ports::KeyValue;
-use crate::scheduled::Following;
+use crate::scheduled::{Checkpoint, Following};
 use serde::{Deserialize, Serialize};
 
 /// The job-state key the batch lives under.
@@ -48,6 +46,11 @@ pub enum FileOutcome {
     Failed { message: String },
 }
 
+impl Checkpoint for Batch {
+    const KEY: &'static str = STATE_KEY;
+    const WHAT: &'static str = "the batch under way";
+}
+
 impl Batch {
     pub fn new(id: String, up_to: u64) -> Batch {
         Batch {
@@ -58,23 +61,6 @@ impl Batch {
             rejected: 0,
             following: Following::default(),
         }
-    }
-
-    /// The batch under way, if a run started one.
-    pub fn load(state: &mut dyn KeyValue) -> Result<Option<Batch>, JobError> {
-        let saved = state
-            .get(STATE_KEY)
-            .map_err(|e| JobError::from_port("reading the batch under way", e))?;
-        saved
-            .map(|bytes| Batch::from_bytes(&bytes).map_err(JobError::Permanent))
-            .transpose()
-    }
-
-    /// Saves the batch, durably, before the run goes on.
-    pub fn save(&self, state: &mut dyn KeyValue) -> Result<(), JobError> {
-        state
-            .set(STATE_KEY, &self.to_bytes())
-            .map_err(|e| JobError::from_port("saving the batch under way", e))
     }
 
     /// Where the next file starts: after the last member already written.
@@ -99,15 +85,6 @@ impl Batch {
 
     pub fn finished(&self) -> bool {
         self.written && self.files.iter().all(|f| f.outcome.is_some())
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a batch serialises")
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Batch, String> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| format!("the saved bulk batch is unreadable: {e}"))
     }
 }
 

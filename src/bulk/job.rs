@@ -15,6 +15,7 @@ mod tests;
 
 use super::BulkColumns;
 use super::batch::Batch;
+use crate::scheduled::Checkpoint;
 use crate::cordial::{CordialClient, attribute_types, audience_list_name, ensure_list};
 use crate::job::{JobError, Progress, RunContext};
 use crate::ports::{Env, Files, Members};

@@ -8,6 +8,7 @@ use crate::activity::reader::{BROKEN, records};
 use crate::activity::record::{RecordMapper, STREAM};
 use crate::job::JobError;
 use crate::ports::{Download, Env, FileError, Files, Quarantined, StreamRecord, Streams};
+use crate::scheduled::Checkpoint;
 use crate::settings::ImportActivitySettings;
 
 /// Records per emit call.

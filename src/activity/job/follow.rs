@@ -6,6 +6,7 @@ use crate::activity::export::WindowExport;
 use crate::cordial::jobs::{JobState, get_job, job_state};
 use crate::job::{JobError, Progress};
 use crate::ports::Env;
+use crate::scheduled::Checkpoint;
 use crate::scheduled::{base_url, call_json};
 use crate::settings::ImportActivitySettings;
 use std::ops::ControlFlow;

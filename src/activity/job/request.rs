@@ -9,6 +9,7 @@ use crate::activity::export::{
 use crate::cordial::jobs::job_id_of;
 use crate::job::JobError;
 use crate::ports::{Env, Remote};
+use crate::scheduled::Checkpoint;
 use crate::scheduled::{base_url, call_json};
 use crate::settings::ImportActivitySettings;
 

@@ -2,6 +2,7 @@
 //! 30,000 rows, each published under its final name only when complete, and saved in the
 //! batch before the next file begins.
 
+use crate::scheduled::Checkpoint;
 use crate::bulk::batch::{Batch, BatchFile};
 use crate::bulk::{BulkColumns, MAX_ROWS_PER_FILE};
 use crate::job::JobError;

@@ -5,9 +5,10 @@
 //! The batch is forgotten last, so a run that dies on the way is resumed here and does the
 //! rest (acknowledging twice is harmless; forgetting first would export the members again).
 
-use crate::bulk::batch::{Batch, FileOutcome, STATE_KEY};
+use crate::bulk::batch::{Batch, FileOutcome};
 use crate::job::{JobError, RunReport};
 use crate::ports::{Env, Files, Members};
+use crate::scheduled::Checkpoint;
 use crate::scheduled::remove_files;
 use crate::settings::ExportSettings;
 
@@ -37,7 +38,7 @@ pub(super) fn finish(
     }
     if !failed.is_empty() {
         // The members stay pending: the next run writes them again in a new batch.
-        forget(env, batch)?;
+        Batch::forget(env.state)?;
         return Err(JobError::Permanent(format!(
             "Cordial could not import {} of {} file(s); the members stay pending for the next run: {}",
             failed.len(),
@@ -55,7 +56,7 @@ pub(super) fn finish(
     for line in &lines {
         env.info(line);
     }
-    forget(env, batch)?;
+    Batch::forget(env.state)?;
     let rows: u64 = batch.files.iter().map(|f| f.rows).sum();
     let summary = format!(
         "exported {rows} member(s) in {} file(s) (batch {}); {} skipped as unusable",
@@ -70,12 +71,6 @@ pub(super) fn finish(
         batch.rejected,
         summary,
     ))
-}
-
-fn forget(env: &mut Env<'_>, batch: &Batch) -> Result<(), JobError> {
-    env.state
-        .delete(STATE_KEY)
-        .map_err(|e| JobError::from_port(&format!("closing batch {}", batch.id), e))
 }
 
 /// The run's report, logged as well so the operator sees it in the host's log.
