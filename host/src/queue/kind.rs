@@ -72,8 +72,8 @@ impl ItemKind {
             }
             ItemKind::Submissions => {
                 let submissions: Vec<_> = batch.iter().map(submission::submission).collect();
-                let results = runtime
-                    .submit(job, &submissions)
+                let (results, stats) = runtime
+                    .submit_measured(job, &submissions)
                     .await
                     .map_err(|e| e.to_string())?;
                 let results = results
@@ -86,7 +86,7 @@ impl ItemKind {
                         }),
                     })
                     .collect();
-                Ok((results, None))
+                Ok((results, Some(stats)))
             }
         }
     }

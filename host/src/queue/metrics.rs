@@ -102,6 +102,7 @@ mod tests {
                 setup: us(setup),
                 total: us(total),
                 http: us(http),
+                ..CallStats::default()
             };
             m.record_call(Some(stats), items);
         }

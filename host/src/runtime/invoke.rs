@@ -38,8 +38,8 @@ impl CallContext {
     }
 }
 
-/// Where the time of one component call went.
-#[derive(Debug, Clone, Copy)]
+/// Where the time of a component call (or of a whole run, summed over its calls) went.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct CallStats {
     /// The host's fixed cost of a call: a fresh store with its limits and capabilities, and
     /// the instantiation from the pre-linked component, until the export can be called.
@@ -48,7 +48,13 @@ pub struct CallStats {
     pub total: std::time::Duration,
     /// Waiting for Cordial's responses.
     pub http: std::time::Duration,
+    /// Inside the host's SFTP and database capabilities (uploads, reading members, storing
+    /// records).
+    pub host_io: std::time::Duration,
 }
+
+/// Where the time of one scheduled run went: its calls' stats, summed.
+pub type RunStats = CallStats;
 
 impl CallStats {
     /// The time spent inside the export other than waiting for Cordial: the job's own work
@@ -58,24 +64,19 @@ impl CallStats {
             .saturating_sub(self.http)
             .saturating_sub(self.setup)
     }
-}
 
-/// Where the time of one scheduled run went.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunStats {
-    pub total: std::time::Duration,
-    /// Waiting for Cordial's responses.
-    pub http: std::time::Duration,
-    /// Inside the host's SFTP and platform calls (uploads, reading pending members).
-    pub host_io: std::time::Duration,
-}
-
-impl RunStats {
     /// The component's own work: the run minus the time it waited on the host.
     pub fn component_work(&self) -> std::time::Duration {
         self.total
             .saturating_sub(self.http)
             .saturating_sub(self.host_io)
+    }
+
+    fn add(&mut self, other: CallStats) {
+        self.setup += other.setup;
+        self.total += other.total;
+        self.http += other.http;
+        self.host_io += other.host_io;
     }
 }
 
@@ -84,14 +85,6 @@ impl RunStats {
 pub enum RunOutcome {
     Completed(RunReport),
     Failed(JobError),
-}
-
-impl RunStats {
-    fn add(&mut self, other: RunStats) {
-        self.total += other.total;
-        self.http += other.http;
-        self.host_io += other.host_io;
-    }
 }
 
 /// A call made ready: a fresh store with the job's limits and capabilities, the run
@@ -171,15 +164,40 @@ impl Runtime {
         }
     }
 
-    /// Asks the job's component to check its settings (it may consult Cordial).
-    pub async fn validate(&self, job: &JobConfig) -> Result<Vec<ConfigProblem>, CallError> {
+    /// One component call of `job`: a fresh store, `call` on its driver, and where the
+    /// time went.
+    async fn call<T>(
+        &self,
+        job: &JobConfig,
+        context: &CallContext,
+        call: impl AsyncFnOnce(&Driver, &mut Store<RunState>, &RunContext) -> wasmtime::Result<T>,
+    ) -> Result<(T, CallStats), CallError> {
+        let started = std::time::Instant::now();
         let Prepared {
             mut store,
             ctx,
             driver,
-        } = self.prepare(job, &CallContext::now())?;
-        let result = driver.validate(&mut store, &ctx).await;
-        result.map_err(|e| Self::classify(job, &store, e))
+        } = self.prepare(job, context)?;
+        let result = call(&driver, &mut store, &ctx).await;
+        let data = store.data();
+        let stats = CallStats {
+            setup: data
+                .instantiated_at
+                .map_or(std::time::Duration::ZERO, |t| t - started),
+            total: started.elapsed(),
+            http: data.http_waited.total(),
+            host_io: data.host_io(),
+        };
+        result
+            .map(|r| (r, stats))
+            .map_err(|e| Self::classify(job, &store, e))
+    }
+
+    /// Asks the job's component to check its settings (it may consult Cordial).
+    pub async fn validate(&self, job: &JobConfig) -> Result<Vec<ConfigProblem>, CallError> {
+        let call =
+            async |d: &Driver, s: &mut Store<RunState>, c: &RunContext| d.validate(s, c).await;
+        Ok(self.call(job, &CallContext::now(), call).await?.0)
     }
 
     /// A whole scheduled run of an import-activity or export-bulk job: steps until the job
@@ -220,21 +238,8 @@ impl Runtime {
         job: &JobConfig,
         call: &CallContext,
     ) -> Result<(Result<Progress, JobError>, RunStats), CallError> {
-        let started = std::time::Instant::now();
-        let Prepared {
-            mut store,
-            ctx,
-            driver,
-        } = self.prepare(job, call)?;
-        let result = driver.run(&mut store, &ctx).await;
-        let stats = RunStats {
-            total: started.elapsed(),
-            http: store.data().http_waited.total(),
-            host_io: store.data().host_io(),
-        };
-        result
-            .map(|r| (r, stats))
-            .map_err(|e| Self::classify(job, &store, e))
+        self.call(job, call, async |d, s, c| d.run(s, c).await)
+            .await
     }
 
     /// Hands a batch of audience events to an export-realtime job.
@@ -243,9 +248,7 @@ impl Runtime {
         job: &JobConfig,
         events: &[AudienceEvent],
     ) -> Result<Vec<Outcome>, CallError> {
-        self.deliver_measured(job, events)
-            .await
-            .map(|(outcomes, _)| outcomes)
+        Ok(self.deliver_measured(job, events).await?.0)
     }
 
     /// [`Runtime::deliver`], also telling where the call's time went.
@@ -254,40 +257,22 @@ impl Runtime {
         job: &JobConfig,
         events: &[AudienceEvent],
     ) -> Result<(Vec<Outcome>, CallStats), CallError> {
-        let started = std::time::Instant::now();
-        let Prepared {
-            mut store,
-            ctx,
-            driver,
-        } = self.prepare(job, &CallContext::now())?;
-        let result = driver.deliver(&mut store, &ctx, events).await;
-        let setup = store
-            .data()
-            .instantiated_at
-            .map_or(std::time::Duration::ZERO, |t| t - started);
-        let stats = CallStats {
-            setup,
-            total: started.elapsed(),
-            http: store.data().http_waited.total(),
+        let call = async |d: &Driver, s: &mut Store<RunState>, c: &RunContext| {
+            d.deliver(s, c, events).await
         };
-        result
-            .map(|o| (o, stats))
-            .map_err(|e| Self::classify(job, &store, e))
+        self.call(job, &CallContext::now(), call).await
     }
 
     /// Hands a batch of experience submissions to an experience-capture job: one result per
-    /// submission, in the same order.
-    pub async fn submit(
+    /// submission, in the same order, and where the call's time went.
+    pub async fn submit_measured(
         &self,
         job: &JobConfig,
         submissions: &[Submission],
-    ) -> Result<Vec<CaptureResult>, CallError> {
-        let Prepared {
-            mut store,
-            ctx,
-            driver,
-        } = self.prepare(job, &CallContext::now())?;
-        let result = driver.submit(&mut store, &ctx, submissions).await;
-        result.map_err(|e| Self::classify(job, &store, e))
+    ) -> Result<(Vec<CaptureResult>, CallStats), CallError> {
+        let call = async |d: &Driver, s: &mut Store<RunState>, c: &RunContext| {
+            d.submit(s, c, submissions).await
+        };
+        self.call(job, &CallContext::now(), call).await
     }
 }
