@@ -10,6 +10,7 @@ pub mod activity;
 pub mod bulk;
 pub mod capture;
 pub mod cordial;
+pub mod file_names;
 pub mod job;
 pub mod members;
 pub mod ports;

@@ -70,17 +70,11 @@ impl Batch {
 
     /// The name of the batch's `n`-th file (from 1) for the job `job`.
     pub fn file_name(&self, job: &str, n: usize) -> String {
-        let job: String = job
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{job}-{}-{n:04}.csv", self.id)
+        format!(
+            "{}-{}-{n:04}.csv",
+            crate::file_names::file_safe(job),
+            self.id
+        )
     }
 
     pub fn finished(&self) -> bool {

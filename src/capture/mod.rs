@@ -48,14 +48,9 @@ pub fn parse_for_settings(
     parse_submission(value, settings.strict, &known)
 }
 
-/// The Cordial attributes whose types the mapping needs (geo sub-fields are always text).
+/// The Cordial attributes whose types the mapping needs.
 pub fn typed_targets(settings: &CaptureSettings) -> Vec<&str> {
-    settings
-        .field_mapping
-        .values()
-        .filter(|t| !t.contains('.'))
-        .map(String::as_str)
-        .collect()
+    crate::cordial::typed_targets(&settings.field_mapping)
 }
 
 /// The request that finds the submission's contact: by email when it has one, else by SMS

@@ -6,6 +6,16 @@ use super::client::AttributeType;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Number, Value};
 
+/// The Cordial attributes of a field mapping whose types a job must know before it coerces
+/// values (a geo sub-field such as `address.city` is always text).
+pub fn typed_targets(mapping: &std::collections::BTreeMap<String, String>) -> Vec<&str> {
+    mapping
+        .values()
+        .filter(|t| !t.contains('.'))
+        .map(String::as_str)
+        .collect()
+}
+
 /// `value` as Cordial's `kind`, or why it cannot be.
 pub fn coerce(value: &Value, kind: AttributeType) -> Result<Value, String> {
     match kind {

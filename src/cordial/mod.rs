@@ -16,7 +16,7 @@ pub use client::{
     AccountList, AttributeDef, AttributeType, CordialClient, UpsertOutcome, json_response,
     send_json, upsert_outcome,
 };
-pub use coerce::coerce;
+pub use coerce::{coerce, typed_targets};
 pub use contact::{ContactUpsert, SmsChannel, SubscribeStatus};
 pub use error::{CordialError, retry_after_from};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};

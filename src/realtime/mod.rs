@@ -83,14 +83,9 @@ pub fn email_in(settings: &ExportSettings, value: Option<&Value>) -> Result<Stri
     Ok(email.to_lowercase())
 }
 
-/// The Cordial attributes whose types `settings` needs (geo sub-fields are always text).
+/// The Cordial attributes whose types `settings` needs.
 pub fn typed_targets(settings: &ExportSettings) -> Vec<&str> {
-    settings
-        .field_mapping
-        .values()
-        .filter(|t| !t.contains('.'))
-        .map(String::as_str)
-        .collect()
+    crate::cordial::typed_targets(&settings.field_mapping)
 }
 
 /// `value` as the type of the attribute `target` (a geo sub-field such as `address.city` is

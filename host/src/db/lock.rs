@@ -26,16 +26,7 @@ impl FileLock {
 
     /// Takes `job`'s run lock, or says that a run is already in progress.
     pub fn run(db: &Path, job: &str) -> anyhow::Result<FileLock> {
-        let safe: String = job
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = cordial_jobs::file_names::file_safe(job);
         let path = beside(db, &format!(".run-{safe}.lock"));
         Self::take(&path)?.ok_or_else(|| {
             anyhow::anyhow!(

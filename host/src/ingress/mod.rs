@@ -50,8 +50,7 @@ pub struct Ingress {
 
 pub fn router(ingress: Arc<Ingress>) -> Router {
     Router::new()
-        .route("/hooks/{job}", post(receive::hooks))
-        .route("/capture/{job}", post(receive::capture))
+        .route("/{route}/{job}", post(receive::receive))
         .route("/health", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .with_state(ingress)

@@ -11,33 +11,18 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// `POST /hooks/<job>`.
-pub async fn hooks(
+/// `POST /<route>/<job>`: `/hooks/<job>` or `/capture/<job>`.
+pub async fn receive(
     State(ingress): State<Arc<Ingress>>,
-    Path(job): Path<String>,
+    Path((route, job)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    receive(Route::Hooks, &ingress, &job, &headers, body).await
-}
-
-/// `POST /capture/<job>`.
-pub async fn capture(
-    State(ingress): State<Arc<Ingress>>,
-    Path(job): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    receive(Route::Capture, &ingress, &job, &headers, body).await
-}
-
-async fn receive(
-    route: Route,
-    ingress: &Ingress,
-    job: &str,
-    headers: &HeaderMap,
-    body: Body,
-) -> Response {
+    let Some(route) = Route::parse(&route) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let job = job.as_str();
+    let headers = &headers;
     let Some(endpoint) = ingress
         .endpoints
         .get(job)

@@ -13,6 +13,15 @@ pub enum Route {
 }
 
 impl Route {
+    /// The route named by a path's first segment.
+    pub fn parse(segment: &str) -> Option<Route> {
+        match segment {
+            "hooks" => Some(Route::Hooks),
+            "capture" => Some(Route::Capture),
+            _ => None,
+        }
+    }
+
     /// Whether a job of `kind` takes requests on this route.
     pub fn takes(self, kind: JobKind) -> bool {
         let descriptor = descriptor(kind);
