@@ -1,8 +1,11 @@
-//! The WIT types every job world shares (`cordial:jobs/types`, `outcomes`), to and from the
-//! job types of `cordial_jobs`.
+//! The WIT types every job world shares (`cordial:jobs/types`, `outcomes`, `items`), to and
+//! from the job types of `cordial_jobs`.
 
-use crate::runtime::bindings::{outcomes, types};
+use crate::runtime::bindings::{items, outcomes, types};
+use cordial_jobs::capture::job::{CaptureResult, Submission};
 use cordial_jobs::job::{JobError, Outcome, Progress, RunContext, RunReport};
+use cordial_jobs::realtime::Membership;
+use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::settings::ConfigProblem;
 use std::time::Duration;
 
@@ -55,5 +58,34 @@ pub fn outcome(o: outcomes::Outcome) -> Outcome {
             status: r.status,
             reason: r.reason,
         },
+    }
+}
+
+pub fn audience_event(e: &AudienceEvent) -> items::AudienceEvent {
+    items::AudienceEvent {
+        event_id: e.event_id,
+        audience: e.audience.clone(),
+        kind: match e.kind {
+            Membership::Enter => items::Membership::Enter,
+            Membership::Exit => items::Membership::Exit,
+            Membership::Change => items::Membership::Change,
+        },
+        user: e.user.clone(),
+        occurred_at: e.occurred_at.clone(),
+    }
+}
+
+pub fn submission(s: &Submission) -> items::Submission {
+    items::Submission {
+        submission_id: s.id.clone(),
+        body: s.body.clone(),
+    }
+}
+
+pub fn capture_result(r: items::CaptureResult) -> CaptureResult {
+    CaptureResult {
+        outcome: outcome(r.outcome),
+        rule: r.rule,
+        action: r.action,
     }
 }

@@ -3,9 +3,8 @@
 
 use super::{Descriptor, Trigger, convert};
 use crate::runtime::RunState;
-use crate::runtime::bindings::items::Submission;
 use crate::runtime::bindings::types;
-use cordial_jobs::capture::job::CaptureResult;
+use cordial_jobs::capture::job::{CaptureResult, Submission};
 use cordial_jobs::settings::JobKind;
 use wasmtime::Store;
 
@@ -26,28 +25,13 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &types::RunContext,
-        submissions: &[cordial_jobs::capture::job::Submission],
+        submissions: &[Submission],
     ) -> wasmtime::Result<Vec<CaptureResult>> {
-        let submissions: Vec<Submission> = submissions
-            .iter()
-            .map(|s| Submission {
-                submission_id: s.id.clone(),
-                body: s.body.clone(),
-            })
-            .collect();
-        let instance = self.0.instantiate_async(&mut *store).await?;
-        store.data_mut().instantiated_at = Some(std::time::Instant::now());
-        let results = instance
+        let submissions: Vec<_> = submissions.iter().map(convert::submission).collect();
+        let results = super::instantiate!(self.0, store)
             .cordial_jobs_capture()
             .call_submit(&mut *store, ctx, &submissions)
             .await?;
-        Ok(results
-            .into_iter()
-            .map(|r| CaptureResult {
-                outcome: convert::outcome(r.outcome),
-                rule: r.rule,
-                action: r.action,
-            })
-            .collect())
+        Ok(results.into_iter().map(convert::capture_result).collect())
     }
 }

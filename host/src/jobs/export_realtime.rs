@@ -3,10 +3,9 @@
 
 use super::{Descriptor, Trigger, convert};
 use crate::runtime::RunState;
-use crate::runtime::bindings::items::{AudienceEvent, Membership as WitMembership};
 use crate::runtime::bindings::types;
 use cordial_jobs::job::Outcome;
-use cordial_jobs::realtime::Membership;
+use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::settings::JobKind;
 use wasmtime::Store;
 
@@ -27,29 +26,13 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &types::RunContext,
-        events: &[cordial_jobs::realtime::job::AudienceEvent],
+        events: &[AudienceEvent],
     ) -> wasmtime::Result<Vec<Outcome>> {
-        let events: Vec<AudienceEvent> = events.iter().map(to_wit).collect();
-        let instance = self.0.instantiate_async(&mut *store).await?;
-        store.data_mut().instantiated_at = Some(std::time::Instant::now());
-        let outcomes = instance
+        let events: Vec<_> = events.iter().map(convert::audience_event).collect();
+        let outcomes = super::instantiate!(self.0, store)
             .cordial_jobs_realtime()
             .call_deliver(&mut *store, ctx, &events)
             .await?;
         Ok(outcomes.into_iter().map(convert::outcome).collect())
-    }
-}
-
-fn to_wit(e: &cordial_jobs::realtime::job::AudienceEvent) -> AudienceEvent {
-    AudienceEvent {
-        event_id: e.event_id,
-        audience: e.audience.clone(),
-        kind: match e.kind {
-            Membership::Enter => WitMembership::Enter,
-            Membership::Exit => WitMembership::Exit,
-            Membership::Change => WitMembership::Change,
-        },
-        user: e.user.clone(),
-        occurred_at: e.occurred_at.clone(),
     }
 }

@@ -32,6 +32,17 @@ pub fn descriptor(kind: JobKind) -> &'static Descriptor {
         .expect("every kind has a descriptor")
 }
 
+/// Instantiates `$pre` in `$store` and notes the moment the export can be called (the end
+/// of the host's fixed cost of a call).
+macro_rules! instantiate {
+    ($pre:expr, $store:expr) => {{
+        let instance = $pre.instantiate_async(&mut *$store).await?;
+        $store.data_mut().instantiated_at = Some(std::time::Instant::now());
+        instance
+    }};
+}
+use instantiate;
+
 /// A driver around a world's pre-instantiated component with the `configurable` export
 /// every job has: `new` (which fails when the component is not of that world) and
 /// `validate`.
@@ -51,9 +62,7 @@ macro_rules! linked_driver {
                 store: &mut wasmtime::Store<crate::runtime::RunState>,
                 ctx: &crate::runtime::bindings::types::RunContext,
             ) -> wasmtime::Result<Vec<crate::runtime::bindings::types::ConfigProblem>> {
-                let instance = self.0.instantiate_async(&mut *store).await?;
-                store.data_mut().instantiated_at = Some(std::time::Instant::now());
-                instance
+                super::instantiate!(self.0, store)
                     .cordial_jobs_configurable()
                     .call_validate(&mut *store, ctx)
                     .await
@@ -79,9 +88,7 @@ macro_rules! scheduled_driver {
                     crate::runtime::bindings::types::JobError,
                 >,
             > {
-                let instance = self.0.instantiate_async(&mut *store).await?;
-                store.data_mut().instantiated_at = Some(std::time::Instant::now());
-                instance
+                super::instantiate!(self.0, store)
                     .cordial_jobs_scheduled()
                     .call_run(&mut *store, ctx)
                     .await

@@ -94,38 +94,33 @@ impl WasiHttpView for RunState {
     }
 }
 
-impl KeyValueHost for RunState {
-    fn keyvalue(&mut self) -> WithTable<'_, KeyValueCtx> {
-        WithTable {
-            ctx: &mut self.keyvalue,
-            table: &mut self.table,
-        }
-    }
+/// Hands each capability its own part of the store data (and, for those with resources,
+/// the call's resource table).
+macro_rules! capability_views {
+    (own: $($trait:ident :: $view:ident => $field:ident : $ctx:ty),* ;
+     with_table: $($ttrait:ident :: $tview:ident => $tfield:ident : $tctx:ty),*) => {
+        $(impl $trait for RunState {
+            fn $view(&mut self) -> &mut $ctx {
+                &mut self.$field
+            }
+        })*
+        $(impl $ttrait for RunState {
+            fn $tview(&mut self) -> WithTable<'_, $tctx> {
+                WithTable {
+                    ctx: &mut self.$tfield,
+                    table: &mut self.table,
+                }
+            }
+        })*
+    };
 }
 
-impl ConfigView for RunState {
-    fn config(&mut self) -> &mut ConfigCtx {
-        &mut self.config
-    }
-}
-
-impl SftpHost for RunState {
-    fn sftp(&mut self) -> WithTable<'_, SftpCtx> {
-        WithTable {
-            ctx: &mut self.sftp,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl StreamsView for RunState {
-    fn streams(&mut self) -> &mut StreamsCtx {
-        &mut self.streams
-    }
-}
-
-impl MembersView for RunState {
-    fn members(&mut self) -> &mut MembersCtx {
-        &mut self.members
-    }
+capability_views! {
+    own:
+        ConfigView::config => config: ConfigCtx,
+        StreamsView::streams => streams: StreamsCtx,
+        MembersView::members => members: MembersCtx;
+    with_table:
+        KeyValueHost::keyvalue => keyvalue: KeyValueCtx,
+        SftpHost::sftp => sftp: SftpCtx
 }
