@@ -48,7 +48,12 @@ pub async fn drive(
     let store = runtime.db().clone();
     let store_path = runtime.config().store.clone();
     loop {
-        let slot = match schedule.due(last_fired(&store, &job.name), Utc::now()) {
+        let name = job.name.clone();
+        let fired = store
+            .blocking(move |db| Ok(last_fired(db, &name)))
+            .await
+            .unwrap_or_default();
+        let slot = match schedule.due(fired, Utc::now()) {
             Due::Now { slot } => slot,
             Due::At { slot } => {
                 tracing::info!(job = %job.name, next = %slot.to_rfc3339(), "next scheduled run");
@@ -63,7 +68,11 @@ pub async fn drive(
                 continue;
             }
         };
-        if let Err(e) = record_fired(&store, &job.name, slot) {
+        let name = job.name.clone();
+        if let Err(e) = store
+            .blocking(move |db| record_fired(db, &name, slot))
+            .await
+        {
             tracing::error!(job = %job.name, "cannot record the scheduled slot; not running it: {e:#}");
             return;
         }
@@ -84,7 +93,13 @@ pub async fn drive(
             }
             Err(e) => tracing::error!(job = %job.name, "scheduled run could not run: {e}"),
         }
-        crate::sinks::after_run(runtime.config(), &store);
+        let config = runtime.config().clone();
+        let _ = store
+            .blocking(move |db| {
+                crate::sinks::after_run(&config, db);
+                Ok(())
+            })
+            .await;
         drop(lock);
     }
 }
