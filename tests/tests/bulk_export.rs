@@ -2,16 +2,12 @@
 //! over SFTP to a real OpenSSH sshd → Cordial's Contact Imports API in the emulator, which
 //! fetches the files from that sshd and applies them.
 
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/sftp.rs"]
-mod sftp;
-
-use cordial_host::db::Db;
+use cordial_e2e::cli::host;
+use cordial_e2e::harness::Harness;
+use cordial_e2e::sftp::{SAVED_KEY, harness_for, sftp_auth, sftp_table};
 use cordial_host::runtime::{CallContext, RunOutcome};
+use cordial_jobs::scheduled::Checkpoint;
 use cordial_sftp::sshd::{LocalSshd, password_account};
-use harness::{Harness, host_binary};
-use sftp::{SAVED_KEY, harness_for, sftp_auth};
 use std::io::Write;
 use std::path::Path;
 
@@ -59,18 +55,22 @@ fn write_members(path: &Path, range: std::ops::Range<usize>) {
     }
 }
 
-async fn host(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = tokio::process::Command::new(host_binary())
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+/// `cordial-host backfill` of `count` members into the pending members of `bulk`, without
+/// running the job: the test runs it.
+async fn enqueue_backfill(h: &Harness, config: &str, count: usize) {
+    let members = h.dir.path().join("members.ndjson");
+    write_members(&members, 0..count);
+    let config = h.config_file(config);
+    let args: [&dyn AsRef<std::ffi::OsStr>; _] = [
+        &"backfill",
+        &config,
+        &"bulk",
+        &"--members",
+        &members,
+        &"--enqueue-only",
+    ];
+    let ran = host(&args).await;
+    assert!(ran.ok, "{ran}");
 }
 
 fn csv_files(dir: &Path) -> Vec<String> {
@@ -97,16 +97,11 @@ fn job_rows(jobs: &[serde_json::Value]) -> Vec<u64> {
 }
 
 async fn run_job(h: &Harness, config: &str) -> RunOutcome {
-    let runtime = h.runtime(config);
-    let job = runtime.config().job("bulk").unwrap().clone();
-    runtime.run(&job, &CallContext::now()).await.unwrap()
+    h.run(config, "bulk").await.unwrap()
 }
 
 fn pending(h: &Harness) -> u64 {
-    Db::open(&h.dir.path().join("store.sqlite"))
-        .unwrap()
-        .members_waiting("bulk")
-        .unwrap()
+    h.store().members_waiting("bulk").unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,18 +112,12 @@ async fn a_backfill_of_65000_members_becomes_three_files_and_three_imports() {
     let members = h.dir.path().join("members.ndjson");
     write_members(&members, 0..65_000);
 
-    let (ok, out) = host(&[
-        "backfill".as_ref(),
-        config.as_os_str(),
-        "bulk".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-    ])
-    .await;
-    assert!(ok, "{out}");
+    let ran = host(&[&"backfill", &config, &"bulk", &"--members", &members]).await;
+    assert!(ran.ok, "{ran}");
     assert!(
-        out.contains("exported 65000 member(s) in 3 file(s)"),
-        "{out}"
+        ran.to_string()
+            .contains("exported 65000 member(s) in 3 file(s)"),
+        "{ran}"
     );
 
     let jobs = h.emulator.handle().import_jobs();
@@ -174,7 +163,7 @@ async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
     let sshd = LocalSshd::start().unwrap();
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "keep_files = true");
-    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = h.store();
     let event = |email: &str, kind: &str| cordial_host::db::NewEvent {
         contact: email.to_owned(),
         audience: "vip".into(),
@@ -235,32 +224,18 @@ async fn password_login_works_and_a_wrong_password_fails_clearly_keeping_the_mem
     let sshd = LocalSshd::start().unwrap();
     let (user, password) = password_account().unwrap();
     let h = harness_for(&sshd).await;
-    let folder = format!("/home/{user}");
+    let folder = Path::new("/home").join(&user);
     let secret = h.dir.path().join("sftp-password");
     let config = |password_file: &Path| {
+        let credential = format!("password_file = \"{}\"", password_file.display());
         format!(
-            r#"
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-password_file = "{pw}"
-folder = "{folder}"
-host_key = "{fp}"
-
-[[job]]
-name = "bulk"
-kind = "export-bulk"
-auth = "cordial"
-audience = "pw_{pid}"
-"#,
-            port = sshd.port(),
-            pw = password_file.display(),
-            fp = sshd.host_fingerprint(),
-            pid = std::process::id(),
+            "{}\n[[job]]\nname = \"bulk\"\nkind = \"export-bulk\"\nauth = \"cordial\"\n\
+             audience = \"pw_{}\"\n",
+            sftp_table(&sshd, &user, &credential, &folder),
+            std::process::id(),
         )
     };
-    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = h.store();
     store.add_members("bulk", &[entered("pw@x.io")]).unwrap();
 
     std::fs::write(&secret, format!("{password}-wrong")).unwrap();
@@ -300,10 +275,7 @@ async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
     let h = harness_for(&sshd).await;
     let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
-    Db::open(&h.dir.path().join("store.sqlite"))
-        .unwrap()
-        .add_members("bulk", &[entered("k@x.io")])
-        .unwrap();
+    h.store().add_members("bulk", &[entered("k@x.io")]).unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config).await else {
         panic!()
     };
@@ -321,18 +293,7 @@ async fn the_server_dying_mid_upload_leaves_no_file_and_keeps_the_members_for_a_
     let mut sshd = LocalSshd::start().unwrap();
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "");
-    let members = h.dir.path().join("members.ndjson");
-    write_members(&members, 0..65_000);
-    let (ok, out) = host(&[
-        "backfill".as_ref(),
-        h.config_file(&config).as_os_str(),
-        "bulk".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-        "--enqueue-only".as_ref(),
-    ])
-    .await;
-    assert!(ok, "{out}");
+    enqueue_backfill(&h, &config, 65_000).await;
     assert_eq!(pending(&h), 65_000);
 
     let runtime = std::sync::Arc::new(h.runtime(&config));
@@ -386,19 +347,8 @@ async fn a_rerun_follows_registered_imports_instead_of_registering_them_again() 
     let h = harness_for(&sshd).await;
     // Deadline 0: register, look once, and leave the waiting to the next run.
     let config = key_config(&sshd, "import_deadline_minutes = 0");
-    let members = h.dir.path().join("members.ndjson");
-    write_members(&members, 0..40_000);
-    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let (ok, out) = host(&[
-        "backfill".as_ref(),
-        h.config_file(&config).as_os_str(),
-        "bulk".as_ref(),
-        "--members".as_ref(),
-        members.as_os_str(),
-        "--enqueue-only".as_ref(),
-    ])
-    .await;
-    assert!(ok, "{out}");
+    let store = h.store();
+    enqueue_backfill(&h, &config, 40_000).await;
     let handle = h.emulator.handle();
     handle.hold_jobs(true);
     let RunOutcome::Failed(error) = run_job(&h, &config).await else {
@@ -444,7 +394,7 @@ async fn a_failed_import_fails_the_run_and_keeps_the_members() {
     let sshd = LocalSshd::start().unwrap();
     let h = harness_for(&sshd).await;
     let config = key_config(&sshd, "import_deadline_minutes = 0");
-    let store = Db::open(&h.dir.path().join("store.sqlite")).unwrap();
+    let store = h.store();
     store.add_members("bulk", &[entered("f@x.io")]).unwrap();
     let handle = h.emulator.handle();
     handle.hold_jobs(true);

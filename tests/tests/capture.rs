@@ -5,20 +5,14 @@
 //! `cordial-host dlq`), and `cordial-host audit`. The decision table itself is checked
 //! combination by combination in `capture_table.rs`.
 
-#[path = "support/capture.rs"]
-mod capture;
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/rate_limits.rs"]
-mod rate_limits;
-#[path = "support/serving.rs"]
-mod serving;
-
-use capture::{capture_url, post, post_with, submit, wait_settled};
+use cordial_e2e::capture::{self, ContactSeeder, submit};
+use cordial_e2e::cli::{ServeProcess, host};
+use cordial_e2e::harness::Harness;
+use cordial_e2e::http::post;
+use cordial_e2e::rate_limits;
+use cordial_e2e::serving::{Serving, wait_settled};
 use cordial_emulator::Fault;
-use harness::{Harness, host_binary};
 use serde_json::{Value, json};
-use serving::Serving;
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(30);
@@ -67,13 +61,28 @@ fn strict_job(h: &Harness) -> String {
     STRICT.replace("SECRET_FILE", &path.display().to_string())
 }
 
+/// A first submission, decided: the job has checked its settings and cached the account's
+/// types, so what a test injects next hits the submissions that follow.
+async fn warm_up(s: &Serving, quiz: &str) {
+    submit(quiz, &json!({"email": "warm@x.io", "opt_in": true})).await;
+    s.settled("quiz", 1, SETTLE).await;
+}
+
+/// The capture account served with `jobs`, and the submission route of `quiz`.
+async fn serve_quiz(jobs: &str) -> (Harness, Serving, String) {
+    let h = capture::start().await;
+    let s = Serving::start(&h, jobs).await;
+    let quiz = s.capture("quiz");
+    (h, s, quiz)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
     let h = capture::start().await;
     let jobs = format!("{QUIZ}\n{}", strict_job(&h));
     let s = Serving::start(&h, &jobs).await;
-    let quiz = capture_url(s.addr, "quiz");
-    let strict = capture_url(s.addr, "strict");
+    let quiz = s.capture("quiz");
+    let strict = s.capture("strict");
     let auth = [("authorization", "Bearer s3cret")];
 
     let refused = [
@@ -139,34 +148,34 @@ async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
         ),
     ];
     for (url, body, field, says) in refused {
-        let (status, answer) = post_with(url, body.to_string(), &auth).await;
+        let (status, answer) = post(url, body.to_string(), &auth).await;
         assert_eq!(status, 400, "{body} → {answer}");
         assert_eq!(answer["field"], field, "{body} → {answer}");
         let error = answer["error"].as_str().unwrap();
         assert!(error.contains(says), "{body} → {error}");
     }
-    let (status, answer) = post_with(&quiz, "{\"email\":".into(), &[]).await;
+    let (status, answer) = post(&quiz, "{\"email\":", &[]).await;
     assert_eq!(
         (status, answer["field"].as_str()),
         (400, Some("(submission)"))
     );
 
     // Unknown job, wrong or missing secret, too large.
-    let (status, answer) = post(&capture_url(s.addr, "nope"), &json!({"email": "a@x.io"})).await;
+    let (status, answer) = post(&s.capture("nope"), r#"{"email": "a@x.io"}"#, &[]).await;
     assert_eq!(status, 404);
     assert!(
         answer["error"].as_str().unwrap().contains("quiz, strict"),
         "{answer}"
     );
     let good = json!({"email": "a@x.io", "answers": {"first_name": "Ann"}});
-    assert_eq!(post(&strict, &good).await.0, 401);
+    assert_eq!(post(&strict, good.to_string(), &[]).await.0, 401);
     let wrong = [("x-webhook-secret", "nope")];
-    assert_eq!(post_with(&strict, good.to_string(), &wrong).await.0, 401);
+    assert_eq!(post(&strict, good.to_string(), &wrong).await.0, 401);
     let huge = format!(
         r#"{{"email":"a@x.io","answers":{{"first_name":"{}"}}}}"#,
         "x".repeat(5 << 20)
     );
-    assert_eq!(post_with(&quiz, huge, &[]).await.0, 413);
+    assert_eq!(post(&quiz, huge, &[]).await.0, 413);
 
     let counts = s.store.queue_counts("quiz").unwrap();
     assert_eq!(
@@ -180,7 +189,7 @@ async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
     // The same job takes a good one, with the secret in either header form.
     let ids = capture::submit_with(&strict, &good, &[("x-webhook-secret", "s3cret")]).await;
     assert_eq!(ids, ["strict-1"]);
-    wait_settled(&s.store, "strict", 1, SETTLE).await;
+    s.settled("strict", 1, SETTLE).await;
     let ann = capture::contact(&h, "a@x.io").unwrap();
     assert_eq!(ann["attributes"]["first_name"], "Ann");
     assert_eq!(ann["attributes"]["quiz_opt_in"], "unknown");
@@ -206,8 +215,8 @@ async fn unknown_region_is_treated_as_eu_as_non_eu_or_skipped_as_configured() {
     ] {
         let email = format!("{rule}@unknown.test");
         let job = format!("unknown-{rule}");
-        submit(&capture_url(s.addr, &job), &json!({"email": email})).await;
-        wait_settled(&s.store, &job, 1, SETTLE).await;
+        submit(&s.capture(&job), &json!({"email": email})).await;
+        s.settled(&job, 1, SETTLE).await;
         let audit = s.store.capture_audit(&job, None).unwrap();
         assert_eq!(audit[0].rule, action);
         expected.push((email, status));
@@ -224,18 +233,16 @@ async fn unknown_region_is_treated_as_eu_as_non_eu_or_skipped_as_configured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_both_identifiers_each_channel_is_decided_on_its_own_status() {
-    let h = capture::start().await;
+    let (h, s, url) = serve_quiz(QUIZ).await;
     // Subscribed by email, unsubscribed by SMS: an explicit opt-in resubscribes the SMS
     // channel only (forceSubscribe), and the email channel is left as it is.
-    capture::seed_contact(
-        &h,
-        json!({"email": {"address": "both@x.io", "subscribeStatus": "subscribed"},
-               "sms": {"address": "+15550001111", "subscribeStatus": "unsubscribed"}}),
-        false,
-    )
-    .await;
-    let s = Serving::start(&h, QUIZ).await;
-    let url = capture_url(s.addr, "quiz");
+    ContactSeeder::new(&h)
+        .seed(
+            json!({"email": {"address": "both@x.io", "subscribeStatus": "subscribed"},
+                   "sms": {"address": "+15550001111", "subscribeStatus": "unsubscribed"}}),
+            false,
+        )
+        .await;
     submit(
         &url,
         &json!({"email": "Both@X.io", "sms": "+1 555 000 1111", "opt_in": "yes", "country": "US",
@@ -248,7 +255,7 @@ async fn with_both_identifiers_each_channel_is_decided_on_its_own_status() {
         &json!({"email": "new@x.io", "sms": "+33612345678", "opt_in": true, "country": "FR"}),
     )
     .await;
-    wait_settled(&s.store, "quiz", 2, SETTLE).await;
+    s.settled("quiz", 2, SETTLE).await;
     let audit = s.store.capture_audit("quiz", None).unwrap();
     assert_eq!(
         (audit[0].rule.as_str(), audit[0].action.as_str()),
@@ -281,28 +288,16 @@ async fn cordial_ignores_a_resubscribe_without_force_subscribe() {
     // What the policy relies on (cordial-api.md §2.2): an unsubscribed contact written with
     // `subscribeStatus: subscribed` and no `forceSubscribe` stays unsubscribed, silently.
     let h = capture::start().await;
-    for channels in [
-        json!({"email": {"address": "u@x.io", "subscribeStatus": "unsubscribed"}}),
-        json!({"email": {"address": "u@x.io", "subscribeStatus": "subscribed"}}),
-    ] {
-        capture::seed_contact(&h, channels, false).await;
+    let seeder = ContactSeeder::new(&h);
+    for (channel, address) in [("email", "u@x.io"), ("sms", "+15550002222")] {
+        for status in ["unsubscribed", "subscribed"] {
+            let channels = json!({channel: {"address": address, "subscribeStatus": status}});
+            seeder.seed(channels, channel == "sms").await;
+        }
+        let u = capture::contact(&h, address).unwrap();
+        assert_eq!(u["channels"][channel]["subscribeStatus"], "unsubscribed");
     }
-    let u = capture::contact(&h, "u@x.io").unwrap();
-    assert_eq!(u["channels"]["email"]["subscribeStatus"], "unsubscribed");
-    capture::seed_contact(
-        &h,
-        json!({"sms": {"address": "+15550002222", "subscribeStatus": "unsubscribed"}}),
-        true,
-    )
-    .await;
-    capture::seed_contact(
-        &h,
-        json!({"sms": {"address": "+15550002222", "subscribeStatus": "subscribed"}}),
-        true,
-    )
-    .await;
     let u = capture::contact(&h, "+15550002222").unwrap();
-    assert_eq!(u["channels"]["sms"]["subscribeStatus"], "unsubscribed");
     assert!(u["channels"].get("email").is_none());
     assert_eq!(h.emulator.handle().contact_count(), 2);
 }
@@ -312,12 +307,8 @@ async fn cordial_ignores_a_resubscribe_without_force_subscribe() {
 /// Cordial until its `Retry-After` has passed.
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
-    let h = capture::start().await;
-    let jobs = QUIZ.replace("max_attempts = 3", "max_attempts = 10");
-    let s = Serving::start(&h, &jobs).await;
-    let url = capture_url(s.addr, "quiz");
-    submit(&url, &json!({"email": "warm@x.io", "opt_in": true})).await;
-    wait_settled(&s.store, "quiz", 1, SETTLE).await;
+    let (h, s, url) = serve_quiz(&QUIZ.replace("max_attempts = 3", "max_attempts = 10")).await;
+    warm_up(&s, &url).await;
     h.emulator.handle().inject(Fault::RateLimitedEvery {
         nth: 5,
         retry_after_secs: 1,
@@ -327,7 +318,7 @@ async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
         .map(|i| json!({"email": format!("rl{i}@x.io"), "opt_in": true}))
         .collect();
     submit(&url, &Value::Array(batch)).await;
-    let counts = wait_settled(&s.store, "quiz", 21, Duration::from_secs(60)).await;
+    let counts = s.settled("quiz", 21, Duration::from_secs(60)).await;
     assert_eq!((counts.done, counts.dead), (21, 0));
     let requests = h.emulator.handle().requests();
     assert_eq!(
@@ -343,11 +334,10 @@ async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
 /// in the order they arrived, whichever other contacts' go first.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
-    let h = capture::start().await;
     let jobs = QUIZ
         .replace("concurrency = 1", "concurrency = 4")
         .replace("batch_size = 10", "batch_size = 3");
-    let s = Serving::start(&h, &jobs).await;
+    let (h, s, url) = serve_quiz(&jobs).await;
     let contacts = 12;
     let rounds: Vec<Value> = (1..=3)
         .flat_map(|round| {
@@ -357,8 +347,8 @@ async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
             })
         })
         .collect();
-    let ids = submit(&capture_url(s.addr, "quiz"), &Value::Array(rounds)).await;
-    let counts = wait_settled(&s.store, "quiz", ids.len() as u64, SETTLE).await;
+    let ids = submit(&url, &Value::Array(rounds)).await;
+    let counts = s.settled("quiz", ids.len() as u64, SETTLE).await;
     assert_eq!((counts.done, counts.dead), (ids.len() as u64, 0));
     let arrival = |id: &str| ids.iter().position(|i| i == id).unwrap();
     let audit = s.store.capture_audit("quiz", None).unwrap();
@@ -385,12 +375,8 @@ async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_audited() {
-    let h = capture::start().await;
-    let s = Serving::start(&h, QUIZ).await;
-    let url = capture_url(s.addr, "quiz");
-    // A first submission: the job has checked its settings and cached the account's types.
-    submit(&url, &json!({"email": "warm@x.io", "opt_in": true})).await;
-    wait_settled(&s.store, "quiz", 1, SETTLE).await;
+    let (h, s, url) = serve_quiz(QUIZ).await;
+    warm_up(&s, &url).await;
 
     // 429 on the first request: the whole batch waits for Retry-After, and the second
     // submission, held back behind the first, is not counted as an attempt.
@@ -404,7 +390,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         &json!([{"email": "r1@x.io", "opt_in": true}, {"email": "r2@x.io", "opt_in": true}]),
     )
     .await;
-    wait_settled(&s.store, "quiz", 3, SETTLE).await;
+    s.settled("quiz", 3, SETTLE).await;
     assert!(
         asked.elapsed() >= Duration::from_secs(1),
         "Retry-After was honoured"
@@ -428,7 +414,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         count: 2,
     });
     submit(&url, &json!({"email": "s1@x.io", "opt_in": true})).await;
-    wait_settled(&s.store, "quiz", 4, SETTLE).await;
+    s.settled("quiz", 4, SETTLE).await;
     let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
     assert_eq!((last.attempts, last.outcome.as_str()), (3, "delivered"));
     assert_eq!(
@@ -442,7 +428,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         count: 3,
     });
     let s2 = submit(&url, &json!({"email": "s2@x.io", "opt_in": true})).await;
-    wait_settled(&s.store, "quiz", 5, SETTLE).await;
+    s.settled("quiz", 5, SETTLE).await;
     let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
     assert_eq!(
         (last.outcome.as_str(), last.attempts),
@@ -463,7 +449,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         &json!({"email": "gone@x.io", "opt_in": true, "answers": {"first_name": "G"}}),
     )
     .await;
-    let counts = wait_settled(&s.store, "quiz", 6, SETTLE).await;
+    let counts = s.settled("quiz", 6, SETTLE).await;
     assert_eq!((counts.done, counts.dead), (4, 2));
     let last = s.store.capture_audit("quiz", Some(1)).unwrap().remove(0);
     assert_eq!(
@@ -489,15 +475,10 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
 
     // `dlq` lists both dead letters by submission id and replays them under their ids:
     // s2 passes now, gone@x.io is refused again, and each gets a second audit row.
-    let config = h.config_file(QUIZ).display().to_string();
-    let (ok, listed, err) = cli(vec![
-        "dlq".into(),
-        "list".into(),
-        config.clone(),
-        "quiz".into(),
-    ])
-    .await;
-    assert!(ok, "{err}");
+    let config = h.config_file(QUIZ);
+    let listed = host(&[&"dlq", &"list", &config, &"quiz"]).await;
+    assert!(listed.ok, "{listed}");
+    let listed = listed.stdout;
     for (id, contact) in [(&s2[0], "s2@x.io"), (&gone[0], "gone@x.io")] {
         let line = listed
             .lines()
@@ -509,12 +490,12 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
         listed.contains("key first_name is not part of the schema"),
         "{listed}"
     );
-    let (ok, replayed, _) = cli(vec!["dlq".into(), "retry".into(), config, "quiz".into()]).await;
+    let replayed = host(&[&"dlq", &"retry", &config, &"quiz"]).await;
     assert!(
-        ok && replayed.contains("queued 2 dead letter(s)"),
+        replayed.ok && replayed.stdout.contains("queued 2 dead letter(s)"),
         "{replayed}"
     );
-    let counts = wait_settled(&s.store, "quiz", 6, SETTLE).await;
+    let counts = s.settled("quiz", 6, SETTLE).await;
     assert_eq!((counts.done, counts.dead), (5, 1));
     let replays: Vec<(String, String)> = s
         .store
@@ -535,9 +516,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_command_lists_every_decision() {
-    let h = capture::start().await;
-    let s = Serving::start(&h, QUIZ).await;
-    let url = capture_url(s.addr, "quiz");
+    let (h, s, url) = serve_quiz(QUIZ).await;
     submit(
         &url,
         &json!([
@@ -547,11 +526,11 @@ async fn the_audit_command_lists_every_decision() {
         ]),
     )
     .await;
-    wait_settled(&s.store, "quiz", 3, SETTLE).await;
+    s.settled("quiz", 3, SETTLE).await;
     let config = h.config_file(QUIZ);
-    let config = config.display().to_string();
-    let (ok, table, err) = cli(vec!["audit".into(), config.clone(), "quiz".into()]).await;
-    assert!(ok, "{err}");
+    let audit = host(&[&"audit", &config, &"quiz"]).await;
+    assert!(audit.ok, "{audit}");
+    let table = audit.stdout;
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[0].starts_with("decided_at") && lines[0].contains("rule"),
@@ -578,17 +557,10 @@ async fn the_audit_command_lists_every_decision() {
     }
     assert_eq!(lines[4], "3 decision(s)");
 
-    let (ok, ndjson, _) = cli(vec![
-        "audit".into(),
-        config.clone(),
-        "quiz".into(),
-        "--json".into(),
-        "--limit".into(),
-        "2".into(),
-    ])
-    .await;
-    assert!(ok);
+    let ndjson = host(&[&"audit", &config, &"quiz", &"--json", &"--limit", &"2"]).await;
+    assert!(ndjson.ok);
     let rows: Vec<Value> = ndjson
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -598,8 +570,11 @@ async fn the_audit_command_lists_every_decision() {
     assert_eq!(rows[1]["action"], "subscribed");
     assert_eq!(rows[1]["status"], Value::Null);
 
-    let (ok, _, err) = cli(vec!["audit".into(), config, "nope".into()]).await;
-    assert!(!ok && err.contains("no job named `nope`"), "{err}");
+    let nope = host(&[&"audit", &config, &"nope"]).await;
+    assert!(
+        !nope.ok && nope.stderr.contains("no job named `nope`"),
+        "{nope}"
+    );
     s.stop().await;
 }
 
@@ -608,20 +583,8 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
     let h = capture::start().await;
     // A slow Cordial keeps submissions pending long enough to kill the host among them.
     h.emulator.handle().set_latency(Duration::from_millis(20));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let text =
-        h.config_text(QUIZ)
-            .replacen("[host]\n", &format!("[host]\nlisten = \"{addr}\"\n"), 1);
-    let config = h.dir.path().join("serve.toml");
-    std::fs::write(&config, text).unwrap();
-
-    let mut host = start_host(&config, &addr).await;
-    let url = format!("http://{addr}/capture/quiz");
+    let mut host = ServeProcess::start(&h, QUIZ).await;
+    let url = host.url("/capture/quiz");
     let mut accepted = 0;
     for batch in 0..5 {
         let items: Vec<Value> = (0..20)
@@ -629,17 +592,9 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
             .collect();
         accepted += submit(&url, &Value::Array(items)).await.len() as u64;
     }
-    host.start_kill().unwrap(); // SIGKILL
-    host.wait().await.unwrap();
-    let store = cordial_host::db::Db::open(&h.dir.path().join("store.sqlite")).unwrap();
-    let at_kill = store.queue_counts("quiz").unwrap();
-    assert_eq!(at_kill.pending + at_kill.done, accepted);
-    assert!(
-        at_kill.pending > 0,
-        "the kill came too late to test anything: {at_kill:?}"
-    );
+    let store = host.kill_while_pending("quiz", accepted).await;
 
-    let mut host = start_host(&config, &addr).await;
+    host.restart().await;
     let counts = wait_settled(&store, "quiz", accepted, Duration::from_secs(60)).await;
     assert_eq!((counts.done, counts.dead), (accepted, 0));
     let audit = store.capture_audit("quiz", None).unwrap();
@@ -650,47 +605,5 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
             assert_eq!(c["channels"]["email"]["subscribeStatus"], "subscribed");
         }
     }
-    host.start_kill().unwrap();
-    host.wait().await.unwrap();
-}
-
-/// Runs the `cordial-host` binary: whether it succeeded, its stdout and its stderr.
-async fn cli(args: Vec<String>) -> (bool, String, String) {
-    let out = tokio::process::Command::new(host_binary())
-        .args(&args)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn start_host(config: &std::path::Path, addr: &str) -> tokio::process::Child {
-    let child = tokio::process::Command::new(host_binary())
-        .arg("serve")
-        .arg(config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // Ready when it answers; the host binds only after its settings check.
-    let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://{addr}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the host did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child
+    host.kill().await;
 }

@@ -7,16 +7,9 @@
 //! The expectation comes from [`expected`], the table of docs/capture.md written out by
 //! hand here, not from the code under test.
 
-#[path = "support/capture.rs"]
-mod capture;
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/serving.rs"]
-mod serving;
-
-use capture::{LIST, OPT_IN_ATTRIBUTE};
+use cordial_e2e::capture::{self, ContactSeeder, LIST, OPT_IN_ATTRIBUTE};
+use cordial_e2e::serving::Serving;
 use serde_json::{Map, Value, json};
-use serving::Serving;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -336,25 +329,12 @@ async fn every_combination_of_the_decision_table_end_to_end() {
     let mut seeding = tokio::task::JoinSet::new();
     for chunk in cases.chunks(64) {
         let chunk: Vec<Case> = chunk.to_vec();
-        let base = h.emulator.base_url();
+        let seeder = ContactSeeder::new(&h);
         seeding.spawn(async move {
-            let client = reqwest::Client::new();
             for case in chunk {
-                let Some(channels) = case.seed_channels() else {
-                    continue;
-                };
-                let mut body = json!({"channels": channels, "first_name": "Seeded"});
-                if case.channel == Channel::Sms {
-                    body["identifyBy"] = json!(["channels.sms.address"]);
+                if let Some(channels) = case.seed_channels() {
+                    seeder.seed(channels, case.channel == Channel::Sms).await;
                 }
-                let r = client
-                    .post(format!("{base}/v2/contacts"))
-                    .basic_auth(harness::API_KEY, Some(""))
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success(), "seeding {body}");
             }
         });
     }
@@ -377,7 +357,7 @@ async fn every_combination_of_the_decision_table_end_to_end() {
     }
     for (job, _, members) in &groups {
         let body = Value::Array(members.iter().map(|&i| cases[i].submission()).collect());
-        let ids = capture::submit(&capture::capture_url(s.addr, job), &body).await;
+        let ids = capture::submit(&s.capture(job), &body).await;
         assert_eq!(ids.len(), members.len());
         for (id, &i) in ids.into_iter().zip(members) {
             by_id.insert(id, i);
@@ -385,7 +365,7 @@ async fn every_combination_of_the_decision_table_end_to_end() {
         *per_job.entry(job.clone()).or_default() += members.len() as u64;
     }
     for (job, n) in &per_job {
-        let counts = capture::wait_settled(&s.store, job, *n, Duration::from_secs(120)).await;
+        let counts = s.settled(job, *n, Duration::from_secs(120)).await;
         assert_eq!(counts.dead, 0, "{job}: {counts:?}");
     }
     let decided = submitted_at.elapsed();

@@ -1,24 +1,22 @@
 //! `cordial-host check`: config problems and each job's own checks (done by its component,
 //! against the emulator), reported with their place and what to fix.
 
-#[path = "support/harness.rs"]
-mod harness;
-
+use cordial_e2e::cli::host;
+use cordial_e2e::harness::Harness;
+use cordial_e2e::realtime_job::vip;
 use cordial_host::commands::check::check_config;
-use harness::{Harness, host_binary};
+use cordial_host::config::{self, HostConfig};
 
-const REALTIME: &str = r#"
-[[job]]
-name = "vip"
-kind = "export-realtime"
-auth = "cordial"
-audience = "vip_customers"
-[job.field_mapping]
-first_name = "first_name"
-"#;
+/// `vip`, sending `first_name` and the `more` mapping lines.
+fn realtime(more: &str) -> String {
+    vip(&format!(
+        "[job.field_mapping]\nfirst_name = \"first_name\"\n{more}"
+    ))
+}
 
-async fn problems(h: &Harness, jobs: &str) -> Vec<String> {
-    check_config(h.config(jobs))
+/// Each problem `check` finds with `config`, as it is printed.
+async fn problems_of(config: HostConfig) -> Vec<String> {
+    check_config(config)
         .await
         .unwrap()
         .iter()
@@ -26,11 +24,22 @@ async fn problems(h: &Harness, jobs: &str) -> Vec<String> {
         .collect()
 }
 
+async fn problems(h: &Harness, jobs: &str) -> Vec<String> {
+    problems_of(h.config(jobs)).await
+}
+
+/// The problems of `jobs` once `text` is changed to `changed` in the config.
+async fn problems_after(h: &Harness, jobs: &str, text: &str, changed: &str) -> Vec<String> {
+    let text = h.config_text(jobs).replace(text, changed);
+    problems_of(config::parse(&text).unwrap()).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_good_config_has_no_problems() {
     let h = Harness::start().await;
     let jobs = format!(
-        "{REALTIME}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_since = 2026-11-01\n"
+        "{}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_since = 2026-11-01\n",
+        realtime("")
     );
     assert_eq!(problems(&h, &jobs).await, Vec::<String>::new());
 }
@@ -38,7 +47,7 @@ async fn a_good_config_has_no_problems() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mapping_to_a_missing_attribute_is_a_config_error() {
     let h = Harness::start().await;
-    let jobs = format!("{REALTIME}favourite_colour = \"fav_colour\"\n");
+    let jobs = realtime("favourite_colour = \"fav_colour\"\n");
     let found = problems(&h, &jobs).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
@@ -50,7 +59,7 @@ async fn a_mapping_to_a_missing_attribute_is_a_config_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_list_and_a_geo_subfield_of_a_plain_attribute_are_reported() {
     let h = Harness::start().await;
-    let jobs = format!("{REALTIME}town = \"first_name.city\"\n").replace(
+    let jobs = realtime("town = \"first_name.city\"\n").replace(
         "audience = \"vip_customers\"",
         "audience = \"vip_customers\"\nlist = \"no_such_list\"",
     );
@@ -95,8 +104,8 @@ async fn settings_mistakes_are_caught_by_the_component_before_any_call() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_api_key_is_reported_as_a_401_with_what_to_check() {
     let h = Harness::start().await;
-    std::fs::write(h.dir.path().join("api-key"), "not-the-key").unwrap();
-    let found = problems(&h, REALTIME).await;
+    std::fs::write(h.api_key_file(), "not-the-key").unwrap();
+    let found = problems(&h, &realtime("")).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("job \"vip\" → auth"), "{found:?}");
     assert!(
@@ -111,16 +120,13 @@ async fn an_unreachable_cordial_is_reported_not_hung() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let text = h
-        .config_text(REALTIME)
-        .replace(&h.emulator.base_url(), &format!("http://127.0.0.1:{port}"));
-    let config = cordial_host::config::parse(&text).unwrap();
-    let found: Vec<String> = check_config(config)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    let found = problems_after(
+        &h,
+        &realtime(""),
+        &h.emulator.base_url(),
+        &format!("http://127.0.0.1:{port}"),
+    )
+    .await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0].contains("could not check the settings against Cordial"),
@@ -132,19 +138,13 @@ async fn an_unreachable_cordial_is_reported_not_hung() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_secret_is_reported_before_any_job_runs() {
     let h = Harness::start().await;
-    let text = h.config_text(REALTIME).replace(
-        &format!(
-            "api_key_file = \"{}\"",
-            h.dir.path().join("api-key").display()
-        ),
+    let found = problems_after(
+        &h,
+        &realtime(""),
+        &format!("api_key_file = \"{}\"", h.api_key_file().display()),
         "api_key_env = \"CORDIAL_E2E_SURELY_UNSET\"",
-    );
-    let found: Vec<String> = check_config(cordial_host::config::parse(&text).unwrap())
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    )
+    .await;
     assert_eq!(
         found,
         [
@@ -157,33 +157,20 @@ async fn a_missing_secret_is_reported_before_any_job_runs() {
 async fn the_check_command_prints_problems_and_exits_non_zero() {
     let h = Harness::start().await;
     let bad = h.config_file(&format!(
-        "{REALTIME}\n[[job]]\nname = \"b\"\nkind = \"export-all\"\nauth = \"cordial\"\n"
+        "{}\n[[job]]\nname = \"b\"\nkind = \"export-all\"\nauth = \"cordial\"\n",
+        realtime("")
     ));
-    let out = tokio::process::Command::new(host_binary())
-        .arg("check")
-        .arg(&bad)
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("1 problem to fix"), "{stderr}");
+    let ran = host(&[&"check", &bad]).await;
+    assert!(!ran.ok);
+    assert!(ran.stderr.contains("1 problem to fix"), "{ran}");
     assert!(
-        stderr.contains("job \"b\": kind `export-all` is unknown; use one of: import-activity"),
-        "{stderr}"
+        ran.stderr
+            .contains("job \"b\": kind `export-all` is unknown; use one of: import-activity"),
+        "{ran}"
     );
 
-    let good = h.config_file(REALTIME);
-    let out = tokio::process::Command::new(host_binary())
-        .arg("check")
-        .arg(&good)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("config and job settings are valid"));
+    let good = h.config_file(&realtime(""));
+    let ran = host(&[&"check", &good]).await;
+    assert!(ran.ok, "{ran}");
+    assert!(ran.stdout.contains("config and job settings are valid"));
 }

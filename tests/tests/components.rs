@@ -3,9 +3,7 @@
 //! standard library imports (`std-runtime`) imports exactly the list its job needs: standard
 //! WASI interfaces plus the project interfaces no standard covers.
 
-#[path = "support/harness.rs"]
-mod harness;
-
+use cordial_e2e::harness::components_dir;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use wit_parser::{Resolve, WorldId, WorldItem, WorldKey};
@@ -53,7 +51,7 @@ fn world_from_wit(world: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 }
 
 fn world_of_component(file: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let bytes = std::fs::read(harness::components_dir().join(file)).unwrap();
+    let bytes = std::fs::read(components_dir().join(file)).unwrap();
     match wit_component::decode(&bytes).expect("a component") {
         wit_component::DecodedWasm::Component(resolve, world) => interfaces(&resolve, world),
         wit_component::DecodedWasm::WitPackage(..) => {

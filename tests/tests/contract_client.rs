@@ -1,9 +1,7 @@
 //! Every request body the project's Cordial client builds validates against Cordial's own
 //! Swagger schema for that operation.
 
-#[path = "support/swagger.rs"]
-mod swagger;
-
+use cordial_e2e::swagger;
 use cordial_jobs::cordial::{ContactUpsert, HttpRequest, SubscribeStatus, requests};
 use cordial_jobs::realtime::{AttributeTypes, Membership, contact_for_event};
 use cordial_jobs::settings::ExportSettings;

@@ -6,11 +6,9 @@
 //! the operation and status; statuses the Swagger leaves out are checked against
 //! the named definition Cordial uses for them elsewhere.
 
-#[path = "support/swagger.rs"]
-mod swagger;
-
 use std::time::{Duration, Instant};
 
+use cordial_e2e::swagger;
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Fault, RunningEmulator, Seed, start};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -19,6 +17,8 @@ use serde_json::{Value, json};
 const KEY: &str = "contract-key";
 
 struct Reply {
+    /// `METHOD path`, for failure messages.
+    request: String,
     status: u16,
     headers: HeaderMap,
     body: Value,
@@ -60,6 +60,7 @@ impl Api {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Reply {
+        let request = format!("{method} {path}");
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             req = req.basic_auth(key, Some(""));
@@ -74,6 +75,7 @@ impl Api {
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Reply {
+            request,
             status,
             headers,
             body,
@@ -118,6 +120,30 @@ impl Api {
         .await
     }
 
+    /// Sends `method path` (with `body`, if any) and checks the answer against the Swagger:
+    /// `status`, and the body `method template` declares for it.
+    async fn check(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) {
+        let reply = self
+            .call(Method::try_from(method).unwrap(), path, body)
+            .await;
+        contract(method, template, &reply, status);
+    }
+
+    /// Sends `method path` with a wrong key and checks the 401 against the Swagger.
+    async fn refused(&self, method: &str, template: &str, path: &str) {
+        let reply = self
+            .unauthorized(Method::try_from(method).unwrap(), path)
+            .await;
+        contract(method, template, &reply, 401);
+    }
+
     /// Creates a contact and returns its cID.
     async fn contact(&self, body: Value) -> String {
         let r = self.post("/v2/contacts", body).await;
@@ -145,9 +171,9 @@ impl Api {
 /// Asserts the status, then that the body matches the Swagger for it.
 #[track_caller]
 fn contract(method: &str, template: &str, reply: &Reply, status: u16) {
-    assert_eq!(reply.status, status, "{method} {template}: {}", reply.body);
+    assert_eq!(reply.status, status, "{}: {}", reply.request, reply.body);
     if let Err(e) = swagger::validate_response(method, template, status, &reply.body) {
-        panic!("{e}");
+        panic!("{}: {e}", reply.request);
     }
 }
 
@@ -196,6 +222,8 @@ async fn contacts_endpoints_match_the_swagger() {
     let api = Api::start(Seed::demo()).await;
     let c = "/v2/contacts";
     let one = "/v2/contacts/{primary_key}";
+    let jane = "/v2/contacts/jane@example.com";
+    let nobody = "/v2/contacts/email:nobody@example.com";
 
     let body = valid_request(
         "POST",
@@ -203,114 +231,44 @@ async fn contacts_endpoints_match_the_swagger() {
         &json!({"channels": {"email": {"address": "jane@example.com", "subscribeStatus": "subscribed"}},
                 "first_name": "Jane", "newsletter": true}),
     );
-    let created = api.post(c, body.clone()).await;
-    contract("POST", c, &created, 201);
+    api.check("POST", c, c, Some(body.clone()), 201).await;
     // The Swagger declares only 201 for POST; an upsert of an existing contact
     // answers 200 with the same shape (recorded on v1).
     matches_definition(&api.post(c, body).await, 200, "ContactCreated");
-    contract("POST", c, &api.post(c, json!({"nickname": "J"})).await, 422);
+    api.check("POST", c, c, Some(json!({"nickname": "J"})), 422)
+        .await;
 
-    contract("GET", c, &api.get("/v2/contacts").await, 200);
-    contract(
-        "GET",
-        c,
-        &api.get("/v2/contacts?email=jane%40example.com").await,
-        200,
-    );
-    contract(
-        "GET",
-        c,
-        &api.get("/v2/contacts?email=nobody%40example.com").await,
-        404,
-    );
-
-    contract(
-        "GET",
-        one,
-        &api.get("/v2/contacts/jane@example.com").await,
-        200,
-    );
-    contract(
-        "GET",
-        one,
-        &api.get("/v2/contacts/email:nobody@example.com").await,
-        404,
-    );
+    for (path, status) in [
+        (c, 200),
+        ("/v2/contacts?email=jane%40example.com", 200),
+        ("/v2/contacts?email=nobody%40example.com", 404),
+    ] {
+        api.check("GET", c, path, None, status).await;
+    }
+    api.check("GET", one, jane, None, 200).await;
+    api.check("GET", one, nobody, None, 404).await;
 
     let update = valid_request(
         "PUT",
         one,
         &json!({"channels": {"email": {"address": "jane@example.com"}}, "last_name": "Doe"}),
     );
-    contract(
-        "PUT",
-        one,
-        &api.put("/v2/contacts/jane@example.com", update.clone())
-            .await,
-        200,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.put("/v2/contacts/email:nobody@example.com", update)
-            .await,
-        404,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.put("/v2/contacts/jane@example.com", json!({"age": "old"}))
-            .await,
-        422,
-    );
+    api.check("PUT", one, jane, Some(update.clone()), 200).await;
+    api.check("PUT", one, nobody, Some(update), 404).await;
+    api.check("PUT", one, jane, Some(json!({"age": "old"})), 422)
+        .await;
 
     let unsub = "/v2/contacts/{primary_key}/unsubscribe/{channel}";
-    contract(
-        "PUT",
-        unsub,
-        &api.call(
-            Method::PUT,
-            "/v2/contacts/jane@example.com/unsubscribe/email",
-            None,
-        )
-        .await,
-        200,
-    );
-    contract(
-        "PUT",
-        unsub,
-        &api.call(
-            Method::PUT,
-            "/v2/contacts/nobody@example.com/unsubscribe/email",
-            None,
-        )
-        .await,
-        404,
-    );
-    contract(
-        "PUT",
-        unsub,
-        &api.call(
-            Method::PUT,
-            "/v2/contacts/jane@example.com/unsubscribe/pigeon",
-            None,
-        )
-        .await,
-        422,
-    );
+    for (path, status) in [
+        ("/v2/contacts/jane@example.com/unsubscribe/email", 200),
+        ("/v2/contacts/nobody@example.com/unsubscribe/email", 404),
+        ("/v2/contacts/jane@example.com/unsubscribe/pigeon", 422),
+    ] {
+        api.check("PUT", unsub, path, None, status).await;
+    }
 
-    contract(
-        "DELETE",
-        one,
-        &api.delete("/v2/contacts/jane@example.com").await,
-        200,
-    );
-    contract(
-        "DELETE",
-        one,
-        &api.delete("/v2/contacts/jane@example.com").await,
-        404,
-    );
+    api.check("DELETE", one, jane, None, 200).await;
+    api.check("DELETE", one, jane, None, 404).await;
 
     // The Swagger attaches 401 to no contacts operation; the body is its AuthenticationFailed.
     matches_definition(
@@ -336,109 +294,44 @@ async fn list_endpoints_match_the_swagger() {
     let created = api.post(all, body.clone()).await;
     contract("POST", all, &created, 200);
     let id = created.body["id"].as_u64().unwrap();
-    contract("POST", all, &api.post(all, body).await, 422);
-    contract("POST", all, &api.unauthorized(Method::POST, all).await, 401);
+    let list = format!("/v2/accountlists/{id}");
+    api.check("POST", all, all, Some(body), 422).await;
+    api.refused("POST", all, all).await;
 
-    contract("GET", all, &api.get(all).await, 200);
-    contract(
-        "GET",
-        all,
-        &api.get("/v2/accountlists?name=safe_drivers").await,
-        200,
-    );
-    contract(
-        "GET",
-        all,
-        &api.get("/v2/accountlists?name=nope").await,
-        404,
-    );
-    contract("GET", all, &api.unauthorized(Method::GET, all).await, 401);
+    for (path, status) in [
+        (all, 200),
+        ("/v2/accountlists?name=safe_drivers", 200),
+        ("/v2/accountlists?name=nope", 404),
+    ] {
+        api.check("GET", all, path, None, status).await;
+    }
+    api.refused("GET", all, all).await;
 
-    contract(
-        "GET",
-        one,
-        &api.get(&format!("/v2/accountlists/{id}")).await,
-        200,
-    );
-    contract("GET", one, &api.get("/v2/accountlists/999").await, 404);
-    contract(
-        "GET",
-        count,
-        &api.get(&format!("/v2/accountlists/{id}/count")).await,
-        200,
-    );
-    contract(
-        "GET",
-        count,
-        &api.get("/v2/accountlists/999/count").await,
-        404,
-    );
+    api.check("GET", one, &list, None, 200).await;
+    api.check("GET", one, "/v2/accountlists/999", None, 404)
+        .await;
+    api.check("GET", count, &format!("{list}/count"), None, 200)
+        .await;
+    api.check("GET", count, "/v2/accountlists/999/count", None, 404)
+        .await;
 
     let rename = valid_request("PUT", one, &json!({"name": "careful_drivers"}));
-    contract(
-        "PUT",
-        one,
-        &api.put(&format!("/v2/accountlists/{id}"), rename.clone())
-            .await,
-        200,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.put("/v2/accountlists/999", rename).await,
-        404,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.put(
-            &format!("/v2/accountlists/{id}"),
-            json!({"name": "bad name!"}),
-        )
-        .await,
-        422,
-    );
+    api.check("PUT", one, &list, Some(rename.clone()), 200)
+        .await;
+    api.check("PUT", one, "/v2/accountlists/999", Some(rename), 404)
+        .await;
+    let bad_name = json!({"name": "bad name!"});
+    api.check("PUT", one, &list, Some(bad_name), 422).await;
 
-    let clear_path = format!("/v2/accountlists/{id}/clear");
-    contract(
-        "PUT",
-        clear,
-        &api.call(Method::PUT, &clear_path, None).await,
-        200,
-    );
-    contract(
-        "PUT",
-        clear,
-        &api.call(Method::PUT, "/v2/accountlists/999/clear", None)
-            .await,
-        404,
-    );
-    contract(
-        "PUT",
-        clear,
-        &api.unauthorized(Method::PUT, &clear_path).await,
-        401,
-    );
+    let clear_path = format!("{list}/clear");
+    api.check("PUT", clear, &clear_path, None, 200).await;
+    api.check("PUT", clear, "/v2/accountlists/999/clear", None, 404)
+        .await;
+    api.refused("PUT", clear, &clear_path).await;
 
-    contract(
-        "DELETE",
-        one,
-        &api.unauthorized(Method::DELETE, &format!("/v2/accountlists/{id}"))
-            .await,
-        401,
-    );
-    contract(
-        "DELETE",
-        one,
-        &api.delete(&format!("/v2/accountlists/{id}")).await,
-        200,
-    );
-    contract(
-        "DELETE",
-        one,
-        &api.delete(&format!("/v2/accountlists/{id}")).await,
-        404,
-    );
+    api.refused("DELETE", one, &list).await;
+    api.check("DELETE", one, &list, None, 200).await;
+    api.check("DELETE", one, &list, None, 404).await;
 }
 
 #[tokio::test]
@@ -446,6 +339,7 @@ async fn attribute_endpoints_match_the_swagger() {
     let api = Api::start(Seed::demo()).await;
     let all = "/v2/accountcontactattributes";
     let one = "/v2/accountcontactattributes/{key}";
+    let points = "/v2/accountcontactattributes/points";
 
     let body = valid_request(
         "POST",
@@ -453,9 +347,9 @@ async fn attribute_endpoints_match_the_swagger() {
         &json!({"key": "points", "name": "Points", "type": "number", "index": true,
                 "validators": {"min": 0, "max": 1000}, "retainOnDestroy": "anonymized"}),
     );
-    contract("POST", all, &api.post(all, body.clone()).await, 200);
-    contract("POST", all, &api.post(all, body).await, 422);
-    contract("POST", all, &api.unauthorized(Method::POST, all).await, 401);
+    api.check("POST", all, all, Some(body.clone()), 200).await;
+    api.check("POST", all, all, Some(body), 422).await;
+    api.refused("POST", all, all).await;
 
     let listed = api.get(all).await;
     contract("GET", all, &listed, 200);
@@ -465,94 +359,35 @@ async fn attribute_endpoints_match_the_swagger() {
         "{}",
         listed.body
     );
-    contract(
-        "GET",
-        all,
-        &api.get("/v2/accountcontactattributes?type=geo").await,
-        200,
-    );
-    contract(
-        "GET",
-        all,
-        &api.get("/v2/accountcontactattributes?indexed=1").await,
-        200,
-    );
-    contract(
-        "GET",
-        all,
-        &api.get("/v2/accountcontactattributes?type=blob").await,
-        422,
-    );
-    contract("GET", all, &api.unauthorized(Method::GET, all).await, 401);
+    for (path, status) in [
+        ("/v2/accountcontactattributes?type=geo", 200),
+        ("/v2/accountcontactattributes?indexed=1", 200),
+        ("/v2/accountcontactattributes?type=blob", 422),
+    ] {
+        api.check("GET", all, path, None, status).await;
+    }
+    api.refused("GET", all, all).await;
     let empty = Api::start(Seed::default()).await;
-    contract(
-        "GET",
-        all,
-        &empty.get("/v2/accountcontactattributes?type=geo").await,
-        404,
-    );
+    let geo = "/v2/accountcontactattributes?type=geo";
+    empty.check("GET", all, geo, None, 404).await;
 
-    contract(
-        "GET",
-        one,
-        &api.get("/v2/accountcontactattributes/points").await,
-        200,
-    );
-    contract(
-        "GET",
-        one,
-        &api.get("/v2/accountcontactattributes/nope").await,
-        422,
-    );
-    contract(
-        "GET",
-        one,
-        &api.unauthorized(Method::GET, "/v2/accountcontactattributes/points")
-            .await,
-        401,
-    );
+    api.check("GET", one, points, None, 200).await;
+    api.check("GET", one, "/v2/accountcontactattributes/nope", None, 422)
+        .await;
+    api.refused("GET", one, points).await;
 
     let update = valid_request(
         "PUT",
         one,
         &json!({"name": "Loyalty points", "updateUnauthenticated": true}),
     );
-    contract(
-        "PUT",
-        one,
-        &api.put("/v2/accountcontactattributes/points", update).await,
-        200,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.put(
-            "/v2/accountcontactattributes/points",
-            json!({"type": "string"}),
-        )
-        .await,
-        422,
-    );
-    contract(
-        "PUT",
-        one,
-        &api.unauthorized(Method::PUT, "/v2/accountcontactattributes/points")
-            .await,
-        401,
-    );
+    api.check("PUT", one, points, Some(update), 200).await;
+    let retype = json!({"type": "string"});
+    api.check("PUT", one, points, Some(retype), 422).await;
+    api.refused("PUT", one, points).await;
 
-    contract(
-        "DELETE",
-        one,
-        &api.delete("/v2/accountcontactattributes/points").await,
-        200,
-    );
-    contract(
-        "DELETE",
-        one,
-        &api.delete("/v2/accountcontactattributes/points").await,
-        404,
-    );
+    api.check("DELETE", one, points, None, 200).await;
+    api.check("DELETE", one, points, None, 404).await;
 }
 
 // ---- behaviour ------------------------------------------------------------
@@ -891,27 +726,24 @@ async fn list_names_are_unique_and_validated() {
 #[tokio::test]
 async fn attribute_keys_are_unique_and_types_fixed() {
     let api = Api::start(Seed::demo()).await;
-    let dup = api
-        .post(
-            "/v2/accountcontactattributes",
+    let attributes = "/v2/accountcontactattributes";
+    for (attribute, message) in [
+        (
             json!({"key": "age", "name": "Years", "type": "number"}),
-        )
-        .await;
-    assert_eq!(dup.body["message"], "Key must be unique");
-    let clash = api
-        .post(
-            "/v2/accountcontactattributes",
+            "Key must be unique",
+        ),
+        (
             json!({"key": "newsletter", "name": "N", "type": "string"}),
-        )
-        .await;
-    assert_eq!(clash.body["message"], "Key must be unique");
-    let bad_type = api
-        .post(
-            "/v2/accountcontactattributes",
+            "Key must be unique",
+        ),
+        (
             json!({"key": "x", "name": "X", "type": "blob"}),
-        )
-        .await;
-    assert_eq!(bad_type.body["message"], "invalid field type");
+            "invalid field type",
+        ),
+    ] {
+        let refused = api.post(attributes, attribute).await;
+        assert_eq!(refused.body["message"], message);
+    }
     let change = api
         .put(
             "/v2/accountcontactattributes/age",
@@ -926,11 +758,8 @@ async fn attribute_keys_are_unique_and_types_fixed() {
     assert_eq!(shown["type"], "number");
 
     // A new attribute is usable on contacts at once.
-    api.post(
-        "/v2/accountcontactattributes",
-        json!({"key": "tier", "name": "Tier", "type": "string"}),
-    )
-    .await;
+    let tier = json!({"key": "tier", "name": "Tier", "type": "string"});
+    api.post(attributes, tier).await;
     let c = api
         .post(
             "/v2/contacts",

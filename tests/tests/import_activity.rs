@@ -1,49 +1,59 @@
 //! Import Activity end to end: the real host and component, the emulator's activity export
 //! writing files to a real OpenSSH sshd, and the `cordial_activity` stream in SQLite.
 
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/rate_limits.rs"]
-mod rate_limits;
-#[path = "support/sftp.rs"]
-mod sftp;
-
 use chrono::{DateTime, Duration, Utc};
+use cordial_e2e::cli::{host, host_binary};
+use cordial_e2e::harness::Harness;
+use cordial_e2e::rate_limits;
+use cordial_e2e::sftp::{SAVED_KEY, harness_for, sftp_auth};
 use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome};
 use cordial_jobs::activity::export::{EXPORT_KEY, RESERVED_ACTIONS, WindowExport};
+use cordial_jobs::scheduled::Checkpoint;
 use cordial_sftp::sshd::LocalSshd;
-use harness::{Harness, host_binary};
 use serde_json::{Value, json};
-use sftp::{SAVED_KEY, harness_for, sftp_auth};
 use std::collections::BTreeSet;
 
 const STREAM: &str = "cordial_activity";
 
-fn config(sshd: &LocalSshd, extra: &str) -> String {
-    format!(
-        r#"
-{sftp}
-[[job]]
-name = "activity"
-kind = "import-activity"
-auth = "cordial"
-sftp_saved_key = "{SAVED_KEY}"
-custom_actions = ["custom-purchase"]
-{extra}
-"#,
-        sftp = sftp_auth(sshd),
-    )
+/// A real sshd, and an emulator that knows its client key and holds the test's events.
+struct Activity {
+    sshd: LocalSshd,
+    h: Harness,
 }
 
-fn store(h: &Harness) -> Db {
-    Db::open(&h.dir.path().join("store.sqlite")).unwrap()
-}
+impl Activity {
+    async fn start() -> Activity {
+        let sshd = LocalSshd::start().unwrap();
+        let h = harness_for(&sshd).await;
+        Activity { sshd, h }
+    }
 
-async fn run(h: &Harness, config: &str) -> RunOutcome {
-    let runtime = h.runtime(config);
-    let job = runtime.config().job("activity").unwrap().clone();
-    runtime.run(&job, &CallContext::now()).await.unwrap()
+    /// An account holding `events`.
+    async fn with_events(events: Vec<Value>) -> Activity {
+        let a = Activity::start().await;
+        a.h.emulator.handle().add_events(events).unwrap();
+        a
+    }
+
+    /// The `activity` job exporting over SFTP with the saved key, with `extra` settings.
+    fn config(&self, extra: &str) -> String {
+        format!(
+            "{sftp}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
+             sftp_saved_key = \"{SAVED_KEY}\"\ncustom_actions = [\"custom-purchase\"]\n{extra}\n",
+            sftp = sftp_auth(&self.sshd),
+        )
+    }
+
+    /// One run of the job configured by `config`.
+    async fn run(&self, config: &str) -> RunOutcome {
+        self.h.run(config, "activity").await.unwrap()
+    }
+
+    /// The `_id`s of the stream's records.
+    fn stream_ids(&self) -> BTreeSet<String> {
+        stream_ids(&self.h.store())
+    }
 }
 
 /// A 24-hex ObjectId made from a short readable label, as Cordial's `_id`s are.
@@ -105,23 +115,29 @@ fn assert_completed(outcome: &RunOutcome) {
     assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
 }
 
+/// The files in the sshd's folder whose names start with `prefix`.
+fn files_named(sshd: &LocalSshd, prefix: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(sshd.files_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_run_takes_the_last_seven_days_and_maps_every_field() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
     let now = Utc::now();
-    h.emulator
-        .handle()
-        .add_events(vec![
-            event("old", "open", now - Duration::days(8)),
-            event("recent", "open", now - Duration::days(3)),
-            event("click1", "click", now - Duration::hours(2)),
-            event("custom1", "custom-purchase", now - Duration::hours(1)),
-            event("browse1", "browse", now - Duration::hours(1)),
-        ])
-        .unwrap();
-    assert_completed(&run(&h, &config(&sshd, "")).await);
-    let s = store(&h);
+    let a = Activity::with_events(vec![
+        event("old", "open", now - Duration::days(8)),
+        event("recent", "open", now - Duration::days(3)),
+        event("click1", "click", now - Duration::hours(2)),
+        event("custom1", "custom-purchase", now - Duration::hours(1)),
+        event("browse1", "browse", now - Duration::hours(1)),
+    ])
+    .await;
+    assert_completed(&a.run(&a.config("")).await);
+    let s = a.h.store();
     assert_eq!(
         stream_ids(&s),
         BTreeSet::from([oid("recent"), oid("click1"), oid("custom1")]),
@@ -148,12 +164,7 @@ async fn the_first_run_takes_the_last_seven_days_and_maps_every_field() {
         "{t}"
     );
     // The export files are removed once imported (keep_files is off).
-    assert!(
-        std::fs::read_dir(sshd.files_dir())
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    assert!(files_named(&a.sshd, "").is_empty());
 }
 
 /// A scheduled run's export request answered with a 429 three times running: each is waited
@@ -161,27 +172,21 @@ async fn the_first_run_takes_the_last_seven_days_and_maps_every_field() {
 /// completes with one export.
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_in_a_scheduled_run_are_waited_out_and_the_run_completes() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
     let now = Utc::now();
-    h.emulator
-        .handle()
-        .add_events(vec![
-            event("rl1", "open", now - Duration::hours(3)),
-            event("rl2", "click", now - Duration::hours(2)),
-        ])
-        .unwrap();
+    let a = Activity::with_events(vec![
+        event("rl1", "open", now - Duration::hours(3)),
+        event("rl2", "click", now - Duration::hours(2)),
+    ])
+    .await;
+    let h = &a.h;
     h.emulator
         .handle()
         .inject(cordial_emulator::Fault::RateLimited {
             retry_after_secs: 1,
             count: 3,
         });
-    assert_completed(&run(&h, &config(&sshd, "")).await);
-    assert_eq!(
-        stream_ids(&store(&h)),
-        BTreeSet::from([oid("rl1"), oid("rl2")])
-    );
+    assert_completed(&a.run(&a.config("")).await);
+    assert_eq!(a.stream_ids(), BTreeSet::from([oid("rl1"), oid("rl2")]));
     let requests = h.emulator.handle().requests();
     assert_eq!(
         rate_limits::assert_retry_after_held(&requests, std::time::Duration::from_secs(1), 0),
@@ -195,15 +200,11 @@ async fn rate_limits_in_a_scheduled_run_are_waited_out_and_the_run_completes() {
 /// call runs into its deadline and the run completes once Cordial is done.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_slower_than_the_call_timeout_is_followed_across_calls() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let now = Utc::now();
-    h.emulator
-        .handle()
-        .add_events(vec![event("slow1", "open", now - Duration::hours(1))])
-        .unwrap();
+    let slow = event("slow1", "open", Utc::now() - Duration::hours(1));
+    let a = Activity::with_events(vec![slow]).await;
+    let h = &a.h;
     h.emulator.handle().hold_jobs(true);
-    let runtime = h.runtime(&config(&sshd, "[job.limits]\ntimeout_secs = 1"));
+    let runtime = h.runtime(&a.config("[job.limits]\ntimeout_secs = 1"));
     let job = runtime.config().job("activity").unwrap().clone();
     let release_after_a_long_wait = async {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -234,13 +235,13 @@ async fn an_export_slower_than_the_call_timeout_is_followed_across_calls() {
         tokio::join!(runtime.run(&job, &call), release_after_a_long_wait);
     assert_completed(&outcome.expect("no call ran into its 1 s deadline"));
     assert!(polls_while_held >= 3, "{polls_while_held} polls");
-    assert_eq!(stream_ids(&store(&h)), BTreeSet::from([oid("slow1")]));
+    assert_eq!(a.stream_ids(), BTreeSet::from([oid("slow1")]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn import_since_reaches_further_back_and_later_runs_take_only_new_events() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
+    let a = Activity::start().await;
+    let h = &a.h;
     let now = Utc::now();
     let since = (now - Duration::days(30)).format("%Y-%m-%d").to_string();
     let start = (now - Duration::days(30))
@@ -254,16 +255,13 @@ async fn import_since_reaches_further_back_and_later_runs_take_only_new_events()
         start - Duration::days(2),
         now - Duration::minutes(5),
     );
-    let cfg = config(
-        &sshd,
-        &format!(
-            "import_since = \"{since}\"\noverlap_minutes = 60\ncompress = true\nrecords_per_file = 700"
-        ),
-    );
-    assert_completed(&run(&h, &cfg).await);
-    let s = store(&h);
+    let cfg = a.config(&format!(
+        "import_since = \"{since}\"\noverlap_minutes = 60\ncompress = true\nrecords_per_file = 700"
+    ));
+    assert_completed(&a.run(&cfg).await);
+    let s = h.store();
     let first = stream_ids(&s);
-    let expected = expected_ids(&h, start, Utc::now());
+    let expected = expected_ids(h, start, Utc::now());
     assert!(!expected.is_empty());
     assert_eq!(
         first, expected,
@@ -283,7 +281,7 @@ async fn import_since_reaches_further_back_and_later_runs_take_only_new_events()
         .unwrap();
     // The second window starts an hour before the cursor, so it re-exports events already
     // stored: they are recognised by `_id` and not added twice.
-    assert_completed(&run(&h, &cfg).await);
+    assert_completed(&a.run(&cfg).await);
     let second = stream_ids(&s);
     assert!(second.contains(&oid("late")));
     assert_eq!(
@@ -299,8 +297,8 @@ async fn import_since_reaches_further_back_and_later_runs_take_only_new_events()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_import_rerun_gives_the_same_stream() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
+    let a = Activity::start().await;
+    let h = &a.h;
     let now = Utc::now();
     h.emulator.handle().generate_events(
         200_000,
@@ -308,8 +306,9 @@ async fn a_killed_import_rerun_gives_the_same_stream() {
         now - Duration::days(6),
         now - Duration::minutes(1),
     );
-    let cfg_path = h.config_file(&config(&sshd, "compress = false"));
-    let s = store(&h);
+    let cfg = a.config("compress = false");
+    let cfg_path = h.config_file(&cfg);
+    let s = h.store();
     let mut child = tokio::process::Command::new(host_binary())
         .args(["run".as_ref(), cfg_path.as_os_str(), "activity".as_ref()])
         .stdout(std::process::Stdio::null())
@@ -337,10 +336,10 @@ async fn a_killed_import_rerun_gives_the_same_stream() {
         "the cursor has not moved"
     );
 
-    assert_completed(&run(&h, &config(&sshd, "compress = false")).await);
+    assert_completed(&a.run(&cfg).await);
     let ids = stream_ids(&s);
     let window = expected_ids(
-        &h,
+        h,
         now - Duration::days(7) - Duration::minutes(1),
         Utc::now(),
     );
@@ -363,18 +362,14 @@ async fn a_killed_import_rerun_gives_the_same_stream() {
 }
 
 /// Runs with the export held so the window is saved, then lets Cordial write the files.
-async fn exported_but_not_imported(h: &Harness, cfg: &str) -> WindowExport {
-    let handle = h.emulator.handle();
+async fn exported_but_not_imported(a: &Activity, cfg: &str) -> WindowExport {
+    let handle = a.h.emulator.handle();
     handle.hold_jobs(true);
-    let outcome = run(
-        h,
-        &cfg.replace("[[job]]", "[[job]]\nexport_deadline_minutes = 0"),
-    )
-    .await;
+    let held = cfg.replace("[[job]]", "[[job]]\nexport_deadline_minutes = 0");
+    let outcome = a.run(&held).await;
     assert!(matches!(outcome, RunOutcome::Failed(_)), "{outcome:?}");
-    let window =
-        WindowExport::from_bytes(&store(h).state_get("activity", EXPORT_KEY).unwrap().unwrap())
-            .unwrap();
+    let saved = a.h.store().state_get("activity", EXPORT_KEY).unwrap();
+    let window = WindowExport::from_bytes(&saved.unwrap()).unwrap();
     handle.hold_jobs(false);
     handle.wait_for_job(window.job_id.as_deref().unwrap()).await;
     window
@@ -382,25 +377,13 @@ async fn exported_but_not_imported(h: &Harness, cfg: &str) -> WindowExport {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_lines_are_quarantined_and_the_run_succeeds() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
     let now = Utc::now();
-    h.emulator
-        .handle()
-        .add_events(vec![event("good1", "open", now - Duration::hours(3))])
-        .unwrap();
-    let cfg = config(&sshd, "compress = false");
-    let window = exported_but_not_imported(&h, &cfg).await;
-    let file = std::fs::read_dir(sshd.files_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&window.name)
-        })
+    let a = Activity::with_events(vec![event("good1", "open", now - Duration::hours(3))]).await;
+    let cfg = a.config("compress = false");
+    let window = exported_but_not_imported(&a, &cfg).await;
+    let file = files_named(&a.sshd, &window.name)
+        .into_iter()
+        .next()
         .expect("the export file");
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("{\"_id\": \"broken\", \"time\": \n");
@@ -411,50 +394,34 @@ async fn malformed_lines_are_quarantined_and_the_run_succeeds() {
     ));
     std::fs::write(&file, text).unwrap();
 
-    let RunOutcome::Completed(report) = run(&h, &cfg).await else {
+    let RunOutcome::Completed(report) = a.run(&cfg).await else {
         panic!("the run should succeed")
     };
     assert_eq!(report.records_rejected, 2, "{report:?}");
     assert!(report.summary.contains("quarantined"), "{}", report.summary);
-    let s = store(&h);
+    let s = a.h.store();
     assert_eq!(stream_ids(&s), BTreeSet::from([oid("good1"), oid("good2")]));
     let q = s.quarantined("activity").unwrap();
     assert_eq!(q.len(), 2);
     assert_eq!((q[0].line, q[1].line), (2, 3));
     assert!(q[0].reason.contains("not JSON"), "{q:?}");
     assert!(q[1].reason.contains("time"), "{q:?}");
-    let (ok, out) = {
-        let out = std::process::Command::new(host_binary())
-            .args([
-                "quarantine".as_ref(),
-                h.config_file(&cfg).as_os_str(),
-                "activity".as_ref(),
-            ])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    assert!(ok && out.contains(":2: not JSON"), "{out}");
+    let listed = host(&[&"quarantine", &a.h.config_file(&cfg), &"activity"]).await;
+    assert!(
+        listed.ok && listed.stdout.contains(":2: not JSON"),
+        "{listed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_file_or_a_failed_export_fails_the_run_and_keeps_the_cursor() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let now = Utc::now();
-    h.emulator
-        .handle()
-        .add_events(vec![event("e1", "open", now - Duration::hours(3))])
-        .unwrap();
-    let cfg = config(&sshd, "compress = true");
+    let a = Activity::with_events(vec![event("e1", "open", Utc::now() - Duration::hours(3))]).await;
+    let cfg = a.config("compress = true");
 
-    h.emulator
+    a.h.emulator
         .handle()
         .fail_next_export("Destination folder is full");
-    let RunOutcome::Failed(error) = run(&h, &cfg).await else {
+    let RunOutcome::Failed(error) = a.run(&cfg).await else {
         panic!()
     };
     let text = format!("{error:?}");
@@ -462,7 +429,7 @@ async fn an_unreadable_file_or_a_failed_export_fails_the_run_and_keeps_the_curso
         text.contains("failed: Destination folder is full") && text.contains("cursor stays"),
         "{text}"
     );
-    let s = store(&h);
+    let s = a.h.store();
     assert!(
         s.state_get("activity", "activity-cursor")
             .unwrap()
@@ -470,21 +437,12 @@ async fn an_unreadable_file_or_a_failed_export_fails_the_run_and_keeps_the_curso
     );
     assert_eq!(s.stream_count(STREAM).unwrap(), 0);
 
-    let window = exported_but_not_imported(&h, &cfg).await;
-    for entry in std::fs::read_dir(sshd.files_dir()).unwrap().flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(&window.name)
-        {
-            std::fs::write(
-                entry.path(),
-                [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff],
-            )
-            .unwrap();
-        }
+    let window = exported_but_not_imported(&a, &cfg).await;
+    for file in files_named(&a.sshd, &window.name) {
+        let broken_gzip = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff];
+        std::fs::write(file, broken_gzip).unwrap();
     }
-    let RunOutcome::Failed(error) = run(&h, &cfg).await else {
+    let RunOutcome::Failed(error) = a.run(&cfg).await else {
         panic!()
     };
     assert!(format!("{error:?}").contains("cannot be read"), "{error:?}");

@@ -1,14 +1,11 @@
 //! What the host logs: denied requests are logged with their destination, job log lines
 //! carry the job and run, and the API key never appears in any line, whatever happens.
 
-#[path = "support/harness.rs"]
-mod harness;
-
 use base64::Engine as _;
+use cordial_e2e::harness::{API_KEY, Harness, components_dir};
 use cordial_host::runtime::CallContext;
 use cordial_jobs::realtime::Membership;
 use cordial_jobs::realtime::job::AudienceEvent;
-use harness::{API_KEY, Harness, components_dir};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

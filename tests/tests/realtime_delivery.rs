@@ -2,27 +2,21 @@
 //! emulator: list membership, mapping, and each Cordial failure mode turned into the right
 //! outcome (delivered, retry later, dead letter).
 
-#[path = "support/harness.rs"]
-mod harness;
-
+use cordial_e2e::harness::Harness;
+use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_emulator::Fault;
 use cordial_host::runtime::Runtime;
 use cordial_jobs::job::Outcome;
 use cordial_jobs::realtime::Membership;
 use cordial_jobs::realtime::job::AudienceEvent;
-use harness::Harness;
 use std::time::Duration;
 
-const JOB: &str = r#"
-[[job]]
-name = "vip"
-kind = "export-realtime"
-auth = "cordial"
-audience = "vip_customers"
-[job.field_mapping]
-first_name = "first_name"
-age = "age"
-"#;
+/// A harness and a runtime of `vip`, mapping `first_name` and `age`.
+async fn start() -> (Harness, Runtime) {
+    let h = Harness::start().await;
+    let runtime = h.runtime(&vip(FIRST_NAME_AND_AGE));
+    (h, runtime)
+}
 
 fn event(id: u64, kind: Membership, user: &str) -> AudienceEvent {
     AudienceEvent {
@@ -34,51 +28,44 @@ fn event(id: u64, kind: Membership, user: &str) -> AudienceEvent {
     }
 }
 
+fn enter(id: u64, user: &str) -> AudienceEvent {
+    event(id, Membership::Enter, user)
+}
+
+fn exit(id: u64, user: &str) -> AudienceEvent {
+    event(id, Membership::Exit, user)
+}
+
 async fn deliver(runtime: &Runtime, events: &[AudienceEvent]) -> Vec<Outcome> {
     let job = runtime.config().job("vip").unwrap().clone();
     runtime.deliver(&job, events).await.unwrap()
 }
 
-/// A runtime whose job has delivered once: the list exists and is remembered, so what a
-/// test injects next hits the upsert itself.
-async fn warmed_up(h: &Harness) -> Runtime {
-    let runtime = h.runtime(JOB);
-    let warm = event(1, Membership::Enter, r#"{"email":"warm@example.com"}"#);
-    let outcomes = deliver(&runtime, &[warm]).await;
+/// A runtime whose job has delivered `warm` (the user of an enter): the list exists and is
+/// remembered, so what a test does next hits the upsert itself.
+async fn warmed_up(warm: &str) -> (Harness, Runtime) {
+    let (h, runtime) = start().await;
+    let outcomes = deliver(&runtime, &[enter(1, warm)]).await;
     assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
-    runtime
+    (h, runtime)
 }
 
-fn lists_of(h: &Harness, email: &str) -> Vec<String> {
-    let contact = h
-        .emulator
-        .handle()
-        .contact(&format!("email:{email}"))
-        .expect("the contact exists");
-    serde_json::from_value(contact["lists"].clone()).unwrap()
-}
+const WARM: &str = r#"{"email":"warm@example.com"}"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list() {
-    let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
+    let (h, runtime) = start().await;
+    let ann = r#"{"email":"Ann@Example.com","first_name":"Ann","age":"41"}"#;
     let outcomes = deliver(
         &runtime,
-        &[
-            event(
-                1,
-                Membership::Enter,
-                r#"{"email":"Ann@Example.com","first_name":"Ann","age":"41"}"#,
-            ),
-            event(2, Membership::Enter, r#"{"email":"bob@example.com"}"#),
-        ],
+        &[enter(1, ann), enter(2, r#"{"email":"bob@example.com"}"#)],
     )
     .await;
     assert!(
         outcomes.iter().all(|o| matches!(o, Outcome::Delivered)),
         "{outcomes:?}"
     );
-    assert_eq!(lists_of(&h, "ann@example.com"), ["Lytics_vip_customers"]);
+    assert_eq!(h.lists("ann@example.com"), ["Lytics_vip_customers"]);
     let ann = h
         .emulator
         .handle()
@@ -90,14 +77,10 @@ async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list
         "never subscribed by default"
     );
 
-    let outcomes = deliver(
-        &runtime,
-        &[event(3, Membership::Exit, r#"{"email":"ann@example.com"}"#)],
-    )
-    .await;
+    let outcomes = deliver(&runtime, &[exit(3, r#"{"email":"ann@example.com"}"#)]).await;
     assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
-    assert!(lists_of(&h, "ann@example.com").is_empty());
-    assert_eq!(lists_of(&h, "bob@example.com"), ["Lytics_vip_customers"]);
+    assert!(h.lists("ann@example.com").is_empty());
+    assert_eq!(h.lists("bob@example.com"), ["Lytics_vip_customers"]);
     let created_lists = h
         .emulator
         .handle()
@@ -110,17 +93,14 @@ async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list
 
 #[tokio::test(flavor = "multi_thread")]
 async fn events_without_a_usable_email_are_dead_lettered_not_retried() {
-    let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
-    let outcomes = deliver(
-        &runtime,
-        &[
-            event(1, Membership::Enter, r#"{"first_name":"Nobody"}"#),
-            event(2, Membership::Enter, r#"{"email":"not-an-email"}"#),
-            event(3, Membership::Enter, r#"[1,2]"#),
-        ],
-    )
-    .await;
+    let (h, runtime) = start().await;
+    let users = [
+        r#"{"first_name":"Nobody"}"#,
+        r#"{"email":"not-an-email"}"#,
+        "[1,2]",
+    ];
+    let events: Vec<AudienceEvent> = (1..).zip(users).map(|(id, user)| enter(id, user)).collect();
+    let outcomes = deliver(&runtime, &events).await;
     let reasons: Vec<String> = outcomes
         .iter()
         .map(|o| match o {
@@ -136,27 +116,10 @@ async fn events_without_a_usable_email_are_dead_lettered_not_retried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_value_that_cannot_take_its_attribute_type_is_dead_lettered_before_any_call() {
-    let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
-    deliver(
-        &runtime,
-        &[event(
-            1,
-            Membership::Enter,
-            r#"{"email":"warm@example.com"}"#,
-        )],
-    )
-    .await;
+    let (h, runtime) = warmed_up(WARM).await;
     let before = h.emulator.handle().requests().len();
-    let outcomes = deliver(
-        &runtime,
-        &[event(
-            2,
-            Membership::Enter,
-            r#"{"email":"a@example.com","age":"forty"}"#,
-        )],
-    )
-    .await;
+    let forty = r#"{"email":"a@example.com","age":"forty"}"#;
+    let outcomes = deliver(&runtime, &[enter(2, forty)]).await;
     match &outcomes[..] {
         [Outcome::DeadLetter { status, reason }] => {
             assert_eq!(*status, None);
@@ -176,15 +139,10 @@ async fn a_value_that_cannot_take_its_attribute_type_is_dead_lettered_before_any
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mapped_values_reach_cordial_in_their_attribute_type() {
-    let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
+    let (h, runtime) = start().await;
     let outcomes = deliver(
         &runtime,
-        &[event(
-            1,
-            Membership::Enter,
-            r#"{"email":"n@example.com","age":"41"}"#,
-        )],
+        &[enter(1, r#"{"email":"n@example.com","age":"41"}"#)],
     )
     .await;
     assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
@@ -204,26 +162,12 @@ async fn mapped_values_reach_cordial_in_their_attribute_type() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
-    let h = Harness::start().await;
-    let runtime = h.runtime(JOB);
-    deliver(
-        &runtime,
-        &[event(
-            1,
-            Membership::Enter,
-            r#"{"email":"warm@example.com","age":3}"#,
-        )],
-    )
-    .await;
+    let (h, runtime) = warmed_up(r#"{"email":"warm@example.com","age":3}"#).await;
     // The schema changes under the running job: Cordial now refuses the mapped attribute.
     h.delete_attribute("age").await;
     let outcomes = deliver(
         &runtime,
-        &[event(
-            2,
-            Membership::Enter,
-            r#"{"email":"a@example.com","age":40}"#,
-        )],
+        &[enter(2, r#"{"email":"a@example.com","age":40}"#)],
     )
     .await;
     match &outcomes[..] {
@@ -240,20 +184,13 @@ async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
-    let h = Harness::start().await;
-    let runtime = warmed_up(&h).await;
+    let (h, runtime) = warmed_up(WARM).await;
     h.emulator.handle().inject(Fault::RateLimited {
         retry_after_secs: 7,
         count: 1,
     });
-    let outcomes = deliver(
-        &runtime,
-        &[
-            event(2, Membership::Enter, r#"{"email":"b@example.com"}"#),
-            event(3, Membership::Exit, r#"{"email":"b@example.com"}"#),
-        ],
-    )
-    .await;
+    let b = r#"{"email":"b@example.com"}"#;
+    let outcomes = deliver(&runtime, &[enter(2, b), exit(3, b)]).await;
     match &outcomes[..] {
         [
             Outcome::Retry {
@@ -277,13 +214,12 @@ async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
-    let h = Harness::start().await;
-    let runtime = warmed_up(&h).await;
+    let (h, runtime) = warmed_up(WARM).await;
     h.emulator.handle().inject(Fault::ServerError {
         status: 503,
         count: 1,
     });
-    let batch = [event(2, Membership::Enter, r#"{"email":"c@example.com"}"#)];
+    let batch = [enter(2, r#"{"email":"c@example.com"}"#)];
     let outcomes = deliver(&runtime, &batch).await;
     assert!(
         matches!(&outcomes[..], [Outcome::Retry { after: None, reason, .. }] if reason.contains("503")),
@@ -291,5 +227,5 @@ async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
     );
     let outcomes = deliver(&runtime, &batch).await;
     assert!(matches!(outcomes[..], [Outcome::Delivered]), "{outcomes:?}");
-    assert_eq!(lists_of(&h, "c@example.com"), ["Lytics_vip_customers"]);
+    assert_eq!(h.lists("c@example.com"), ["Lytics_vip_customers"]);
 }

@@ -1,12 +1,11 @@
 //! The sandbox around a job: a component that loops, allocates without end or calls a host
 //! it may not reach is stopped or denied, with an error that says what happened.
 
-#[path = "support/harness.rs"]
-mod harness;
+use cordial_e2e::harness::{Harness, components_dir};
+use cordial_host::runtime::{CallError, RunOutcome};
 
-use cordial_host::runtime::{CallContext, CallError, RunOutcome};
-use harness::{Harness, components_dir};
-
+/// The `rogue` job: the misbehaving fixture doing `action` under `limits`, with `extra`
+/// settings.
 fn misbehaving(action: &str, limits: &str, extra: &str) -> String {
     let fixture = components_dir().join("misbehaving.wasm");
     format!(
@@ -16,56 +15,53 @@ fn misbehaving(action: &str, limits: &str, extra: &str) -> String {
     )
 }
 
-async fn run(h: &Harness, jobs: &str) -> Result<RunOutcome, CallError> {
-    let runtime = h.runtime(jobs);
-    let job = runtime.config().job("rogue").unwrap().clone();
-    runtime.run(&job, &CallContext::now()).await
+/// Runs `rogue` doing `action` under `limits`: the call is stopped, and the error says
+/// `says`.
+async fn stopped(action: &str, limits: &str, says: &str) -> CallError {
+    let h = Harness::start().await;
+    let jobs = misbehaving(action, limits, "");
+    let err = h.run(&jobs, "rogue").await.unwrap_err();
+    assert!(err.to_string().contains(says), "{err}");
+    err
+}
+
+/// Runs `rogue` fetching `url`: the call itself ends, in whatever outcome.
+async fn fetch(h: &Harness, url: &str) -> RunOutcome {
+    let jobs = misbehaving("fetch", "", &format!("url = \"{url}\""));
+    h.run(&jobs, "rogue").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endless_loop_is_stopped_at_the_deadline() {
-    let h = Harness::start().await;
-    let err = run(&h, &misbehaving("loop", "timeout_secs = 1", ""))
-        .await
-        .unwrap_err();
+    let err = stopped(
+        "loop",
+        "timeout_secs = 1",
+        "running longer than its limit of 1s",
+    )
+    .await;
     assert!(
         matches!(err, CallError::TimedOut { limit_secs: 1, .. }),
-        "{err}"
-    );
-    assert!(
-        err.to_string()
-            .contains("running longer than its limit of 1s"),
         "{err}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endless_loop_is_stopped_by_its_fuel_budget() {
-    let h = Harness::start().await;
-    let err = run(
-        &h,
-        &misbehaving("loop", "fuel = 20000000\ntimeout_secs = 600", ""),
-    )
-    .await
-    .unwrap_err();
+    let limits = "fuel = 20000000\ntimeout_secs = 600";
+    let err = stopped("loop", limits, "fuel budget of 20000000").await;
     assert!(
         matches!(err, CallError::OutOfFuel { fuel: 20000000, .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("fuel budget of 20000000"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unbounded_allocation_is_stopped_at_the_memory_limit() {
-    let h = Harness::start().await;
-    let err = run(&h, &misbehaving("allocate", "memory_mb = 32", ""))
-        .await
-        .unwrap_err();
+    let err = stopped("allocate", "memory_mb = 32", "memory limit of 32 MiB").await;
     assert!(
         matches!(err, CallError::OutOfMemory { limit_mb: 32, .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("memory limit of 32 MiB"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,10 +71,7 @@ async fn a_request_outside_the_cordial_origin_is_denied_and_never_leaves() {
     let bystander = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     bystander.set_nonblocking(true).unwrap();
     let url = format!("http://{}/steal", bystander.local_addr().unwrap());
-    let outcome = run(&h, &misbehaving("fetch", "", &format!("url = \"{url}\"")))
-        .await
-        .unwrap();
-    match outcome {
+    match fetch(&h, &url).await {
         RunOutcome::Failed(e) => {
             let text = format!("{e:?}");
             assert!(text.contains("request denied by the host"), "{text}");
@@ -96,10 +89,7 @@ async fn a_request_outside_the_cordial_origin_is_denied_and_never_leaves() {
 async fn the_cordial_origin_is_allowed_and_the_host_adds_the_credentials() {
     let h = Harness::start().await;
     let url = format!("{}/v2/accountlists", h.emulator.base_url());
-    let outcome = run(&h, &misbehaving("fetch", "", &format!("url = \"{url}\"")))
-        .await
-        .unwrap();
-    match outcome {
+    match fetch(&h, &url).await {
         // The guest sent no Authorization header; a 200 means the host added the right one.
         RunOutcome::Completed(r) => assert_eq!(r.summary, "status 200"),
         RunOutcome::Failed(e) => panic!("{e:?}"),

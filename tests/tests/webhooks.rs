@@ -1,176 +1,107 @@
 //! The real-time export end to end: platform webhooks posted to `cordial-host serve`,
 //! committed to the queue, delivered by the real component to the emulator.
 
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/rate_limits.rs"]
-mod rate_limits;
-#[path = "support/serving.rs"]
-mod serving;
-
+use cordial_e2e::audience_events::{batch, cloud_event, default_payload};
+use cordial_e2e::harness::Harness;
+use cordial_e2e::http::post;
+use cordial_e2e::rate_limits;
+use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
+use cordial_e2e::serving::Serving;
 use cordial_emulator::Fault;
-use harness::Harness;
-use serving::{Serving, cloud_event, default_payload};
 use std::time::Duration;
-
-const JOB: &str = r#"
-[[job]]
-name = "vip"
-kind = "export-realtime"
-auth = "cordial"
-audience = "vip_customers"
-[job.field_mapping]
-first_name = "first_name"
-age = "age"
-[job.delivery]
-concurrency = 4
-batch_size = 20
-max_attempts = 3
-"#;
 
 const DRAIN: Duration = Duration::from_secs(30);
 
-async fn post(url: &str, body: String) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+/// `vip`, mapping `first_name` and `age`, delivering with `delivery` (the `[job.delivery]`
+/// settings).
+fn job(delivery: &str) -> String {
+    vip(&format!("{FIRST_NAME_AND_AGE}[job.delivery]\n{delivery}"))
 }
 
-fn lists(h: &Harness, email: &str) -> Vec<String> {
-    let c = h
-        .emulator
-        .handle()
-        .contact(&format!("email:{email}"))
-        .unwrap_or_else(|| panic!("{email} missing"));
-    serde_json::from_value(c["lists"].clone()).unwrap()
+/// Four workers taking batches of 20, three attempts at most.
+fn four_workers() -> String {
+    job("concurrency = 4\nbatch_size = 20\nmax_attempts = 3\n")
+}
+
+/// A payload format: id, email, event, audience, extra user fields.
+type Format = fn(u64, &str, &str, &str, &str) -> String;
+
+/// `email` enters as `first`, changes its first name to `changed` and leaves, one webhook in
+/// `format` at a time: each is accepted, and once it is delivered Cordial's contact is as
+/// the event left it.
+async fn enter_change_and_exit(
+    h: &Harness,
+    s: &Serving,
+    format: Format,
+    email: &str,
+    names: [&str; 2],
+) {
+    let hook = s.hook("vip");
+    let [first, changed] = names.map(|name| format!(r#","first_name":"{name}""#));
+    for (id, event, extra) in [
+        (1, "enter", first.as_str()),
+        (2, "change", &changed),
+        (3, "exit", ""),
+    ] {
+        let (status, body) =
+            post(&hook, format(id, email, event, "vip_customers", extra), &[]).await;
+        assert_eq!(
+            (status, body["accepted"].as_u64()),
+            (202, Some(1)),
+            "{body}"
+        );
+        s.drained("vip", DRAIN).await;
+        match event {
+            "enter" => assert_eq!(h.lists(email), ["Lytics_vip_customers"]),
+            "change" => {
+                let contact = h
+                    .emulator
+                    .handle()
+                    .contact(&format!("email:{email}"))
+                    .unwrap();
+                assert_eq!(contact["attributes"]["first_name"], names[1]);
+                assert_eq!(
+                    h.lists(email),
+                    ["Lytics_vip_customers"],
+                    "a change leaves membership alone"
+                );
+            }
+            _ => assert!(h.lists(email).is_empty()),
+        }
+    }
+}
+
+/// Delivers an enter of warm@example.com (with `extra` user fields) before a test's events:
+/// the list exists and is remembered, so what the test injects next hits the upserts.
+async fn warm_up(s: &Serving, extra: &str) {
+    let warm = default_payload(1, "warm@example.com", "enter", "vip_customers", extra);
+    let (status, _) = post(&s.hook("vip"), warm, &[]).await;
+    assert_eq!(status, 202);
+    s.drained("vip", DRAIN).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enter_change_and_exit_in_the_default_format() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
-    let (status, body) = post(
-        &s.hook("vip"),
-        default_payload(
-            1,
-            "ann@example.com",
-            "enter",
-            "vip_customers",
-            r#","first_name":"Ann""#,
-        ),
-    )
-    .await;
-    assert_eq!(
-        (status, body["accepted"].as_u64()),
-        (202, Some(1)),
-        "{body}"
-    );
-    s.drained("vip", DRAIN).await;
-    assert_eq!(lists(&h, "ann@example.com"), ["Lytics_vip_customers"]);
-
-    post(
-        &s.hook("vip"),
-        default_payload(
-            2,
-            "ann@example.com",
-            "change",
-            "vip_customers",
-            r#","first_name":"Annie""#,
-        ),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
-    let ann = h
-        .emulator
-        .handle()
-        .contact("email:ann@example.com")
-        .unwrap();
-    assert_eq!(ann["attributes"]["first_name"], "Annie");
-    assert_eq!(
-        lists(&h, "ann@example.com"),
-        ["Lytics_vip_customers"],
-        "a change leaves membership alone"
-    );
-
-    post(
-        &s.hook("vip"),
-        default_payload(3, "ann@example.com", "exit", "vip_customers", ""),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
-    assert!(lists(&h, "ann@example.com").is_empty());
+    let s = Serving::start(&h, &four_workers()).await;
+    enter_change_and_exit(&h, &s, default_payload, "ann@example.com", ["Ann", "Annie"]).await;
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enter_change_and_exit_as_single_cloudevents_and_in_a_batch() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
-    let hook = s.hook("vip");
-    post(
-        &hook,
-        cloud_event(
-            1,
-            "ce@example.com",
-            "enter",
-            "vip_customers",
-            r#","first_name":"Cee""#,
-        ),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
-    assert_eq!(lists(&h, "ce@example.com"), ["Lytics_vip_customers"]);
-    post(
-        &hook,
-        cloud_event(
-            2,
-            "ce@example.com",
-            "change",
-            "vip_customers",
-            r#","first_name":"Cecily""#,
-        ),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
-    let c = h.emulator.handle().contact("email:ce@example.com").unwrap();
-    assert_eq!(c["attributes"]["first_name"], "Cecily");
-    assert_eq!(lists(&h, "ce@example.com"), ["Lytics_vip_customers"]);
-    post(
-        &hook,
-        cloud_event(3, "ce@example.com", "exit", "vip_customers", ""),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
-    assert!(lists(&h, "ce@example.com").is_empty());
+    let s = Serving::start(&h, &four_workers()).await;
+    enter_change_and_exit(&h, &s, cloud_event, "ce@example.com", ["Cee", "Cecily"]).await;
 
     // The same three as one batch, for another contact: a change between enter and exit.
-    let batch = [
-        default_payload(
-            4,
-            "bat@example.com",
-            "enter",
-            "vip_customers",
-            r#","first_name":"B""#,
-        ),
-        cloud_event(
-            5,
-            "bat@example.com",
-            "change",
-            "vip_customers",
-            r#","first_name":"Bat""#,
-        ),
-        default_payload(6, "bat@example.com", "exit", "vip_customers", ""),
+    let bat = "bat@example.com";
+    let events = [
+        default_payload(4, bat, "enter", "vip_customers", r#","first_name":"B""#),
+        cloud_event(5, bat, "change", "vip_customers", r#","first_name":"Bat""#),
+        default_payload(6, bat, "exit", "vip_customers", ""),
     ];
-    let (status, body) = post(&hook, format!("[{}]", batch.join(","))).await;
+    let (status, body) = post(&s.hook("vip"), batch(&events), &[]).await;
     assert_eq!(
         (status, body["accepted"].as_u64()),
         (202, Some(3)),
@@ -183,14 +114,14 @@ async fn enter_change_and_exit_as_single_cloudevents_and_in_a_batch() {
         .contact("email:bat@example.com")
         .unwrap();
     assert_eq!(c["attributes"]["first_name"], "Bat");
-    assert!(lists(&h, "bat@example.com").is_empty());
+    assert!(h.lists(bat).is_empty());
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
+    let s = Serving::start(&h, &four_workers()).await;
     let mut items = Vec::new();
     for i in 0..30u64 {
         let email = format!("user{i}@example.com");
@@ -212,14 +143,9 @@ async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
             ));
         }
     }
-    items.push(default_payload(
-        999,
-        "other@example.com",
-        "enter",
-        "another_audience",
-        "",
-    ));
-    let (status, body) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    let other = "other@example.com";
+    items.push(default_payload(999, other, "enter", "another_audience", ""));
+    let (status, body) = post(&s.hook("vip"), batch(&items), &[]).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["accepted"], 75);
     assert_eq!(body["ignored_other_audiences"], 1);
@@ -232,7 +158,7 @@ async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
             vec![]
         };
         assert_eq!(
-            lists(&h, &format!("user{i}@example.com")),
+            h.lists(&format!("user{i}@example.com")),
             expected,
             "user{i}"
         );
@@ -267,7 +193,7 @@ async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_payloads_get_a_400_naming_the_problem_and_nothing_is_queued() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
+    let s = Serving::start(&h, &four_workers()).await;
     let good = default_payload(1, "a@example.com", "enter", "vip_customers", "");
     let cases = [
         ("{not json".to_owned(), ""),
@@ -285,7 +211,7 @@ async fn malformed_payloads_get_a_400_naming_the_problem_and_nothing_is_queued()
         ("[]".to_owned(), ""),
     ];
     for (body, path) in cases {
-        let (status, answer) = post(&s.hook("vip"), body.clone()).await;
+        let (status, answer) = post(&s.hook("vip"), body.clone(), &[]).await;
         assert_eq!(status, 400, "{body} → {answer}");
         assert!(
             answer["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -299,9 +225,9 @@ async fn malformed_payloads_get_a_400_naming_the_problem_and_nothing_is_queued()
         r#"{{"id":"1","data":{{"email":"a@example.com","blob":"{}"}}}}"#,
         "x".repeat(33 << 20)
     );
-    let (status, answer) = post(&s.hook("vip"), huge).await;
+    let (status, answer) = post(&s.hook("vip"), huge, &[]).await;
     assert_eq!(status, 413, "{answer}");
-    let (status, answer) = post(&s.hook("nope"), good).await;
+    let (status, answer) = post(&s.hook("nope"), good, &[]).await;
     assert_eq!(status, 404);
     assert!(
         answer["error"].as_str().unwrap().contains("vip"),
@@ -320,25 +246,20 @@ async fn a_configured_secret_is_required() {
     let h = Harness::start().await;
     std::fs::write(h.dir.path().join("hook-secret"), "hunter2").unwrap();
     let jobs = format!(
-        "{JOB}[job.webhook]\nsecret_file = \"{}\"\n",
+        "{}[job.webhook]\nsecret_file = \"{}\"\n",
+        four_workers(),
         h.dir.path().join("hook-secret").display()
     );
     let s = Serving::start(&h, &jobs).await;
     let body = default_payload(1, "a@example.com", "enter", "vip_customers", "");
-    let (status, answer) = post(&s.hook("vip"), body.clone()).await;
+    let (status, answer) = post(&s.hook("vip"), body.clone(), &[]).await;
     assert_eq!(status, 401);
     assert!(
         answer["error"].as_str().unwrap().contains("Bearer"),
         "{answer}"
     );
-    let response = reqwest::Client::new()
-        .post(s.hook("vip"))
-        .header("authorization", "Bearer hunter2")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
+    let bearer = [("authorization", "Bearer hunter2")];
+    assert_eq!(post(&s.hook("vip"), body, &bearer).await.0, 202);
     s.drained("vip", DRAIN).await;
     s.stop().await;
 }
@@ -346,30 +267,19 @@ async fn a_configured_secret_is_required() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
-    // Warm up: the list exists and is remembered.
-    post(
-        &s.hook("vip"),
-        default_payload(1, "warm@example.com", "enter", "vip_customers", ""),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
+    let s = Serving::start(&h, &four_workers()).await;
+    warm_up(&s, "").await;
     h.emulator.handle().inject(Fault::RateLimited {
         retry_after_secs: 1,
         count: 6,
     });
     let items: Vec<String> = (0..40)
         .map(|i| {
-            default_payload(
-                100 + i,
-                &format!("r{i}@example.com"),
-                "enter",
-                "vip_customers",
-                "",
-            )
+            let email = format!("r{i}@example.com");
+            default_payload(100 + i, &email, "enter", "vip_customers", "")
         })
         .collect();
-    let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    let (status, _) = post(&s.hook("vip"), batch(&items), &[]).await;
     assert_eq!(status, 202);
     let counts = s.drained("vip", DRAIN).await;
     assert_eq!((counts.done, counts.dead), (41, 0));
@@ -406,25 +316,10 @@ async fn a_429_storm_is_waited_out_as_cordial_asks_and_nothing_is_lost() {
 /// the host reading it, so the count Cordial sees would depend on scheduling.
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_queued_behind_the_cap_wait_out_every_retry_after() {
-    const CAPPED: &str = r#"
-[[job]]
-name = "vip"
-kind = "export-realtime"
-auth = "cordial"
-audience = "vip_customers"
-[job.delivery]
-concurrency = 8
-batch_size = 50
-max_in_flight = 1
-"#;
+    let capped = vip("[job.delivery]\nconcurrency = 8\nbatch_size = 50\nmax_in_flight = 1\n");
     let h = Harness::start().await;
-    let s = Serving::start(&h, CAPPED).await;
-    post(
-        &s.hook("vip"),
-        default_payload(1, "warm@example.com", "enter", "vip_customers", ""),
-    )
-    .await;
-    s.drained("vip", DRAIN).await;
+    let s = Serving::start(&h, &capped).await;
+    warm_up(&s, "").await;
     h.emulator.handle().inject(Fault::RateLimitedEvery {
         nth: 7,
         retry_after_secs: 1,
@@ -440,7 +335,7 @@ max_in_flight = 1
             ]
         })
         .collect();
-    let (status, _) = post(&s.hook("vip"), format!("[{}]", items.join(","))).await;
+    let (status, _) = post(&s.hook("vip"), batch(&items), &[]).await;
     assert_eq!(status, 202);
     let counts = s.drained("vip", Duration::from_secs(60)).await;
     assert_eq!((counts.done, counts.dead), (301, 0));
@@ -449,7 +344,7 @@ max_in_flight = 1
     assert_eq!(limited, 5);
     for i in 0..150 {
         assert!(
-            lists(&h, &format!("q{i}@example.com")).is_empty(),
+            h.lists(&format!("q{i}@example.com")).is_empty(),
             "q{i} left the audience last"
         );
     }
@@ -459,35 +354,24 @@ max_in_flight = 1
 #[tokio::test(flavor = "multi_thread")]
 async fn server_errors_are_retried_until_cordial_recovers() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
+    let s = Serving::start(&h, &four_workers()).await;
     h.emulator.handle().inject(Fault::ServerError {
         status: 502,
         count: 2,
     });
-    post(
-        &s.hook("vip"),
-        default_payload(1, "five@example.com", "enter", "vip_customers", ""),
-    )
-    .await;
+    let five = default_payload(1, "five@example.com", "enter", "vip_customers", "");
+    post(&s.hook("vip"), five, &[]).await;
     let counts = s.drained("vip", DRAIN).await;
     assert_eq!((counts.done, counts.dead), (1, 0));
-    assert_eq!(lists(&h, "five@example.com"), ["Lytics_vip_customers"]);
+    assert_eq!(h.lists("five@example.com"), ["Lytics_vip_customers"]);
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
     let h = Harness::start().await;
-    let s = Serving::start(&h, JOB).await;
-    let warm = default_payload(
-        1,
-        "warm@example.com",
-        "enter",
-        "vip_customers",
-        r#","age":1"#,
-    );
-    post(&s.hook("vip"), warm).await;
-    s.drained("vip", DRAIN).await;
+    let s = Serving::start(&h, &four_workers()).await;
+    warm_up(&s, r#","age":1"#).await;
     // The schema changes under the running job: Cordial now refuses the mapped attribute.
     h.delete_attribute("age").await;
     let bad = default_payload(
@@ -497,7 +381,7 @@ async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
         "vip_customers",
         r#","age":2"#,
     );
-    post(&s.hook("vip"), bad).await;
+    post(&s.hook("vip"), bad, &[]).await;
     let counts = s.drained("vip", DRAIN).await;
     assert_eq!((counts.done, counts.dead), (1, 1));
     let dead = s.store.dead_letters("vip").unwrap();

@@ -3,8 +3,6 @@
 //! requests that may land inside the window are those already on their way when the 429
 //! arrived, and there can be no more of them than the job's other in-flight permits.
 
-#![allow(dead_code)] // each test binary uses its own part
-
 use cordial_emulator::RecordedRequest;
 use std::time::Duration;
 

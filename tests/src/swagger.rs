@@ -16,9 +16,6 @@
 //! Asking for an operation or status the Swagger does not declare is an error,
 //! never a pass, so a typo in a test cannot make it green.
 
-// Each test binary that includes this module uses only part of it.
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 

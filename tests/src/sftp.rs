@@ -1,16 +1,16 @@
 //! What the SFTP tests share: an emulator that knows the test sshd's client key as a key
 //! saved in Cordial, and the `[auth.cordial.sftp]` table that logs in with that key.
 
-#![allow(dead_code)] // each test binary uses its own part
-
 use crate::harness::Harness;
 use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_sftp::sshd::LocalSshd;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// The name the emulator knows the sshd's client key by.
 pub const SAVED_KEY: &str = "test-key";
 
+/// A harness whose emulator has the demo account and `sshd`'s client key as [`SAVED_KEY`].
 pub async fn harness_for(sshd: &LocalSshd) -> Harness {
     Harness::start_with_config(EmulatorConfig {
         seed: Seed::demo(),
@@ -22,20 +22,18 @@ pub async fn harness_for(sshd: &LocalSshd) -> Harness {
 
 /// Key login to the sshd's files folder, its host key pinned.
 pub fn sftp_auth(sshd: &LocalSshd) -> String {
+    let key = format!("private_key_file = \"{}\"", sshd.client_key().display());
+    sftp_table(sshd, &sshd.user(), &key, &sshd.files_dir())
+}
+
+/// The `[auth.cordial.sftp]` table logging in to `sshd` as `user` with `credential` (its
+/// `private_key_file` or `password_file` line), in `folder`, its host key pinned.
+pub fn sftp_table(sshd: &LocalSshd, user: &str, credential: &str, folder: &Path) -> String {
     format!(
-        r#"
-[auth.cordial.sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key_file = "{key}"
-folder = "{folder}"
-host_key = "{fp}"
-"#,
+        "\n[auth.cordial.sftp]\nhost = \"127.0.0.1\"\nport = {port}\nusername = \"{user}\"\n\
+         {credential}\nfolder = \"{folder}\"\nhost_key = \"{fp}\"\n",
         port = sshd.port(),
-        user = sshd.user(),
-        key = sshd.client_key().display(),
-        folder = sshd.files_dir().display(),
+        folder = folder.display(),
         fp = sshd.host_fingerprint(),
     )
 }

@@ -1,12 +1,10 @@
-//! What the end-to-end tests share: the built components, a running emulator, a config
-//! pointing at it, and a host runtime over a real SQLite file.
-
-#![allow(dead_code)] // each test binary uses its own part of the harness
+//! The ground every end-to-end test stands on: the built components, a running emulator, a
+//! config pointing at it, and a host runtime over a real SQLite file.
 
 use cordial_emulator::{EmulatorConfig, RunningEmulator, Seed};
 use cordial_host::config::{self, HostConfig};
 use cordial_host::db::Db;
-use cordial_host::runtime::Runtime;
+use cordial_host::runtime::{CallContext, CallError, RunOutcome, Runtime};
 use std::path::PathBuf;
 
 pub const API_KEY: &str = "e2e-secret-key-3f9a";
@@ -54,16 +52,31 @@ impl Harness {
         Harness { emulator, dir }
     }
 
+    /// The file the API key is read from.
+    pub fn api_key_file(&self) -> PathBuf {
+        self.dir.path().join("api-key")
+    }
+
+    /// The SQLite file every config of this harness names as its store.
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("store.sqlite")
+    }
+
+    /// The store, opened beside whatever host runs on it (SQLite files are shared).
+    pub fn store(&self) -> Db {
+        Db::open(&self.store_path()).expect("the store opens")
+    }
+
     /// A config with one `[auth.cordial]` pointing at the emulator, followed by `jobs`
     /// (which may add an `[auth.cordial.sftp]` table first).
     pub fn config_text(&self, jobs: &str) -> String {
         format!(
             "[host]\nstore = \"{store}\"\ncomponents_dir = \"{components}\"\n\n\
              [auth.cordial]\nbase_url = \"{base}\"\napi_key_file = \"{key}\"\n\n{jobs}",
-            store = self.dir.path().join("store.sqlite").display(),
+            store = self.store_path().display(),
             components = components_dir().display(),
             base = self.emulator.base_url(),
-            key = self.dir.path().join("api-key").display(),
+            key = self.api_key_file().display(),
         )
     }
 
@@ -78,29 +91,20 @@ impl Harness {
         Runtime::new(config, store).expect("the runtime starts")
     }
 
+    /// One scheduled run of the job `name` of `jobs`, in a fresh runtime, as `run` starts it.
+    pub async fn run(&self, jobs: &str, name: &str) -> Result<RunOutcome, CallError> {
+        let runtime = self.runtime(jobs);
+        let job = runtime.config().job(name).unwrap().clone();
+        runtime.run(&job, &CallContext::now()).await
+    }
+
     /// Writes the config to a file and returns its path.
     pub fn config_file(&self, jobs: &str) -> PathBuf {
         let path = self.dir.path().join("cordial-host.toml");
         std::fs::write(&path, self.config_text(jobs)).unwrap();
         path
     }
-}
 
-/// The `cordial-host` binary that `cargo test --workspace` builds for the host's own
-/// integration tests, next to this test's binary.
-pub fn host_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("cordial-host");
-    assert!(
-        bin.exists(),
-        "{} not built; run `cargo build -p cordial-host`",
-        bin.display()
-    );
-    bin
-}
-
-impl Harness {
     /// Deletes a contact attribute in the emulator, as an admin would in Cordial's UI.
     pub async fn delete_attribute(&self, key: &str) {
         let status = reqwest::Client::new()
@@ -114,5 +118,15 @@ impl Harness {
             .unwrap()
             .status();
         assert!(status.is_success(), "deleting {key}: {status}");
+    }
+
+    /// The lists the contact with this email is on; fails when Cordial has no such contact.
+    pub fn lists(&self, email: &str) -> Vec<String> {
+        let contact = self
+            .emulator
+            .handle()
+            .contact(&format!("email:{email}"))
+            .unwrap_or_else(|| panic!("{email} missing"));
+        serde_json::from_value(contact["lists"].clone()).unwrap()
     }
 }

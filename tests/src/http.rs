@@ -1,0 +1,18 @@
+//! Posting to a served host as the platform or a web form would.
+
+use serde_json::Value;
+
+/// Posts `body` (JSON text, well-formed or not) as `application/json` with `headers`; the
+/// status and the JSON answer (`Null` when the answer is not JSON).
+pub async fn post(url: &str, body: impl Into<String>, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.into());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
