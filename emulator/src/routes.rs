@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 
 use crate::account::{attributes, contacts, lists};
 use crate::http::app::App;
-use crate::http::errors::{ApiError, GENERIC};
+use crate::http::errors::ApiError;
 use crate::http::pipeline::pipeline;
 use crate::{exports, imports, jobs};
 
@@ -64,19 +64,9 @@ async fn health() -> &'static str {
 }
 
 async fn not_found() -> Response {
-    ApiError::Keyed {
-        status: StatusCode::NOT_FOUND,
-        error_key: GENERIC,
-        message: "Not Found".into(),
-    }
-    .into_response()
+    ApiError::generic(StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::Keyed {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        error_key: GENERIC,
-        message: "Method Not Allowed".into(),
-    }
-    .into_response()
+    ApiError::generic(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response()
 }

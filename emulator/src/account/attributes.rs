@@ -3,39 +3,18 @@
 //! `GET` answers an array, as the Swagger declares, not the object keyed by
 //! attribute key that one client assumes (cordial-api.md §4 conflict).
 
-use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::account::values::lenient_bool;
 use crate::config::AttributeType;
+use crate::http::answer::{Answer, ok, success};
 use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
 use crate::http::query::query;
 use crate::model::store::{Attribute, Store};
 use crate::time;
-
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
-
-fn ok(body: Value) -> Answer {
-    Ok((StatusCode::OK, Json(body)))
-}
-
-fn success() -> Answer {
-    ok(json!({"success": true}))
-}
-
-fn fields(body: &Value) -> Result<Map<String, Value>, ApiError> {
-    match body {
-        Value::Null => Ok(Map::new()),
-        Value::Object(m) => Ok(m.clone()),
-        _ => Err(ApiError::unprocessable(
-            "The request body must be a JSON object.",
-        )),
-    }
-}
 
 /// The answer for a key that does not exist on GET and PUT: the Swagger
 /// declares only 200/401/422 there, with "Key not exist" among its messages.
@@ -143,7 +122,7 @@ pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
 /// `POST /v2/accountcontactattributes`: `key`, `name` and `type` are required;
 /// keys share a namespace with list names.
 pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
-    let fields = fields(&body.0)?;
+    let fields = body.fields()?;
     let key = required_string(&fields, "key")?;
     let name = required_string(&fields, "name")?;
     if !fields.contains_key("type") {
@@ -185,7 +164,7 @@ pub async fn update(
     Path(key): Path<String>,
     Extension(body): Extension<ParsedBody>,
 ) -> Answer {
-    let fields = fields(&body.0)?;
+    let fields = body.fields()?;
     let mut store = app.store();
     let current = store.attribute(&key).ok_or_else(key_not_exist)?.r#type;
     if let Some(t) = fields.get("type")

@@ -49,7 +49,7 @@ impl ContactPatch {
             c.email = email;
         }
         if let Some(status) = self.status {
-            c.set_status(status, self.force_subscribe, now);
+            c.subscription.set(status, self.force_subscribe, now);
         }
         if let Some(address) = self.sms {
             match c.sms.as_mut() {
@@ -58,7 +58,7 @@ impl ContactPatch {
             }
         }
         if let (Some(status), Some(sms)) = (self.sms_status, c.sms.as_mut()) {
-            sms.set_status(status, self.force_subscribe, now);
+            sms.subscription.set(status, self.force_subscribe, now);
         }
         for (key, value) in self.attributes {
             if value.is_null() {
@@ -211,19 +211,27 @@ impl Parser<'_> {
         };
         // The email and SMS channels are emulated; other channel keys are accepted and
         // ignored rather than rejected, as the account may define them.
-        if let Some(sms) = channels.get("sms") {
+        if let Some(sms) = channels.get("sms").and_then(|v| self.channel("sms", v)) {
             self.sms_channel(sms);
         }
-        let Some(email) = channels.get("email") else {
-            return;
-        };
-        let Value::Object(email) = email else {
-            self.error(
-                "channels.email",
-                "The channels.email must be an object.".into(),
-            );
-            return;
-        };
+        if let Some(email) = channels.get("email").and_then(|v| self.channel("email", v)) {
+            self.email_channel(email);
+        }
+    }
+
+    /// The object `channels.<name>`; anything else is an error on that key.
+    fn channel<'v>(&mut self, name: &str, value: &'v Value) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(fields) => Some(fields),
+            _ => {
+                let key = format!("channels.{name}");
+                self.error(&key, format!("The {key} must be an object."));
+                None
+            }
+        }
+    }
+
+    fn email_channel(&mut self, email: &Map<String, Value>) {
         match email.get("address") {
             None => {}
             Some(Value::String(a)) if is_email(a.trim()) => {
@@ -234,25 +242,12 @@ impl Parser<'_> {
                 format!("The {EMAIL_FIELD} must be a valid email address."),
             ),
         }
-        match email.get("subscribeStatus") {
-            None | Some(Value::Null) => {}
-            Some(v) => match v.as_str().and_then(SubscribeStatus::parse) {
-                Some(s) => self.patch.status = Some(s),
-                None => self.error(
-                    STATUS_FIELD,
-                    format!("The selected {STATUS_FIELD} is invalid."),
-                ),
-            },
+        if let Some(status) = self.subscribe_status(email, STATUS_FIELD, SubscribeStatus::parse) {
+            self.patch.status = Some(status);
         }
     }
-}
 
-impl Parser<'_> {
-    fn sms_channel(&mut self, sms: &Value) {
-        let Value::Object(sms) = sms else {
-            self.error("channels.sms", "The channels.sms must be an object.".into());
-            return;
-        };
+    fn sms_channel(&mut self, sms: &Map<String, Value>) {
         match sms.get("address") {
             None | Some(Value::Null) => {}
             Some(Value::String(a)) if is_e164(a.trim()) => {
@@ -263,15 +258,30 @@ impl Parser<'_> {
                 format!("The {SMS_FIELD} must be a phone number in E.164 form (+15551234567)."),
             ),
         }
-        match sms.get("subscribeStatus") {
-            None | Some(Value::Null) => {}
-            Some(v) => match v.as_str().and_then(SubscribeStatus::parse_sms) {
-                Some(s) => self.patch.sms_status = Some(s),
-                None => self.error(
-                    SMS_STATUS_FIELD,
-                    format!("The selected {SMS_STATUS_FIELD} is invalid."),
-                ),
-            },
+        if let Some(status) =
+            self.subscribe_status(sms, SMS_STATUS_FIELD, SubscribeStatus::parse_sms)
+        {
+            self.patch.sms_status = Some(status);
+        }
+    }
+
+    /// A channel's `subscribeStatus` (absent or `null`: none), read with `parse`,
+    /// which knows the statuses of that channel; any other is an error on `field`.
+    fn subscribe_status(
+        &mut self,
+        channel: &Map<String, Value>,
+        field: &str,
+        parse: fn(&str) -> Option<SubscribeStatus>,
+    ) -> Option<SubscribeStatus> {
+        match channel.get("subscribeStatus") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let status = v.as_str().and_then(parse);
+                if status.is_none() {
+                    self.error(field, format!("The selected {field} is invalid."));
+                }
+                status
+            }
         }
     }
 }

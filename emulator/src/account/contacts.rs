@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::account::contact_body::{self, Mode};
+use crate::http::answer::{Answer, ok, success};
 use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
-use crate::http::query::query;
+use crate::http::query::{Page, query};
 use crate::model::store::{Contact, SubscribeStatus};
 use crate::time;
 
@@ -18,12 +19,6 @@ use crate::time;
 const DEFAULT_PER_PAGE: usize = 25;
 /// Largest page served.
 const MAX_PER_PAGE: usize = 10_000;
-
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
-
-fn ok(body: Value) -> Answer {
-    Ok((StatusCode::OK, Json(body)))
-}
 
 /// `GET /v2/contacts`: a bare array, paged with `page`/`per_page`, no paging headers.
 ///
@@ -56,21 +51,9 @@ pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
     {
         found.reverse();
     }
-    let number = |name: &str| {
-        q.get(name)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|n| *n > 0)
-    };
-    let per_page = number("per_page")
-        .unwrap_or(DEFAULT_PER_PAGE)
-        .min(MAX_PER_PAGE);
-    let page = number("page").unwrap_or(1);
-    let items: Vec<Value> = found
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|c| store.render(c))
-        .collect();
+    let mut page = Page::read(&q, DEFAULT_PER_PAGE);
+    page.size = page.size.min(MAX_PER_PAGE);
+    let items: Vec<Value> = page.of(found).map(|c| store.render(c)).collect();
     ok(Value::Array(items))
 }
 
@@ -134,7 +117,7 @@ pub async fn update(
     sms_free(&store, &patch, Some(seq))?;
     let now = time::now();
     store.update_contact(seq, |c| patch.apply(c, now));
-    ok(json!({"success": true}))
+    success()
 }
 
 /// An SMS number belongs to one contact: writing another contact's number is a 422.
@@ -163,7 +146,7 @@ pub async fn destroy(State(app): State<App>, Path(pk): Path<String>) -> Answer {
     let mut store = app.store();
     let seq = store.find(&pk).ok_or_else(ApiError::record_not_found)?;
     store.remove_contact(seq);
-    ok(json!({"success": true}))
+    success()
 }
 
 /// `PUT /v2/contacts/{pk}/unsubscribe/{channel}`: the email channel, or the SMS
@@ -183,11 +166,12 @@ pub async fn unsubscribe(
     }
     let now = time::now();
     store.update_contact(seq, |c| {
-        match (channel.as_str(), c.sms.as_mut()) {
-            ("sms", Some(sms)) => sms.set_status(SubscribeStatus::Unsubscribed, false, now),
-            _ => c.set_status(SubscribeStatus::Unsubscribed, false, now),
-        }
+        let subscription = match (channel.as_str(), c.sms.as_mut()) {
+            ("sms", Some(sms)) => &mut sms.subscription,
+            _ => &mut c.subscription,
+        };
+        subscription.set(SubscribeStatus::Unsubscribed, false, now);
         c.modified = now;
     });
-    ok(json!({"success": true}))
+    success()
 }

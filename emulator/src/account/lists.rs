@@ -1,34 +1,15 @@
 //! `/v2/accountlists`: list definitions. Membership is set through contacts.
 
-use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::account::values::lenient_bool;
+use crate::http::answer::{Answer, ok, success};
 use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
 use crate::http::query::query;
 use crate::model::store::Store;
-
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
-
-fn ok(body: Value) -> Answer {
-    Ok((StatusCode::OK, Json(body)))
-}
-
-/// The fields of a list body; an empty body counts as an empty object so that
-/// it gets the "required" message rather than a type error.
-fn fields(body: &Value) -> Result<Map<String, Value>, ApiError> {
-    match body {
-        Value::Null => Ok(Map::new()),
-        Value::Object(m) => Ok(m.clone()),
-        _ => Err(ApiError::unprocessable(
-            "The request body must be a JSON object.",
-        )),
-    }
-}
 
 /// Cordial's list-name rules. The error text speaks of letters, numbers and
 /// dashes only, yet Cordial's own examples use underscores, so both are allowed
@@ -93,7 +74,7 @@ pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
 
 /// `POST /v2/accountlists` → 200 `{"success":true,"id":<int>}`.
 pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
-    let fields = fields(&body.0)?;
+    let fields = body.fields()?;
     let mut store = app.store();
     let name = check_name(&store, fields.get("name"), None)?;
     let enhanced = enhanced(&fields)?.unwrap_or(false);
@@ -132,7 +113,7 @@ pub async fn update(
     let id = list_id(&id)
         .filter(|id| store.lists.contains_key(id))
         .ok_or_else(ApiError::list_not_found)?;
-    let fields = fields(&body.0)?;
+    let fields = body.fields()?;
     let name = match fields.get("name") {
         None => None,
         Some(n) => Some(check_name(&store, Some(n), Some(id))?),
@@ -164,7 +145,7 @@ pub async fn clear(State(app): State<App>, Path(id): Path<String>) -> Answer {
 pub async fn destroy(State(app): State<App>, Path(id): Path<String>) -> Answer {
     let mut store = app.store();
     match list_id(&id) {
-        Some(id) if store.remove_list(id) => ok(json!({"success": true})),
+        Some(id) if store.remove_list(id) => success(),
         _ => Err(ApiError::record_not_found()),
     }
 }

@@ -58,27 +58,24 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use cordial_sftp::Credential;
 use serde_json::{Map, Value, json};
 
 use crate::account::contact_body::is_email;
 use crate::account::values::lenient_bool;
 use crate::exports::job;
+use crate::http::answer::{Answer, ok};
 use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
-use crate::jobs::sftp::{self, text};
+use crate::jobs::fields::{delimiter, text};
+use crate::jobs::sftp::Login;
 use crate::model::events::ceil_seconds;
 use crate::model::ids;
 use crate::model::job::Job;
 use crate::time;
-
-/// The SFTP port when `destination.port` is absent.
-const DEFAULT_SFTP_PORT: u16 = 22;
 
 /// The file layout asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,12 +137,8 @@ pub struct Column {
 pub struct ExportRequest {
     pub name: String,
     pub format: Format,
-    pub server: String,
-    pub port: u16,
-    pub username: String,
-    pub credential: Credential,
-    /// `destination.path`: the folder the files go to.
-    pub path: String,
+    /// `destination`: `path` is the folder the files go to.
+    pub login: Login,
     pub selection: Selection,
     pub columns: Option<Vec<Column>>,
     pub show_header: bool,
@@ -169,10 +162,7 @@ impl ExportRequest {
 }
 
 /// `POST /v2/contactactivityexport` → 200 `{"jobId": ".."}`, or 400/406.
-pub async fn create(
-    State(app): State<App>,
-    Extension(body): Extension<ParsedBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
     let request = parse_request(&body.0, &app.saved_sftp_keys, &|contact| {
         app.store().find(contact).is_some() || app.events_have_contact(contact)
     })?;
@@ -181,12 +171,12 @@ pub async fn create(
         id.clone(),
         request.name.clone(),
         request.format.as_str(),
-        request.path.clone(),
+        request.login.path.clone(),
         request.file_name(1),
     ));
     let failure = app.take_export_failure();
     job::spawn(app.clone(), id.clone(), request, failure);
-    Ok((StatusCode::OK, Json(json!({"jobId": id}))))
+    ok(json!({"jobId": id}))
 }
 
 /// 406: the export's configuration.
@@ -196,11 +186,7 @@ fn refuse(message: impl Into<String>) -> ApiError {
 
 /// 400: the destination's configuration.
 fn bad_destination(message: impl Into<String>) -> ApiError {
-    ApiError::Keyed {
-        status: StatusCode::BAD_REQUEST,
-        error_key: crate::http::errors::GENERIC,
-        message: message.into(),
-    }
+    ApiError::generic(StatusCode::BAD_REQUEST, message)
 }
 
 fn absent(fields: &Map<String, Value>, key: &str) -> bool {
@@ -272,14 +258,7 @@ pub fn parse_request(
     let format = match export_type.trim().to_ascii_lowercase().as_str() {
         "json" => Format::Json,
         "csv" => Format::Csv,
-        "txt" => Format::Txt(match fields.get("delimiter") {
-            None | Some(Value::Null) => b',',
-            Some(Value::String(d)) => match d.as_bytes() {
-                [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => *b,
-                _ => return Err(incorrect("delimiter")),
-            },
-            Some(_) => return Err(incorrect("delimiter")),
-        }),
+        "txt" => Format::Txt(delimiter(fields).ok_or_else(|| incorrect("delimiter"))?),
         _ => return Err(refuse("The selected exportType is invalid.")), // [INF]
     };
 
@@ -296,25 +275,7 @@ pub fn parse_request(
             "The selected destination.transport is invalid. (This emulator writes export files over SFTP only.)",
         ));
     }
-    let required = |key: &str| {
-        text(destination, key)
-            .ok_or_else(|| bad_destination(format!("The destination.{key} field is required.")))
-    };
-    let server = required("server")?.trim().to_owned();
-    let port = match destination.get("port") {
-        None | Some(Value::Null) => DEFAULT_SFTP_PORT,
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                bad_destination("The destination.port must be an integer between 1 and 65535.")
-            })?,
-    };
-    let username = required("username")?;
-    let path = required("path")?;
-    let credential = sftp::credential(destination, saved_keys).map_err(bad_destination)?;
+    let login = Login::parse(destination, "destination", saved_keys).map_err(bad_destination)?;
     if let Some(email) = fields.get("confirmEmail").filter(|v| !v.is_null())
         && !email.as_str().is_some_and(|e| is_email(e.trim()))
     {
@@ -421,11 +382,7 @@ pub fn parse_request(
     Ok(ExportRequest {
         name,
         format,
-        server,
-        port,
-        username,
-        credential,
-        path,
+        login,
         selection: Selection {
             start: ceil_seconds(start),
             end: ceil_seconds(end),
@@ -444,6 +401,8 @@ pub fn parse_request(
 
 #[cfg(test)]
 mod tests {
+    use cordial_sftp::Credential;
+
     use super::*;
 
     fn keys() -> HashMap<String, PathBuf> {
@@ -490,7 +449,7 @@ mod tests {
     fn a_good_request_is_read_with_defaults() {
         let r = parse(good()).unwrap();
         assert_eq!(r.format, Format::Json);
-        assert_eq!(r.port, 22);
+        assert_eq!(r.login.port, 22);
         assert_eq!(r.limit_per_file, 0);
         assert!(!r.compress && !r.show_header);
         assert_eq!(r.selection.actions, None);
@@ -498,7 +457,7 @@ mod tests {
         assert_eq!(r.selection.start, 1_719_792_001);
         assert_eq!(r.selection.end, 1_719_878_400);
         assert_eq!(r.file_name(1), "Clicks-1.json");
-        assert!(matches!(r.credential, Credential::Password(ref p) if p == "p"));
+        assert!(matches!(r.login.credential, Credential::Password(ref p) if p == "p"));
 
         let mut b = good();
         b["exportType"] = json!("txt");
@@ -512,8 +471,8 @@ mod tests {
             json!([{"name": "ats", "label": "action timestamp"}, {"name": "email"}]);
         let r = parse(b).unwrap();
         assert_eq!(r.format, Format::Txt(b'|'));
-        assert_eq!(r.port, 2222);
-        assert!(matches!(r.credential, Credential::PrivateKey(_)));
+        assert_eq!(r.login.port, 2222);
+        assert!(matches!(r.login.credential, Credential::PrivateKey(_)));
         assert_eq!(r.file_name(3), "Clicks-1-3.txt.gz");
         assert_eq!(
             r.selection.actions,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 pub type ValidationErrors = BTreeMap<String, Vec<String>>;
 
 /// The generic error key Cordial uses for most 4xx bodies.
-pub const GENERIC: &str = "GENERIC_ERROR_KEY";
+const GENERIC: &str = "GENERIC_ERROR_KEY";
 
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,22 +39,23 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// 422 with a single `message` (lists, attributes).
-    pub fn unprocessable(message: impl Into<String>) -> Self {
+    /// `status` with the generic error key and a single `message`.
+    pub fn generic(status: StatusCode, message: impl Into<String>) -> Self {
         Self::Keyed {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             error_key: GENERIC,
             message: message.into(),
         }
     }
 
-    /// 406 with a single `message`: a contact import's configuration error.
+    /// 422 with a single `message` (lists, attributes).
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::generic(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 406 with a single `message`: an import's or export's configuration error.
     pub fn not_acceptable(message: impl Into<String>) -> Self {
-        Self::Keyed {
-            status: StatusCode::NOT_ACCEPTABLE,
-            error_key: GENERIC,
-            message: message.into(),
-        }
+        Self::generic(StatusCode::NOT_ACCEPTABLE, message)
     }
 
     /// 422 with one validation error on `field`.
@@ -94,11 +95,7 @@ impl ApiError {
 
     /// 404 of `PUT /v2/accountlists/{id}` (Swagger `ListNotFound`).
     pub fn list_not_found() -> Self {
-        Self::Keyed {
-            status: StatusCode::NOT_FOUND,
-            error_key: GENERIC,
-            message: "List is not found".into(),
-        }
+        Self::generic(StatusCode::NOT_FOUND, "List is not found")
     }
 
     /// The HTTP status of this error.

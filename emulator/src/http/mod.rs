@@ -8,6 +8,7 @@
 //! folder depends on nothing above [`crate::model`]. The route table that puts the
 //! pipeline in front of every endpoint is `routes.rs`, at the top.
 
+pub mod answer;
 pub mod app;
 mod auth;
 mod body;

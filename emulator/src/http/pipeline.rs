@@ -11,11 +11,12 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
 
 use crate::http::app::App;
 use crate::http::auth;
 use crate::http::body;
-use crate::http::errors::{ApiError, GENERIC};
+use crate::http::errors::ApiError;
 use crate::http::faults::Fault;
 use crate::http::recording::RecordedRequest;
 
@@ -24,7 +25,22 @@ const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The decoded request body, `Null` when there was none.
 #[derive(Debug, Clone)]
-pub struct ParsedBody(pub serde_json::Value);
+pub struct ParsedBody(pub Value);
+
+impl ParsedBody {
+    /// The fields of a body that must be an object (lists, attributes). No body
+    /// counts as an empty object, so that a missing field gets its "required"
+    /// message rather than a type error.
+    pub fn fields(&self) -> Result<Map<String, Value>, ApiError> {
+        match &self.0 {
+            Value::Null => Ok(Map::new()),
+            Value::Object(m) => Ok(m.clone()),
+            _ => Err(ApiError::unprocessable(
+                "The request body must be a JSON object.",
+            )),
+        }
+    }
+}
 
 pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
     let latency = app.latency();
@@ -34,12 +50,8 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
 
     let (mut parts, raw_body) = request.into_parts();
     let Ok(bytes) = to_bytes(raw_body, MAX_BODY_BYTES).await else {
-        return ApiError::Keyed {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            error_key: GENERIC,
-            message: "Payload too large".into(),
-        }
-        .into_response();
+        return ApiError::generic(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
+            .into_response();
     };
     let content_type = parts
         .headers
@@ -77,7 +89,7 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
             Err(e) => return e.into_response(),
         }
     } else {
-        serde_json::Value::Null
+        Value::Null
     };
     parts.extensions.insert(ParsedBody(parsed));
     next.run(Request::from_parts(parts, Body::empty())).await

@@ -15,14 +15,15 @@
 //! CSV or has no `channels.email.address` column. Bad rows do not fail a job; they
 //! are counted as `rejected`.
 
-use cordial_sftp::{HostKeyPolicy, SftpClient, SftpFailure, Target};
+use cordial_sftp::{SftpClient, SftpFailure};
 
 use crate::http::app::App;
 use crate::imports::apply::{EMAIL_COLUMN, Outcome, Plan, apply_row};
 use crate::imports::file::parse_file;
 use crate::imports::request::ImportRequest;
-use crate::jobs::sftp::{Failure, finish_failed, is_login_failure};
-use crate::model::job::{JobStatus, Rejection};
+use crate::jobs::lifecycle::{self, Failure};
+use crate::jobs::sftp::Login;
+use crate::model::job::Rejection;
 use crate::time;
 
 /// Rows applied per lock of the store.
@@ -32,71 +33,28 @@ const READ_CHUNK: usize = 1 << 20;
 /// The largest file read. A 30,000-row import file is a few MiB.
 const MAX_FILE_BYTES: usize = 256 << 20;
 
-/// Runs the import job `id` in the background. A panic in the job fails it
-/// rather than leaving it `Processing` for ever.
+/// Runs the import job `id` in the background.
 pub fn spawn(app: App, id: String, request: ImportRequest) {
-    let job = tokio::spawn(run(app.clone(), id.clone(), request));
-    tokio::spawn(async move {
-        if let Err(e) = job.await {
-            finish_failed(
-                &app,
-                &id,
-                "import",
-                Failure {
-                    message: "The import failed because of an internal error.".into(),
-                    detail: e.to_string(),
-                },
-            );
-        }
-    });
+    let steps = run(app.clone(), id.clone(), request);
+    lifecycle::spawn(app, id, "import", steps);
 }
 
-async fn run(app: App, id: String, request: ImportRequest) {
-    let mut held = app.watch_hold();
-    while *held.borrow_and_update() {
-        if held.changed().await.is_err() {
-            break;
-        }
-    }
-    app.update_job(&id, |j| {
-        j.status = JobStatus::Processing;
-        j.started = Some(time::now());
-    });
-    let bytes = match fetch(&request).await {
-        Ok(b) => b,
-        Err(f) => return finish_failed(&app, &id, "import", f),
-    };
-    let file = match parse_file(
+/// The import's own steps: fetch, parse, apply.
+async fn run(app: App, id: String, request: ImportRequest) -> Result<(), Failure> {
+    let bytes = fetch(&request.login).await?;
+    let file = parse_file(
         &bytes,
         request.delimiter,
         request.has_header,
         request.columns.as_deref(),
-    ) {
-        Ok(f) => f,
-        Err(m) => {
-            return finish_failed(
-                &app,
-                &id,
-                "import",
-                Failure {
-                    detail: m.clone(),
-                    message: m,
-                },
-            );
-        }
-    };
+    )
+    .map_err(|m| Failure::new(m.clone(), m))?;
     drop(bytes);
     if !file.columns.iter().any(|c| c == EMAIL_COLUMN) {
-        let m = format!("The file has no {EMAIL_COLUMN} column.");
-        return finish_failed(
-            &app,
-            &id,
-            "import",
-            Failure {
-                detail: format!("columns: {:?}", file.columns),
-                message: m,
-            },
-        );
+        return Err(Failure::new(
+            format!("The file has no {EMAIL_COLUMN} column."),
+            format!("columns: {:?}", file.columns),
+        ));
     }
     let total = file.rows.len() as u64;
     app.update_job(&id, |j| {
@@ -141,10 +99,7 @@ async fn run(app: App, id: String, request: ImportRequest) {
         });
         tokio::task::yield_now().await;
     }
-    app.update_job(&id, |j| {
-        j.status = JobStatus::Done;
-        j.ended = Some(time::now());
-    });
+    Ok(())
 }
 
 /// `source.path` as the folder to log in to and the file name inside it.
@@ -157,63 +112,41 @@ fn split_path(path: &str) -> (String, String) {
 }
 
 /// Logs in and reads the whole file.
-async fn fetch(request: &ImportRequest) -> Result<Vec<u8>, Failure> {
-    let (folder, name) = split_path(&request.path);
-    let mut client = SftpClient::new(Target {
-        host: request.server.clone(),
-        port: request.port,
-        username: request.username.clone(),
-        credential: request.credential.clone(),
-        folder,
-        host_key: HostKeyPolicy::AcceptAny,
-    });
-    let server = request.server.clone();
-    let path = request.path.clone();
-    if let Err(e) = client.connect().await {
-        return Err(open_failure(e, &server, &path));
-    }
-    let mut download = match client.open(&name).await {
-        Ok(d) => d,
-        Err(e) => return Err(open_failure(e, &server, &path)),
-    };
+async fn fetch(login: &Login) -> Result<Vec<u8>, Failure> {
+    let path = &login.path;
+    let (folder, name) = split_path(path);
+    let mut client = SftpClient::new(login.target(folder));
+    client.connect().await.map_err(|e| open_failure(e, login))?;
+    let mut download = client
+        .open(&name)
+        .await
+        .map_err(|e| open_failure(e, login))?;
     let mut bytes = Vec::new();
     loop {
-        let chunk = match download.read(READ_CHUNK).await {
-            Ok(c) => c,
-            Err(e) => {
-                return Err(Failure {
-                    message: format!("Couldn't read the file ({path})"),
-                    detail: e.to_string(),
-                });
-            }
-        };
+        let chunk = download
+            .read(READ_CHUNK)
+            .await
+            .map_err(|e| Failure::new(format!("Couldn't read the file ({path})"), e))?;
         if chunk.is_empty() {
             break;
         }
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(Failure {
-                message: format!("The file ({path}) is too large to import."),
-                detail: format!("more than {MAX_FILE_BYTES} bytes"),
-            });
+            return Err(Failure::new(
+                format!("The file ({path}) is too large to import."),
+                format!("more than {MAX_FILE_BYTES} bytes"),
+            ));
         }
     }
     Ok(bytes)
 }
 
 /// Cordial's message for a failure to log in or to open the file.
-fn open_failure(e: SftpFailure, server: &str, path: &str) -> Failure {
-    let message = match &e {
-        SftpFailure::Connection(_) if is_login_failure(&e) => {
-            format!("Can't login to the server ({server})")
-        }
-        SftpFailure::Connection(_) => format!("Can't connect to the server ({server})"),
-        _ => format!("Couldn't get the size of the file ({path})"),
-    };
-    Failure {
-        message,
-        detail: e.to_string(),
-    }
+fn open_failure(e: SftpFailure, login: &Login) -> Failure {
+    let message = login
+        .failure_message(&e)
+        .unwrap_or_else(|| format!("Couldn't get the size of the file ({})", login.path));
+    Failure::new(message, e)
 }
 
 #[cfg(test)]

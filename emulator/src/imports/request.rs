@@ -19,22 +19,20 @@ use std::path::PathBuf;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use cordial_sftp::Credential;
 use serde_json::{Map, Value, json};
 
 use crate::account::contact_body::is_email;
 use crate::account::values::lenient_bool;
+use crate::http::answer::Answer;
 use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
 use crate::imports::job;
-use crate::jobs::sftp::{self, text};
+use crate::jobs::fields::{delimiter, text};
+use crate::jobs::sftp::Login;
 use crate::model::ids;
 use crate::model::job::Job;
 use crate::model::store::Store;
-
-/// The SFTP port when `source.port` is absent.
-const DEFAULT_SFTP_PORT: u16 = 22;
 
 /// `strategy`: which rows an import may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +49,8 @@ pub enum Strategy {
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
     pub import_name: Option<String>,
-    pub server: String,
-    pub port: u16,
-    pub username: String,
-    pub credential: Credential,
-    /// `source.path` as given.
-    pub path: String,
+    /// `source`: `path` is the file, as given.
+    pub login: Login,
     pub has_header: bool,
     pub columns: Option<Vec<String>>,
     pub delimiter: u8,
@@ -72,10 +66,7 @@ pub struct ImportRequest {
 }
 
 /// `POST /v2/contactimports` → 201 `{"jobId": ".."}`, or 406 for a bad configuration.
-pub async fn create(
-    State(app): State<App>,
-    Extension(body): Extension<ParsedBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
     let request = {
         let store = app.store();
         parse_request(&body.0, &app.saved_sftp_keys, &store)?
@@ -84,7 +75,7 @@ pub async fn create(
     app.add_job(Job::new_import(
         id.clone(),
         request.import_name.clone(),
-        request.path.clone(),
+        request.login.path.clone(),
     ));
     job::spawn(app.clone(), id.clone(), request);
     Ok((StatusCode::CREATED, Json(json!({"jobId": id}))))
@@ -92,10 +83,6 @@ pub async fn create(
 
 fn refuse(message: impl Into<String>) -> ApiError {
     ApiError::not_acceptable(message)
-}
-
-fn required(source: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
-    text(source, key).ok_or_else(|| refuse(format!("The source.{key} field is required.")))
 }
 
 fn flag(fields: &Map<String, Value>, key: &str, default: bool) -> Result<bool, ApiError> {
@@ -129,19 +116,7 @@ pub fn parse_request(
             "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
         ));
     }
-    let server = required(source, "server")?.trim().to_owned();
-    let port = match source.get("port") {
-        None | Some(Value::Null) => DEFAULT_SFTP_PORT,
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p > 0)
-            .ok_or_else(|| refuse("The source.port must be an integer between 1 and 65535."))?,
-    };
-    let username = required(source, "username")?;
-    let path = required(source, "path")?;
-    let credential = sftp::credential(source, saved_keys).map_err(refuse)?;
+    let login = Login::parse(source, "source", saved_keys).map_err(refuse)?;
 
     let has_header = flag(fields, "hasHeader", false)?;
     let columns = match fields.get("columns") {
@@ -159,14 +134,8 @@ pub fn parse_request(
     if !has_header && columns.is_none() {
         return Err(refuse("The columns field is required."));
     }
-    let delimiter = match fields.get("delimiter") {
-        None | Some(Value::Null) => b',',
-        Some(Value::String(d)) => match d.as_bytes() {
-            [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => *b,
-            _ => return Err(refuse("The delimiter must be a single character.")),
-        },
-        Some(_) => return Err(refuse("The delimiter must be a single character.")),
-    };
+    let delimiter =
+        delimiter(fields).ok_or_else(|| refuse("The delimiter must be a single character."))?;
     let strategy = match fields.get("strategy") {
         None | Some(Value::Null) => Strategy::Upsert,
         Some(Value::String(s)) if s.is_empty() => Strategy::Upsert,
@@ -209,11 +178,7 @@ pub fn parse_request(
     flag(fields, "suppressTriggers", true)?;
     Ok(ImportRequest {
         import_name: text(fields, "importName"),
-        server,
-        port,
-        username,
-        credential,
-        path,
+        login,
         has_header,
         columns,
         delimiter,
@@ -264,6 +229,8 @@ fn list_ids(store: &Store, lists: &Map<String, Value>, key: &str) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
+    use cordial_sftp::Credential;
+
     use super::*;
     use crate::config::Seed;
 
@@ -290,11 +257,11 @@ mod tests {
     #[test]
     fn a_good_request_is_read_with_defaults() {
         let r = parse(good()).unwrap();
-        assert_eq!(r.port, 22);
+        assert_eq!(r.login.port, 22);
         assert_eq!(r.delimiter, b',');
         assert_eq!(r.strategy, Strategy::Upsert);
         assert!(r.subscribe && r.has_header && r.columns.is_none());
-        assert!(matches!(r.credential, Credential::Password(ref p) if p == "p"));
+        assert!(matches!(r.login.credential, Credential::Password(ref p) if p == "p"));
         let mut b = good();
         b["source"]["savedKey"] = json!("k");
         b["lists"] = json!({"addTo": ["newsletter"], "removeFrom": []});
@@ -302,10 +269,10 @@ mod tests {
         b["source"]["port"] = json!("2222");
         let r = parse(b).unwrap();
         assert!(
-            matches!(r.credential, Credential::PrivateKey(ref p) if p == &PathBuf::from("/keys/k"))
+            matches!(r.login.credential, Credential::PrivateKey(ref p) if p == &PathBuf::from("/keys/k"))
         );
         assert_eq!(r.add_to, vec![1]);
-        assert_eq!(r.port, 2222);
+        assert_eq!(r.login.port, 2222);
         assert!(!r.subscribe);
     }
 

@@ -1,22 +1,20 @@
 //! `GET /v2/jobs/{id}` and `GET /v2/jobs`: reading the job records
 //! ([`crate::model::job`]) that imports and exports leave behind.
 
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::http::answer::{Answer, ok};
 use crate::http::app::App;
 use crate::http::errors::ApiError;
-use crate::http::query::query;
+use crate::http::query::{Page, query};
 use crate::model::job::Job;
 
 /// Page size of `GET /v2/jobs` when `per_page` is absent.
 const DEFAULT_PER_PAGE: usize = 25;
 /// Cordial's cap on `per_page` with `include=statistic`.
 const MAX_PER_PAGE_WITH_STATISTIC: usize = 25;
-
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 
 /// Keeps only the top-level keys named in `fields` (comma-separated), if given.
 fn select_fields(doc: Value, fields: Option<&String>) -> Value {
@@ -49,7 +47,7 @@ pub async fn show(
     let doc = app
         .job(&id, Job::to_json)
         .ok_or_else(ApiError::record_not_found)?;
-    Ok((StatusCode::OK, Json(select_fields(doc, q.get("fields")))))
+    ok(select_fields(doc, q.get("fields")))
 }
 
 /// `GET /v2/jobs`: a bare array, newest first, filtered by `jobName` and
@@ -58,16 +56,10 @@ pub async fn show(
 /// No match is `[]`, not 404. The `times[...]` filters are not emulated.
 pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
     let q = query(raw);
-    let number = |name: &str| {
-        q.get(name)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|n| *n > 0)
-    };
-    let per_page = number("per_page").unwrap_or(DEFAULT_PER_PAGE);
-    let page = number("page").unwrap_or(1);
+    let page = Page::read(&q, DEFAULT_PER_PAGE);
     if q.get("include")
         .is_some_and(|i| i.split(',').any(|p| p.trim() == "statistic"))
-        && per_page > MAX_PER_PAGE_WITH_STATISTIC
+        && page.size > MAX_PER_PAGE_WITH_STATISTIC
     {
         return Err(ApiError::Keyed {
             status: StatusCode::BAD_REQUEST,
@@ -77,16 +69,13 @@ pub async fn index(State(app): State<App>, RawQuery(raw): RawQuery) -> Answer {
             ),
         });
     }
-    let docs: Vec<Value> = app
+    let docs = app
         .jobs(Job::to_json)
         .into_iter()
         .rev()
         .filter(|d| q.get("jobName").is_none_or(|n| d["jobName"] == n.as_str()))
-        .filter(|d| q.get("status").is_none_or(|s| d["status"] == s.as_str()))
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .collect();
-    Ok((StatusCode::OK, Json(Value::Array(docs))))
+        .filter(|d| q.get("status").is_none_or(|s| d["status"] == s.as_str()));
+    ok(Value::Array(page.of(docs).collect()))
 }
 
 #[cfg(test)]

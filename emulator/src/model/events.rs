@@ -93,6 +93,23 @@ const MAX_SYNTHETIC_CONTACTS: u64 = 200_000;
 /// `message` of a synthetic event that is not a message event.
 const NO_MESSAGE: u32 = u32::MAX;
 
+/// The fields of a record, in the order they are written; a given event's other
+/// fields follow them. An export without `columnHeaders` writes these columns.
+pub const RECORD_FIELDS: [&str; 12] = [
+    "_id",
+    "cID",
+    "email",
+    "action",
+    "time",
+    "mcID",
+    "bmID",
+    "mdtID",
+    "first",
+    "message_name",
+    "message_sent",
+    "properties",
+];
+
 /// One rendered record: keys in output order.
 pub type Record = Vec<(Cow<'static, str>, Value)>;
 
@@ -667,23 +684,13 @@ fn write_properties(action: &str, v: u32, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Output rank of a given event's field: `cID`, `email` first (before `action`
-/// and `time`), then the message fields, then anything else as given.
+/// Output rank of a given event's field: its place in [`RECORD_FIELDS`], anything
+/// else after them as given. (`_id`, `action` and `time` are taken out before.)
 fn rank(key: &str) -> usize {
-    [
-        "cID",
-        "email",
-        "mcID",
-        "bmID",
-        "mdtID",
-        "first",
-        "message_name",
-        "message_sent",
-        "properties",
-    ]
-    .iter()
-    .position(|k| *k == key)
-    .unwrap_or(usize::MAX)
+    RECORD_FIELDS
+        .iter()
+        .position(|k| *k == key)
+        .unwrap_or(usize::MAX)
 }
 
 type Parsed = (i64, Option<[u8; 12]>, String, Vec<(String, Value)>);

@@ -141,25 +141,53 @@ impl SubscribeStatus {
     }
 }
 
-/// Moves a channel to `requested`. Unsubscribe is sticky: only `forceSubscribe:true` moves
-/// an unsubscribed channel anywhere else, and otherwise the request is silently ignored
-/// (cordial-api.md §2.2 [INF]).
-fn move_status(
-    status: &mut SubscribeStatus,
-    subscribed_at: &mut Option<DateTime<Utc>>,
-    unsubscribed_at: &mut Option<DateTime<Utc>>,
-    requested: SubscribeStatus,
-    force: bool,
-    now: DateTime<Utc>,
-) {
-    if *status == requested || (*status == SubscribeStatus::Unsubscribed && !force) {
-        return;
+/// Where one channel of a contact stands: its status and when it last became
+/// subscribed or unsubscribed. The email and SMS channels follow the same rules.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub status: SubscribeStatus,
+    pub subscribed_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+}
+
+impl Subscription {
+    /// A channel that was never subscribed or unsubscribed.
+    pub fn none() -> Self {
+        Self {
+            status: SubscribeStatus::None,
+            subscribed_at: None,
+            unsubscribed_at: None,
+        }
     }
-    *status = requested;
-    match requested {
-        SubscribeStatus::Subscribed => *subscribed_at = Some(now),
-        SubscribeStatus::Unsubscribed => *unsubscribed_at = Some(now),
-        SubscribeStatus::None | SubscribeStatus::PendingDoi => {}
+
+    /// Moves the channel to `requested`. Unsubscribe is sticky: only
+    /// `forceSubscribe:true` moves an unsubscribed channel anywhere else, and
+    /// otherwise the request is silently ignored (cordial-api.md §2.2 [INF]).
+    pub fn set(&mut self, requested: SubscribeStatus, force: bool, now: DateTime<Utc>) {
+        if self.status == requested || (self.status == SubscribeStatus::Unsubscribed && !force) {
+            return;
+        }
+        self.status = requested;
+        match requested {
+            SubscribeStatus::Subscribed => self.subscribed_at = Some(now),
+            SubscribeStatus::Unsubscribed => self.unsubscribed_at = Some(now),
+            SubscribeStatus::None | SubscribeStatus::PendingDoi => {}
+        }
+    }
+
+    /// The channel in the GET shape: address, status and the time of the current status.
+    fn render(&self, address: &str) -> Value {
+        let mut channel = json!({"address": address, "subscribeStatus": self.status.as_str()});
+        match (self.status, self.subscribed_at, self.unsubscribed_at) {
+            (SubscribeStatus::Subscribed, Some(t), _) => {
+                channel["subscribedAt"] = time::format(t).into();
+            }
+            (SubscribeStatus::Unsubscribed, _, Some(t)) => {
+                channel["unsubscribedAt"] = time::format(t).into();
+            }
+            _ => {}
+        }
+        channel
     }
 }
 
@@ -168,31 +196,15 @@ fn move_status(
 pub struct SmsChannel {
     /// E.164, `+15551234567`; unique in the account.
     pub address: String,
-    pub status: SubscribeStatus,
-    pub subscribed_at: Option<DateTime<Utc>>,
-    pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub subscription: Subscription,
 }
 
 impl SmsChannel {
     pub fn new(address: String) -> Self {
         Self {
             address,
-            status: SubscribeStatus::None,
-            subscribed_at: None,
-            unsubscribed_at: None,
+            subscription: Subscription::none(),
         }
-    }
-
-    /// As [`Contact::set_status`], for the SMS channel.
-    pub fn set_status(&mut self, requested: SubscribeStatus, force: bool, now: DateTime<Utc>) {
-        move_status(
-            &mut self.status,
-            &mut self.subscribed_at,
-            &mut self.unsubscribed_at,
-            requested,
-            force,
-            now,
-        );
     }
 }
 
@@ -203,9 +215,8 @@ pub struct Contact {
     /// Lower-cased email address, the account's primary key. Empty for a contact created
     /// by its SMS number alone (`identifyBy: ["channels.sms.address"]`).
     pub email: String,
-    pub status: SubscribeStatus,
-    pub subscribed_at: Option<DateTime<Utc>>,
-    pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// The email channel's status.
+    pub subscription: Subscription,
     /// Attribute values by key, already normalised (dates in Cordial's format).
     pub attributes: Map<String, Value>,
     /// List memberships in join order, with the join time.
@@ -220,29 +231,13 @@ impl Contact {
         Self {
             cid: ids::object_id(),
             email,
-            status: SubscribeStatus::None,
-            subscribed_at: None,
-            unsubscribed_at: None,
+            subscription: Subscription::none(),
             attributes: Map::new(),
             lists: Vec::new(),
             created: now,
             modified: now,
             sms: None,
         }
-    }
-
-    /// Moves the email channel to `requested`. Unsubscribe is sticky: only
-    /// `forceSubscribe:true` moves an unsubscribed contact anywhere else, and
-    /// otherwise the request is silently ignored (cordial-api.md §2.2 [INF]).
-    pub fn set_status(&mut self, requested: SubscribeStatus, force: bool, now: DateTime<Utc>) {
-        move_status(
-            &mut self.status,
-            &mut self.subscribed_at,
-            &mut self.unsubscribed_at,
-            requested,
-            force,
-            now,
-        );
     }
 
     fn sms_address(&self) -> Option<&str> {
@@ -466,17 +461,10 @@ impl Store {
 
         let mut channels = Map::new();
         if !c.email.is_empty() {
-            let email = render_channel(&c.email, c.status, c.subscribed_at, c.unsubscribed_at);
-            channels.insert("email".into(), email);
+            channels.insert("email".into(), c.subscription.render(&c.email));
         }
         if let Some(sms) = &c.sms {
-            let sms = render_channel(
-                &sms.address,
-                sms.status,
-                sms.subscribed_at,
-                sms.unsubscribed_at,
-            );
-            channels.insert("sms".into(), sms);
+            channels.insert("sms".into(), sms.subscription.render(&sms.address));
         }
 
         let mut names = Vec::new();
@@ -502,26 +490,6 @@ impl Store {
     }
 }
 
-/// One channel of the GET shape: address, status and the time of the current status.
-fn render_channel(
-    address: &str,
-    status: SubscribeStatus,
-    subscribed_at: Option<DateTime<Utc>>,
-    unsubscribed_at: Option<DateTime<Utc>>,
-) -> Value {
-    let mut channel = json!({"address": address, "subscribeStatus": status.as_str()});
-    match (status, subscribed_at, unsubscribed_at) {
-        (SubscribeStatus::Subscribed, Some(t), _) => {
-            channel["subscribedAt"] = time::format(t).into();
-        }
-        (SubscribeStatus::Unsubscribed, _, Some(t)) => {
-            channel["unsubscribedAt"] = time::format(t).into();
-        }
-        _ => {}
-    }
-    channel
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,14 +498,15 @@ mod tests {
     fn unsubscribe_is_sticky_without_force() {
         let t0 = time::now();
         let mut c = Contact::new("a@x.io".into(), t0);
-        c.set_status(SubscribeStatus::Unsubscribed, false, t0);
-        c.set_status(SubscribeStatus::Subscribed, false, t0);
-        assert_eq!(c.status, SubscribeStatus::Unsubscribed);
-        c.set_status(SubscribeStatus::None, false, t0);
-        assert_eq!(c.status, SubscribeStatus::Unsubscribed);
-        c.set_status(SubscribeStatus::Subscribed, true, t0);
-        assert_eq!(c.status, SubscribeStatus::Subscribed);
-        assert!(c.subscribed_at.is_some());
+        let email = &mut c.subscription;
+        email.set(SubscribeStatus::Unsubscribed, false, t0);
+        email.set(SubscribeStatus::Subscribed, false, t0);
+        assert_eq!(email.status, SubscribeStatus::Unsubscribed);
+        email.set(SubscribeStatus::None, false, t0);
+        assert_eq!(email.status, SubscribeStatus::Unsubscribed);
+        email.set(SubscribeStatus::Subscribed, true, t0);
+        assert_eq!(email.status, SubscribeStatus::Subscribed);
+        assert!(email.subscribed_at.is_some());
     }
 
     #[test]
@@ -578,8 +547,9 @@ mod tests {
         assert_eq!(v["channels"]["sms"]["subscribeStatus"], "none");
         s.update_contact(seq, |c| {
             let sms = c.sms.as_mut().unwrap();
-            sms.set_status(SubscribeStatus::Unsubscribed, false, t0);
-            sms.set_status(SubscribeStatus::Subscribed, false, t0);
+            let subscription = &mut sms.subscription;
+            subscription.set(SubscribeStatus::Unsubscribed, false, t0);
+            subscription.set(SubscribeStatus::Subscribed, false, t0);
             sms.address = "+15550000000".into();
         });
         let v = s.render(s.contact(seq).unwrap());
