@@ -1,24 +1,19 @@
-//! Contact imports end to end: a real OpenSSH sshd on loopback serves the file, the
-//! emulator is driven over real HTTP, and the job is read back through
-//! `GET /v2/jobs`. Needs root and `/usr/sbin/sshd` (as `cordial_sftp::sshd` does).
+//! Contact imports: the sshd serves the file, and the job is read back through
+//! `GET /v2/jobs`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
-#[path = "support/api.rs"]
-mod api;
-use api::{Api, SAVED_KEY};
+use crate::api::{Api, SAVED_KEY};
 
 const KEY: &str = "import-test-key";
-/// How long a job may take before a test gives up (a stuck job, not a slow one).
-const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Api {
-    async fn start() -> Api {
+    /// The demo account plus the lists `vip` and `promo`.
+    async fn with_lists() -> Api {
         let mut seed = Seed::demo();
         seed.lists.extend(["vip".to_owned(), "promo".to_owned()]);
         Api::launch(
@@ -40,38 +35,32 @@ impl Api {
 
     /// An SFTP source logging in with the saved key.
     fn key_source(&self, path: &str) -> Value {
-        json!({
-            "transport": "sftp",
-            "server": "127.0.0.1",
-            "port": self.sshd.port(),
-            "username": self.sshd.user(),
-            "savedKey": SAVED_KEY,
-            "path": path,
-        })
+        let mut source = self.key_login(path);
+        source["transport"] = json!("sftp");
+        source
+    }
+
+    /// An SFTP source logging in as `user` with `password`.
+    fn password_source(&self, user: &str, password: &str, path: &str) -> Value {
+        json!({"transport": "sftp", "server": "127.0.0.1", "port": self.sshd.port(),
+               "username": user, "password": password, "path": path})
     }
 
     /// Posts an import, expects 201 and a 24-hex job id.
     async fn import(&self, body: Value) -> String {
-        let (status, answer) = self.post("/v2/contactimports", body).await;
-        assert_eq!(status, 201, "{answer}");
-        let id = answer["jobId"].as_str().expect("jobId").to_owned();
-        assert!(
-            id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-            "{id}"
-        );
-        id
+        self.start_job("/v2/contactimports", body, 201).await
     }
 
-    /// Waits for the job to finish, then returns its `GET /v2/jobs/{id}` document
-    /// and the handle's view (with `rejectedRows`).
-    async fn finished(&self, id: &str) -> (Value, Value) {
-        let details = tokio::time::timeout(JOB_TIMEOUT, self.handle().wait_for_job(id))
-            .await
-            .expect("the job finishes")
-            .expect("the job exists");
-        let (status, doc) = self.get(&format!("/v2/jobs/{id}")).await;
-        assert_eq!(status, 200, "{doc}");
-        (doc, details)
+    /// Imports and waits for the job: its document and the handle's view of it.
+    async fn imported(&self, body: Value) -> (Value, Value) {
+        let id = self.import(body).await;
+        self.finished(&id).await
+    }
+
+    /// Creates a contact as another system would, before the import.
+    async fn create_contact(&self, body: Value) {
+        let (status, answer) = self.post("/v2/contacts", body).await;
+        assert_eq!(status, 201, "{answer}");
     }
 
     async fn contact(&self, email: &str) -> Value {
@@ -98,7 +87,7 @@ fn result(doc: &Value) -> Value {
 
 #[tokio::test]
 async fn key_import_goes_pending_to_done_and_applies_every_rule() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     let promo = api.list_id("promo").await;
     // Existing contacts: one unsubscribed, one with values and on the promo list.
     for body in [
@@ -106,8 +95,7 @@ async fn key_import_goes_pending_to_done_and_applies_every_rule() {
         json!({"channels": {"email": {"address": "old@x.io", "subscribeStatus": "none"}},
                "first_name": "Old", "last_name": "Timer", "age": 50, "promo": true}),
     ] {
-        let (status, answer) = api.post("/v2/contacts", body).await;
-        assert_eq!(status, 201, "{answer}");
+        api.create_contact(body).await;
     }
     let path = api.write_file(
         "contacts.csv",
@@ -228,29 +216,23 @@ async fn key_import_goes_pending_to_done_and_applies_every_rule() {
 
 #[tokio::test]
 async fn subscribe_false_keeps_existing_statuses_and_new_contacts_get_none() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     for (email, status) in [("sub@x.io", "subscribed"), ("none@x.io", "none")] {
-        let (code, _) = api
-            .post(
-                "/v2/contacts",
-                json!({"channels": {"email": {"address": email, "subscribeStatus": status}}}),
-            )
-            .await;
-        assert_eq!(code, 201);
+        let channels = json!({"email": {"address": email, "subscribeStatus": status}});
+        api.create_contact(json!({ "channels": channels })).await;
     }
     let path = api.write_file(
         "quiet.csv",
         "none@x.io,ignored,Nina\nsub@x.io,ignored,Sam\nfresh@x.io,ignored,Fred\nnone@x.io,ignored,\\N\n",
     );
-    let id = api
-        .import(json!({
+    let (doc, details) = api
+        .imported(json!({
             "source": api.key_source(&path),
             "columns": ["channels.email.address", "", "first_name"],
             "subscribe": false,
             "nullMarker": "\\N",
         }))
         .await;
-    let (doc, details) = api.finished(&id).await;
     assert_eq!(doc["status"], "Done", "{details}");
     assert_eq!(
         result(&doc),
@@ -267,33 +249,19 @@ async fn subscribe_false_keeps_existing_statuses_and_new_contacts_get_none() {
 
 #[tokio::test]
 async fn strategy_ignores_rows_it_may_not_write() {
-    let api = Api::start().await;
-    let (code, _) = api
-        .post(
-            "/v2/contacts",
-            json!({"channels": {"email": {"address": "here@x.io"}}}),
-        )
+    let api = Api::with_lists().await;
+    api.create_contact(json!({"channels": {"email": {"address": "here@x.io"}}}))
         .await;
-    assert_eq!(code, 201);
     let path = api.write_file(
         "strategy.csv",
         "channels.email.address,first_name\nhere@x.io,Here\nthere@x.io,There\n",
     );
-    let id = api
-        .import(
-            json!({"source": api.key_source(&path), "hasHeader": true, "strategy": "updateOnly"}),
-        )
-        .await;
-    let (doc, _) = api.finished(&id).await;
+    let with_strategy = |strategy: &str| json!({"source": api.key_source(&path), "hasHeader": true, "strategy": strategy});
+    let (doc, _) = api.imported(with_strategy("updateOnly")).await;
     assert_eq!(result(&doc)["updated"], 1);
     assert_eq!(result(&doc)["ignored"], 1);
     assert!(api.handle().contact("there@x.io").is_none());
-    let id = api
-        .import(
-            json!({"source": api.key_source(&path), "hasHeader": true, "strategy": "insertOnly"}),
-        )
-        .await;
-    let (doc, _) = api.finished(&id).await;
+    let (doc, _) = api.imported(with_strategy("insertOnly")).await;
     assert_eq!(result(&doc)["inserted"], 1);
     assert_eq!(result(&doc)["ignored"], 1);
     assert_eq!(
@@ -335,17 +303,13 @@ impl Drop for HomeFile {
 
 #[tokio::test]
 async fn password_login_reads_from_the_accounts_home() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
     let file = HomeFile::write(&user, "channels.email.address,last_name\npw@x.io,Word\n");
-    let id = api
-        .import(json!({
-            "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
-                       "username": user, "password": password, "path": file.path()},
-            "hasHeader": true,
-        }))
+    let source = api.password_source(&user, &password, &file.path());
+    let (doc, details) = api
+        .imported(json!({"source": source, "hasHeader": true}))
         .await;
-    let (doc, details) = api.finished(&id).await;
     assert_eq!(doc["status"], "Done", "{details}");
     assert_eq!(result(&doc)["inserted"], 1);
     assert_eq!(
@@ -356,17 +320,14 @@ async fn password_login_reads_from_the_accounts_home() {
 
 #[tokio::test]
 async fn wrong_password_fails_with_cant_login() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
     let file = HomeFile::write(&user, "channels.email.address\nx@x.io\n");
-    let id = api
-        .import(json!({
-            "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
-                       "username": user, "password": format!("{password}-wrong"), "path": file.path()},
-            "hasHeader": true,
-        }))
+    let wrong = format!("{password}-wrong");
+    let source = api.password_source(&user, &wrong, &file.path());
+    let (doc, details) = api
+        .imported(json!({"source": source, "hasHeader": true}))
         .await;
-    let (doc, details) = api.finished(&id).await;
     assert_eq!(doc["status"], "Failed", "{details}");
     assert_eq!(doc["message"], "Can't login to the server (127.0.0.1)");
     assert!(
@@ -379,14 +340,13 @@ async fn wrong_password_fails_with_cant_login() {
 
 #[tokio::test]
 async fn missing_file_unreachable_server_and_no_email_column_fail_the_job() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     let dir = api.sshd.files_dir();
     let missing = dir.join("nope.csv");
     let missing = missing.to_str().unwrap();
-    let id = api
-        .import(json!({"source": api.key_source(missing), "hasHeader": true}))
+    let (doc, details) = api
+        .imported(json!({"source": api.key_source(missing), "hasHeader": true}))
         .await;
-    let (doc, details) = api.finished(&id).await;
     assert_eq!(doc["status"], "Failed", "{details}");
     assert_eq!(
         doc["message"],
@@ -399,17 +359,15 @@ async fn missing_file_unreachable_server_and_no_email_column_fail_the_job() {
     };
     let mut source = api.key_source(missing);
     source["port"] = json!(closed_port);
-    let id = api
-        .import(json!({"source": source, "hasHeader": true}))
+    let (doc, _) = api
+        .imported(json!({"source": source, "hasHeader": true}))
         .await;
-    let (doc, _) = api.finished(&id).await;
     assert_eq!(doc["message"], "Can't connect to the server (127.0.0.1)");
 
     let path = api.write_file("no-email.csv", "first_name\nAnn\n");
-    let id = api
-        .import(json!({"source": api.key_source(&path), "hasHeader": true}))
+    let (doc, _) = api
+        .imported(json!({"source": api.key_source(&path), "hasHeader": true}))
         .await;
-    let (doc, _) = api.finished(&id).await;
     assert_eq!(doc["status"], "Failed");
     assert_eq!(
         doc["message"],
@@ -422,12 +380,8 @@ async fn missing_file_unreachable_server_and_no_email_column_fail_the_job() {
 
 #[tokio::test]
 async fn configuration_errors_answer_406_and_start_no_job() {
-    let api = Api::start().await;
-    let good = json!({
-        "source": {"transport": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
-                   "username": "u", "password": "p", "path": "/in/a.csv"},
-        "hasHeader": true,
-    });
+    let api = Api::with_lists().await;
+    let good = json!({"source": api.password_source("u", "p", "/in/a.csv"), "hasHeader": true});
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = good.clone();
         f(&mut b);
@@ -502,7 +456,7 @@ async fn configuration_errors_answer_406_and_start_no_job() {
 
 #[tokio::test]
 async fn a_full_size_file_of_30000_rows_imports_with_another_delimiter() {
-    let api = Api::start().await;
+    let api = Api::with_lists().await;
     let mut text = String::from("channels.email.address;age;newsletter\n");
     for i in 0..30_000 {
         text.push_str(&format!("user{i}@x.io;{i};{}\n", i % 2));

@@ -1,7 +1,6 @@
-//! Contact activity exports end to end: events are seeded through the handle, the
-//! export is requested over real HTTP, and the job writes its files to a real
-//! OpenSSH sshd on loopback; the files are then read back from the server's disk.
-//! Needs root and `/usr/sbin/sshd` (as `cordial_sftp::sshd` does).
+//! Contact activity exports: events are seeded through the handle, the export is requested
+//! over real HTTP, and the job writes its files to the sshd; the files are then read back
+//! from the server's disk.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,13 +11,11 @@ use cordial_emulator::{EmulatorConfig, start};
 use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
-#[path = "support/api.rs"]
-mod api;
-use api::{Api, SAVED_KEY};
+use crate::api::{Api, SAVED_KEY};
 
 const KEY: &str = "export-test-key";
-/// How long a job may take before a test gives up (a stuck job, not a slow one).
-const JOB_TIMEOUT: Duration = Duration::from_secs(120);
+/// A whole day, the timeframe of most exports here.
+const JULY_1ST: (&str, &str) = ("2024-07-01T00:00:00Z", "2024-07-02T00:00:00Z");
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -27,11 +24,12 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 impl Api {
-    async fn start() -> Api {
-        Api::start_with(Vec::new()).await
+    /// An account without events; the test adds them through the handle.
+    async fn no_events() -> Api {
+        Api::with_events(Vec::new()).await
     }
 
-    async fn start_with(events: Vec<Value>) -> Api {
+    async fn with_events(events: Vec<Value>) -> Api {
         Api::launch(
             KEY,
             EmulatorConfig {
@@ -51,18 +49,13 @@ impl Api {
 
     /// An SFTP destination logging in with the saved key and writing into `folder`.
     fn key_destination(&self, folder: &Path) -> Value {
-        json!({
-            "type": "sftp",
-            "server": "127.0.0.1",
-            "port": self.sshd.port(),
-            "username": self.sshd.user(),
-            "savedKey": SAVED_KEY,
-            "path": folder.to_str().expect("utf-8 path"),
-        })
+        let mut destination = self.key_login(folder.to_str().expect("utf-8 path"));
+        destination["type"] = json!("sftp");
+        destination
     }
 
     /// A JSON export of `[start, end)` into `folder`, with `extra` fields merged in.
-    fn body(&self, name: &str, folder: &Path, start: &str, end: &str, extra: Value) -> Value {
+    fn body(&self, name: &str, folder: &Path, (start, end): (&str, &str), extra: Value) -> Value {
         let mut body = json!({
             "name": name,
             "exportType": "json",
@@ -78,26 +71,7 @@ impl Api {
 
     /// Posts an export, expects 200 and a 24-hex job id.
     async fn export(&self, body: Value) -> String {
-        let (status, answer) = self.post("/v2/contactactivityexport", body).await;
-        assert_eq!(status, 200, "{answer}");
-        let id = answer["jobId"].as_str().expect("jobId").to_owned();
-        assert!(
-            id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-            "{id}"
-        );
-        id
-    }
-
-    /// Waits for the job to finish, then returns its `GET /v2/jobs/{id}` document
-    /// and the handle's view (with `failureDetail`).
-    async fn finished(&self, id: &str) -> (Value, Value) {
-        let details = tokio::time::timeout(JOB_TIMEOUT, self.handle().wait_for_job(id))
-            .await
-            .expect("the job finishes")
-            .expect("the job exists");
-        let (status, doc) = self.get(&format!("/v2/jobs/{id}")).await;
-        assert_eq!(status, 200, "{doc}");
-        (doc, details)
+        self.start_job("/v2/contactactivityexport", body, 200).await
     }
 
     /// Exports and expects the job to be `Done`; returns its document.
@@ -106,6 +80,22 @@ impl Api {
         let (doc, details) = self.finished(&id).await;
         assert_eq!(doc["status"], "Done", "{details}");
         doc
+    }
+
+    /// Exports `window` as `name`, with `extra` fields, into a fresh folder of that name and
+    /// expects `Done`: the job's document and the [`files`] written.
+    async fn exported(
+        &self,
+        name: &str,
+        (start, end): (&str, &str),
+        extra: Value,
+    ) -> (Value, Vec<(String, String)>) {
+        let folder = self.folder(name);
+        let doc = self
+            .done(self.body(name, &folder, (start, end), extra))
+            .await;
+        let written = files(&doc, &folder);
+        (doc, written)
     }
 
     /// The events of `[start, end)` as the handle sees them, in time order.
@@ -190,14 +180,11 @@ async fn timeframe_is_start_inclusive_end_exclusive_and_actions_filter() {
         json!({"action": "click", "time": "2024-07-01T10:59:59Z", "cID": "c2", "email": "b@x.io"}),
         json!({"action": "browse", "time": "2024-07-01T11:00:00Z", "cID": "c2", "email": "b@x.io"}),
     ];
-    let api = Api::start_with(events).await;
+    let api = Api::with_events(events).await;
     let (start, end) = ("2024-07-01T10:00:00Z", "2024-07-01T11:00:00Z");
 
     // Every action: the event at the start is in, the one at the end is not.
-    let folder = api.folder("all");
-    let doc = api
-        .done(api.body("hour-all", &folder, start, end, json!({})))
-        .await;
+    let (doc, written) = api.exported("hour-all", (start, end), json!({})).await;
     assert_eq!(doc["jobName"], "ExportEvents");
     assert_eq!(doc["totalItems"], 3);
     assert_eq!(doc["completedItems"], 3);
@@ -207,7 +194,6 @@ async fn timeframe_is_start_inclusive_end_exclusive_and_actions_filter() {
     assert_eq!(doc["metadata"]["fileName"], "hour-all.json");
     assert_eq!(doc["metadata"]["fileNames"], json!(["hour-all.json"]));
     assert!(doc["times"]["start"].is_string() && doc["times"]["end"].is_string());
-    let written = files(&doc, &folder);
     let records = all_records(&written);
     assert_eq!(records, api.expected(start, end, |_| true));
     assert_eq!(
@@ -235,45 +221,26 @@ async fn timeframe_is_start_inclusive_end_exclusive_and_actions_filter() {
     );
 
     // Action names.
-    let folder = api.folder("some");
-    let doc = api
-        .done(api.body(
+    let (_, written) = api
+        .exported(
             "hour-some",
-            &folder,
-            start,
-            end,
+            (start, end),
             json!({"selected_action_names": ["custom-purchase", "click", "complaint"]}),
-        ))
+        )
         .await;
-    let records = all_records(&files(&doc, &folder));
+    let records = all_records(&written);
     assert_eq!(records, api.expected(start, end, |e| e["action"] != "open"));
 
     // One action, and `custom` for every custom event.
-    let folder = api.folder("one");
-    let doc = api
-        .done(api.body(
-            "hour-one",
-            &folder,
-            start,
-            end,
-            json!({"selected_action_name": "open"}),
-        ))
-        .await;
+    let open = json!({"selected_action_name": "open"});
+    let (_, written) = api.exported("hour-one", (start, end), open).await;
     assert_eq!(
-        all_records(&files(&doc, &folder)),
+        all_records(&written),
         api.expected(start, end, |e| e["action"] == "open")
     );
-    let folder = api.folder("custom");
-    let doc = api
-        .done(api.body(
-            "day-custom",
-            &folder,
-            "2024-07-01T00:00:00Z",
-            "2024-07-02T00:00:00Z",
-            json!({"selected_action_name": "custom"}),
-        ))
-        .await;
-    let records = all_records(&files(&doc, &folder));
+    let custom = json!({"selected_action_name": "custom"});
+    let (_, written) = api.exported("day-custom", JULY_1ST, custom).await;
+    let records = all_records(&written);
     assert_eq!(
         records
             .iter()
@@ -283,26 +250,13 @@ async fn timeframe_is_start_inclusive_end_exclusive_and_actions_filter() {
     );
 
     // Equal bounds select nothing; the export still writes one, empty, file.
-    let folder = api.folder("empty");
-    let doc = api
-        .done(api.body("empty", &folder, start, start, json!({})))
-        .await;
+    let (doc, written) = api.exported("empty", (start, start), json!({})).await;
     assert_eq!(doc["totalItems"], 0);
-    assert_eq!(
-        files(&doc, &folder),
-        vec![("empty.json".to_owned(), String::new())]
-    );
+    assert_eq!(written, vec![("empty.json".to_owned(), String::new())]);
 
     // A start with a fraction of a second excludes the event at its whole second.
-    let folder = api.folder("fraction");
-    let doc = api
-        .done(api.body(
-            "fraction",
-            &folder,
-            "2024-07-01T10:00:00.250Z",
-            end,
-            json!({}),
-        ))
+    let (doc, _) = api
+        .exported("fraction", ("2024-07-01T10:00:00.250Z", end), json!({}))
         .await;
     assert_eq!(doc["totalItems"], 2);
 
@@ -317,7 +271,7 @@ async fn timeframe_is_start_inclusive_end_exclusive_and_actions_filter() {
 
 #[tokio::test]
 async fn limit_records_per_file_splits_and_compress_gzips_the_same_lines() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     api.handle().generate_events(
         12_000,
         7,
@@ -329,17 +283,9 @@ async fn limit_records_per_file_splits_and_compress_gzips_the_same_lines() {
     let expected = api.expected(start, end, |_| true);
     assert!(expected.len() > 7_000, "{}", expected.len());
 
-    let folder = api.folder("parts");
-    let doc = api
-        .done(api.body(
-            "week",
-            &folder,
-            start,
-            end,
-            json!({"limitRecordsPerFile": 1000}),
-        ))
+    let (doc, parts) = api
+        .exported("week", (start, end), json!({"limitRecordsPerFile": 1000}))
         .await;
-    let parts = files(&doc, &folder);
     assert_eq!(parts.len(), expected.len().div_ceil(1000));
     for (i, (name, text)) in parts.iter().enumerate() {
         assert_eq!(name, &format!("week-{}.json", i + 1));
@@ -357,17 +303,8 @@ async fn limit_records_per_file_splits_and_compress_gzips_the_same_lines() {
     assert_eq!(plain, expected);
 
     // Gzipped parts hold the same lines (and several 256 KiB chunks were sent).
-    let folder = api.folder("gz");
-    let doc = api
-        .done(api.body(
-            "week-gz",
-            &folder,
-            start,
-            end,
-            json!({"limitRecordsPerFile": 5000, "compress": true}),
-        ))
-        .await;
-    let gz = files(&doc, &folder);
+    let gzipped = json!({"limitRecordsPerFile": 5000, "compress": true});
+    let (_, gz) = api.exported("week-gz", (start, end), gzipped).await;
     assert_eq!(
         gz.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         (1..=expected.len().div_ceil(5000))
@@ -380,11 +317,9 @@ async fn limit_records_per_file_splits_and_compress_gzips_the_same_lines() {
     assert!(plain_text.len() > 1 << 20, "{}", plain_text.len());
 
     // One compressed file without a limit.
-    let folder = api.folder("one-gz");
-    let doc = api
-        .done(api.body("week-one", &folder, start, end, json!({"compress": true})))
+    let (_, one) = api
+        .exported("week-one", (start, end), json!({"compress": true}))
         .await;
-    let one = files(&doc, &folder);
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].0, "week-one.json.gz");
     assert_eq!(one[0].1, plain_text);
@@ -392,7 +327,7 @@ async fn limit_records_per_file_splits_and_compress_gzips_the_same_lines() {
 
 #[tokio::test]
 async fn generated_events_cover_every_action_and_filter_by_message_and_contact() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     api.handle().generate_events(
         3_000,
         11,
@@ -400,11 +335,8 @@ async fn generated_events_cover_every_action_and_filter_by_message_and_contact()
         at("2024-07-03T00:00:00Z"),
     );
     let (start, end) = ("2024-07-01T00:00:00Z", "2024-07-03T00:00:00Z");
-    let folder = api.folder("all");
-    let doc = api
-        .done(api.body("all", &folder, start, end, json!({})))
-        .await;
-    let records = all_records(&files(&doc, &folder));
+    let (_, written) = api.exported("all", (start, end), json!({})).await;
+    let records = all_records(&written);
     assert_eq!(records.len(), 3_000);
     let mut actions: Vec<&str> = records
         .iter()
@@ -412,20 +344,9 @@ async fn generated_events_cover_every_action_and_filter_by_message_and_contact()
         .collect();
     actions.sort_unstable();
     actions.dedup();
-    for action in [
-        "message-sent",
-        "open",
-        "click",
-        "optout",
-        "bounce",
-        "complaint",
-        "message-stopped",
-        "pageview",
-        "crdl_subscribeStatusChange",
-        "browse",
-        "cart",
-        "custom-purchase",
-    ] {
+    let every = "message-sent open click optout bounce complaint message-stopped pageview \
+                 crdl_subscribeStatusChange browse cart custom-purchase";
+    for action in every.split_whitespace() {
         assert!(actions.contains(&action), "{action} missing: {actions:?}");
     }
     for r in &records {
@@ -446,17 +367,9 @@ async fn generated_events_cover_every_action_and_filter_by_message_and_contact()
     }
 
     // Batch messages only (they have a bmID), then one message by its mdtID.
-    let folder = api.folder("batch");
-    let doc = api
-        .done(api.body(
-            "batch",
-            &folder,
-            start,
-            end,
-            json!({"selected_message_type": "batch"}),
-        ))
-        .await;
-    let batch = all_records(&files(&doc, &folder));
+    let batches = json!({"selected_message_type": "batch"});
+    let (_, written) = api.exported("batch", (start, end), batches).await;
+    let batch = all_records(&written);
     assert_eq!(
         batch,
         records
@@ -470,17 +383,9 @@ async fn generated_events_cover_every_action_and_filter_by_message_and_contact()
         .find(|r| r.get("mdtID").is_some() && r.get("bmID").is_none())
         .expect("an automation message event");
     let mdt = automation["mdtID"].as_str().unwrap();
-    let folder = api.folder("one-message");
-    let doc = api
-        .done(api.body(
-            "one-message",
-            &folder,
-            start,
-            end,
-            json!({"selected_message_type": "automation", "selected_message_id": mdt}),
-        ))
-        .await;
-    let one = all_records(&files(&doc, &folder));
+    let message = json!({"selected_message_type": "automation", "selected_message_id": mdt});
+    let (_, written) = api.exported("one-message", (start, end), message).await;
+    let one = all_records(&written);
     assert!(!one.is_empty());
     assert_eq!(
         one,
@@ -500,17 +405,10 @@ async fn generated_events_cover_every_action_and_filter_by_message_and_contact()
         .cloned()
         .collect();
     for (name, contact) in [("by-email", email.to_uppercase()), ("by-cid", cid)] {
-        let folder = api.folder(name);
-        let doc = api
-            .done(api.body(
-                name,
-                &folder,
-                start,
-                end,
-                json!({"selected_contact": contact}),
-            ))
+        let (_, written) = api
+            .exported(name, (start, end), json!({"selected_contact": contact}))
             .await;
-        assert_eq!(all_records(&files(&doc, &folder)), theirs, "{name}");
+        assert_eq!(all_records(&written), theirs, "{name}");
     }
 }
 
@@ -523,23 +421,21 @@ async fn csv_and_txt_exports_write_delimited_rows() {
         json!({"action": "open", "time": "2024-07-01T10:05:00Z", "cID": "c2", "email": "b@x.io",
                "bmID": "45:abc:d240701", "mdtID": "m2"}),
     ];
-    let api = Api::start_with(events).await;
-    let (start, end) = ("2024-07-01T00:00:00Z", "2024-07-02T00:00:00Z");
+    let api = Api::with_events(events).await;
+    let (start, end) = JULY_1ST;
     let expected = api.expected(start, end, |_| true);
 
-    let folder = api.folder("csv");
-    let doc = api
-        .done(api.body(
-            "csv",
-            &folder,
-            start,
-            end,
-            json!({"exportType": "CSV", "showHeader": true}),
-        ))
-        .await;
+    let with_header = json!({"exportType": "CSV", "showHeader": true});
+    let (doc, written) = api.exported("csv", JULY_1ST, with_header).await;
     assert_eq!(doc["metadata"]["exportType"], "csv");
-    let written = files(&doc, &folder);
     assert_eq!(written[0].0, "csv.csv");
+    // Cordial's columns, in its documented order.
+    assert_eq!(
+        written[0].1.lines().next(),
+        Some(
+            "_id,cID,email,action,time,mcID,bmID,mdtID,first,message_name,message_sent,properties"
+        )
+    );
     let mut reader = csv::Reader::from_reader(written[0].1.as_bytes());
     let headers: Vec<String> = reader
         .headers()
@@ -547,23 +443,6 @@ async fn csv_and_txt_exports_write_delimited_rows() {
         .iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(
-        headers,
-        [
-            "_id",
-            "cID",
-            "email",
-            "action",
-            "time",
-            "mcID",
-            "bmID",
-            "mdtID",
-            "first",
-            "message_name",
-            "message_sent",
-            "properties"
-        ]
-    );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     for (row, event) in rows.iter().zip(&expected) {
@@ -580,20 +459,11 @@ async fn csv_and_txt_exports_write_delimited_rows() {
     assert_eq!(&rows[0][11], r#"{"url":"https://x.io/a"}"#);
 
     // No header unless asked; TXT with a delimiter and chosen, labelled columns.
-    let folder = api.folder("txt");
-    let doc = api
-        .done(api.body(
-            "txt",
-            &folder,
-            start,
-            end,
-            json!({"exportType": "txt", "delimiter": "|", "columnHeaders": [
-                {"name": "ats", "label": "action timestamp"}, {"name": "email", "label": "email address"},
-                {"name": "msID", "label": "message ID"}, {"name": "a", "label": "action name"},
-                {"name": "properties.url"}]}),
-        ))
-        .await;
-    let written = files(&doc, &folder);
+    let labelled = json!({"exportType": "txt", "delimiter": "|", "columnHeaders": [
+        {"name": "ats", "label": "action timestamp"}, {"name": "email", "label": "email address"},
+        {"name": "msID", "label": "message ID"}, {"name": "a", "label": "action name"},
+        {"name": "properties.url"}]});
+    let (_, written) = api.exported("txt", JULY_1ST, labelled).await;
     assert_eq!(written[0].0, "txt.txt");
     assert_eq!(
         written[0].1,
@@ -602,19 +472,11 @@ async fn csv_and_txt_exports_write_delimited_rows() {
     );
 
     // JSON with columnHeaders: only those fields, keyed by label.
-    let folder = api.folder("json-columns");
-    let doc = api
-        .done(api.body(
-            "json-columns",
-            &folder,
-            start,
-            end,
-            json!({"columnHeaders": [{"name": "ats", "label": "when"}, {"name": "email"}],
-                   "additionalJsonlFields": ["properties.url"]}),
-        ))
-        .await;
+    let columns = json!({"columnHeaders": [{"name": "ats", "label": "when"}, {"name": "email"}],
+                         "additionalJsonlFields": ["properties.url"]});
+    let (_, written) = api.exported("json-columns", JULY_1ST, columns).await;
     assert_eq!(
-        all_records(&files(&doc, &folder)),
+        all_records(&written),
         [
             json!({"when": "2024-07-01T10:00:00+0000", "email": "a@x.io", "properties.url": "https://x.io/a"}),
             json!({"when": "2024-07-01T10:05:00+0000", "email": "b@x.io"}),
@@ -624,15 +486,9 @@ async fn csv_and_txt_exports_write_delimited_rows() {
 
 #[tokio::test]
 async fn bad_requests_are_400_or_406_with_cordials_envelope() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     let folder = api.folder("never");
-    let good = api.body(
-        "bad",
-        &folder,
-        "2024-07-01T00:00:00Z",
-        "2024-07-02T00:00:00Z",
-        json!({}),
-    );
+    let good = api.body("bad", &folder, JULY_1ST, json!({}));
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = good.clone();
         f(&mut b);
@@ -859,21 +715,19 @@ impl Drop for HomeFolder {
     }
 }
 
+/// The export "pw" of July 1st, logging in as `user` with `password`.
 fn password_body(api: &Api, user: &str, password: &str, folder: &Path) -> Value {
-    json!({
-        "name": "pw",
-        "exportType": "json",
-        "destination": {"type": "sftp", "server": "127.0.0.1", "port": api.sshd.port(),
-                        "username": user, "password": password,
-                        "path": folder.to_str().unwrap()},
-        "selected_timeframe_start": "2024-07-01T00:00:00Z",
-        "selected_timeframe_end": "2024-07-02T00:00:00Z",
-    })
+    let mut body = api.body("pw", folder, JULY_1ST, json!({}));
+    let destination = &mut body["destination"];
+    destination.as_object_mut().unwrap().remove("savedKey");
+    destination["username"] = json!(user);
+    destination["password"] = json!(password);
+    body
 }
 
 #[tokio::test]
 async fn password_login_writes_into_the_accounts_home() {
-    let api = Api::start_with(vec![
+    let api = Api::with_events(vec![
         json!({"action": "open", "time": "2024-07-01T08:00:00Z", "email": "pw@x.io"}),
     ])
     .await;
@@ -895,7 +749,7 @@ async fn password_login_writes_into_the_accounts_home() {
 
 #[tokio::test]
 async fn a_wrong_password_fails_with_cant_login() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
     let folder = HomeFolder::new(&user);
     let id = api
@@ -920,7 +774,7 @@ async fn a_wrong_password_fails_with_cant_login() {
 
 #[tokio::test]
 async fn unreachable_servers_and_missing_folders_fail_the_job() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     let folder = api.folder("x");
     // A port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -928,13 +782,7 @@ async fn unreachable_servers_and_missing_folders_fail_the_job() {
         .local_addr()
         .unwrap()
         .port();
-    let mut body = api.body(
-        "down",
-        &folder,
-        "2024-07-01T00:00:00Z",
-        "2024-07-02T00:00:00Z",
-        json!({}),
-    );
+    let mut body = api.body("down", &folder, JULY_1ST, json!({}));
     body["destination"]["port"] = json!(closed);
     let id = api.export(body).await;
     let (doc, _) = api.finished(&id).await;
@@ -943,13 +791,7 @@ async fn unreachable_servers_and_missing_folders_fail_the_job() {
 
     let missing = api.sshd.files_dir().join("no-such-folder");
     let id = api
-        .export(api.body(
-            "missing",
-            &missing,
-            "2024-07-01T00:00:00Z",
-            "2024-07-02T00:00:00Z",
-            json!({}),
-        ))
+        .export(api.body("missing", &missing, JULY_1ST, json!({})))
         .await;
     let (doc, _) = api.finished(&id).await;
     assert_eq!(doc["status"], "Failed");
@@ -965,21 +807,13 @@ async fn unreachable_servers_and_missing_folders_fail_the_job() {
 
 #[tokio::test]
 async fn fail_next_export_fails_only_the_next_job() {
-    let api = Api::start_with(vec![
+    let api = Api::with_events(vec![
         json!({"action": "open", "time": "2024-07-01T08:00:00Z", "email": "a@x.io"}),
     ])
     .await;
     let folder = api.folder("out");
     api.handle().fail_next_export("Export failed: disk full");
-    let body = |name: &str| {
-        api.body(
-            name,
-            &folder,
-            "2024-07-01T00:00:00Z",
-            "2024-07-02T00:00:00Z",
-            json!({}),
-        )
-    };
+    let body = |name: &str| api.body(name, &folder, JULY_1ST, json!({}));
     let failed = api.export(body("first")).await;
     let (doc, details) = api.finished(&failed).await;
     assert_eq!(doc["status"], "Failed", "{details}");
@@ -1000,20 +834,14 @@ async fn fail_next_export_fails_only_the_next_job() {
 
 #[tokio::test]
 async fn held_exports_stay_pending_until_released() {
-    let api = Api::start_with(vec![
+    let api = Api::with_events(vec![
         json!({"action": "click", "time": "2024-07-01T08:00:00Z", "email": "a@x.io"}),
     ])
     .await;
     let folder = api.folder("held");
     api.handle().hold_jobs(true);
     let id = api
-        .export(api.body(
-            "held",
-            &folder,
-            "2024-07-01T00:00:00Z",
-            "2024-07-02T00:00:00Z",
-            json!({}),
-        ))
+        .export(api.body("held", &folder, JULY_1ST, json!({})))
         .await;
     let (status, doc) = api.get(&format!("/v2/jobs/{id}")).await;
     assert_eq!(status, 200);
@@ -1070,7 +898,7 @@ async fn invalid_seed_events_stop_the_emulator_from_starting() {
 
 #[tokio::test]
 async fn a_denied_folder_fails_with_permission_denied() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
     // The sshd's folders belong to root: the password account may not write there.
     let folder = api.folder("root-only");
@@ -1091,7 +919,7 @@ async fn a_denied_folder_fails_with_permission_denied() {
 
 #[tokio::test]
 async fn a_million_events_generate_and_export_in_streamed_gzip_parts() {
-    let api = Api::start().await;
+    let api = Api::no_events().await;
     let started = std::time::Instant::now();
     api.handle().generate_events(
         1_000_000,
@@ -1103,16 +931,13 @@ async fn a_million_events_generate_and_export_in_streamed_gzip_parts() {
     assert_eq!(api.handle().event_count(), 1_000_000);
     // Generous for an unoptimised build on a busy machine (it takes well under a second).
     assert!(generated < Duration::from_secs(20), "{generated:?}");
-    let folder = api.folder("big");
     let started = std::time::Instant::now();
-    let doc = api
-        .done(api.body(
+    let (doc, written) = api
+        .exported(
             "big",
-            &folder,
-            "2024-01-01T00:00:00Z",
-            "2024-07-01T00:00:00Z",
+            ("2024-01-01T00:00:00Z", "2024-07-01T00:00:00Z"),
             json!({"compress": true, "limitRecordsPerFile": 300_000}),
-        ))
+        )
         .await;
     eprintln!(
         "1,000,000 events generated in {generated:?}, exported in {:?}",
@@ -1120,7 +945,7 @@ async fn a_million_events_generate_and_export_in_streamed_gzip_parts() {
     );
     assert_eq!(doc["totalItems"], 1_000_000);
     assert_eq!(doc["completedItems"], 1_000_000);
-    let parts = files(&doc, &folder);
+    let parts = written;
     assert_eq!(
         parts.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         [

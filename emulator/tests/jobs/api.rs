@@ -1,16 +1,17 @@
-//! What the emulator's SFTP tests share: an emulator that knows a real sshd's client key as
-//! a key saved in the account, and JSON calls to it over real HTTP.
-
-#![allow(dead_code)] // each test binary uses its own part
+//! What the job tests share: an emulator that knows a real sshd's client key as a key saved
+//! in the account, JSON calls to it over real HTTP, and following the jobs it starts.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, RunningEmulator, start};
 use cordial_sftp::sshd::LocalSshd;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The name the emulator knows the sshd's client key by.
 pub const SAVED_KEY: &str = "test-key";
+/// How long a job may take before a test gives up (a stuck job, not a slow one).
+const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Api {
     pub base: String,
@@ -73,5 +74,41 @@ impl Api {
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// A job's SFTP login to the sshd as its account with the saved key, at `path`: the
+    /// fields an export's destination and an import's source share.
+    pub fn key_login(&self, path: &str) -> Value {
+        json!({
+            "server": "127.0.0.1",
+            "port": self.sshd.port(),
+            "username": self.sshd.user(),
+            "savedKey": SAVED_KEY,
+            "path": path,
+        })
+    }
+
+    /// Posts a job to `route`, expects `status` and a 24-hex job id.
+    pub async fn start_job(&self, route: &str, body: Value, status: u16) -> String {
+        let (got, answer) = self.post(route, body).await;
+        assert_eq!(got, status, "{answer}");
+        let id = answer["jobId"].as_str().expect("jobId").to_owned();
+        assert!(
+            id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        id
+    }
+
+    /// Waits for the job to finish, then returns its `GET /v2/jobs/{id}` document and the
+    /// handle's view (with the emulator-only `failureDetail` and `rejectedRows`).
+    pub async fn finished(&self, id: &str) -> (Value, Value) {
+        let details = tokio::time::timeout(JOB_TIMEOUT, self.handle().wait_for_job(id))
+            .await
+            .expect("the job finishes")
+            .expect("the job exists");
+        let (status, doc) = self.get(&format!("/v2/jobs/{id}")).await;
+        assert_eq!(status, 200, "{doc}");
+        (doc, details)
     }
 }
