@@ -18,4 +18,6 @@ pub mod realtime;
 pub mod retry;
 pub mod scheduled;
 pub mod settings;
+#[cfg(test)]
+mod testing;
 pub mod webhook;

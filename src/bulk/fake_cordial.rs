@@ -5,6 +5,7 @@
 
 use crate::cordial::{HttpRequest, HttpResponse, Method};
 use crate::ports::fakes::{FakeCordial, json_response};
+use crate::testing::rate_limited;
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -80,9 +81,7 @@ impl Model {
     fn answer(&mut self, r: &HttpRequest) -> HttpResponse {
         if self.rate_limited > 0 {
             self.rate_limited -= 1;
-            let mut limited = json_response(429, json!({"error": true, "message": "slow down"}));
-            limited.headers.push(("Retry-After".into(), "7".into()));
-            return limited;
+            return rate_limited("7");
         }
         let path = r.url.split_once("/v2/").map_or("", |(_, p)| p);
         let (route, query) = path.split_once('?').unwrap_or((path, ""));

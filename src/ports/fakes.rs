@@ -172,6 +172,10 @@ pub struct MemoryFiles {
     pub crash: Crash,
     /// When set, every operation fails with this error (an unreachable server, say).
     pub fail_with: Option<FileError>,
+    /// The next this-many uploads lose the connection at their first write.
+    pub failing_uploads: u32,
+    /// When set, every download loses the connection after its first chunk.
+    pub dropping_reads: bool,
 }
 
 impl Default for MemoryFiles {
@@ -186,6 +190,8 @@ impl Default for MemoryFiles {
             },
             crash: Crash::default(),
             fail_with: None,
+            failing_uploads: 0,
+            dropping_reads: false,
         }
     }
 }
@@ -222,10 +228,15 @@ struct MemoryUpload {
     bytes: Vec<u8>,
     files: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
     crash: Crash,
+    /// Loses the connection at its first write.
+    failing: bool,
 }
 
 impl Upload for MemoryUpload {
     fn write(&mut self, chunk: &[u8]) -> Result<(), FileError> {
+        if self.failing {
+            return Err(FileError::Connection("broken pipe".into()));
+        }
         self.crash.effect().map_err(crashed)?;
         self.bytes.extend_from_slice(chunk);
         Ok(())
@@ -242,10 +253,17 @@ struct MemoryDownload {
     bytes: Vec<u8>,
     at: usize,
     crash: Crash,
+    /// Loses the connection once it has served a chunk.
+    dropping: bool,
+    served: bool,
 }
 
 impl Download for MemoryDownload {
     fn read(&mut self, max: usize) -> Result<Vec<u8>, FileError> {
+        if self.dropping && self.served {
+            return Err(FileError::Connection("reset by peer".into()));
+        }
+        self.served = true;
         self.crash.alive().map_err(crashed)?;
         let end = (self.at + max).min(self.bytes.len());
         let chunk = self.bytes[self.at..end].to_vec();
@@ -262,11 +280,14 @@ impl Files for MemoryFiles {
 
     fn create(&mut self, path: &str) -> Result<Box<dyn Upload + '_>, FileError> {
         self.check()?;
+        let failing = self.failing_uploads > 0;
+        self.failing_uploads = self.failing_uploads.saturating_sub(1);
         Ok(Box::new(MemoryUpload {
             name: path.to_owned(),
             bytes: Vec::new(),
             files: self.files.clone(),
             crash: self.crash.clone(),
+            failing,
         }))
     }
 
@@ -279,6 +300,8 @@ impl Files for MemoryFiles {
             bytes,
             at: 0,
             crash: self.crash.clone(),
+            dropping: self.dropping_reads,
+            served: false,
         }))
     }
 

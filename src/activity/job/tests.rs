@@ -2,22 +2,18 @@
 //! runs as each test says.
 
 use super::run;
-use crate::activity::export::{CURSOR_KEY, EXPORT_KEY, WindowExport};
+use crate::activity::export::{CURSOR_KEY, WindowExport};
 use crate::bulk::fake_cordial::{Ending, ModelJob};
-use crate::bulk::harness::Ports;
+use crate::bulk::harness::{Ports, Sequence, assert_resumes_after_dying_at_any_effect, ms};
 use crate::cordial::jobs::PASSWORD_PLACEHOLDER;
-use crate::job::{JobError, Progress, RunReport};
+use crate::job::{JobError, RunReport};
 use crate::ports::fakes::MemoryStreams;
-use crate::ports::{
-    Download, EmitSummary, FileEntry, FileError, Files, PortError, Quarantined, Remote,
-    StreamRecord, Streams, Upload,
-};
+use crate::ports::{EmitSummary, PortError, Quarantined, StreamRecord, Streams};
 use crate::scheduled::Following;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::time::Duration;
 
 /// The export's name for the first window of the job `activity job` started at the
 /// harness's clock, with `import_since` 2026-11-20.
@@ -77,13 +73,10 @@ impl Streams for NotedStreams {
     }
 }
 
-struct World {
-    ports: Ports,
-    streams: NotedStreams,
-}
+type World = Sequence<NotedStreams>;
 
 impl World {
-    fn new(settings: Value) -> World {
+    fn with(settings: Value) -> World {
         let ports = Ports::new("activity job", settings);
         ports.model.borrow_mut().export_files = export_files();
         let streams = NotedStreams {
@@ -93,23 +86,13 @@ impl World {
             },
             batches: Vec::new(),
         };
-        World { ports, streams }
+        Sequence::new(ports, streams, |env, files, streams| {
+            run(env, files, streams)
+        })
     }
 
     fn since_20th() -> World {
-        World::new(json!({"import_since": "2026-11-20", "export_deadline_minutes": 1}))
-    }
-
-    fn call(&mut self) -> Result<Progress, JobError> {
-        let streams = &mut self.streams;
-        self.ports.call(|env, files| run(env, files, streams))
-    }
-
-    /// Calls until the run finishes or fails; also the waits it asked for.
-    fn run(&mut self) -> (Result<RunReport, JobError>, Vec<Duration>) {
-        let streams = &mut self.streams;
-        self.ports
-            .call_until_done(|env, files| run(env, files, streams))
+        World::with(json!({"import_since": "2026-11-20", "export_deadline_minutes": 1}))
     }
 
     fn cursor(&self) -> Option<String> {
@@ -118,17 +101,15 @@ impl World {
     }
 
     fn window(&self) -> Option<WindowExport> {
-        let bytes = self.ports.state.entries.get(EXPORT_KEY)?;
-        Some(WindowExport::from_bytes(bytes).unwrap())
+        self.checkpoint()
     }
 
     fn exports(&self) -> Vec<ModelJob> {
-        let model = self.ports.model.borrow();
-        model.jobs_of("ExportEvents").into_iter().cloned().collect()
+        self.cordial_jobs("ExportEvents")
     }
 
     fn records(&self) -> &[StreamRecord] {
-        self.streams
+        self.own
             .streams
             .records
             .get(STREAM)
@@ -136,7 +117,7 @@ impl World {
     }
 
     fn quarantined(&self) -> BTreeSet<(String, u64, String)> {
-        self.streams
+        self.own
             .streams
             .quarantined
             .get(STREAM)
@@ -149,7 +130,7 @@ impl World {
     /// What a run leaves behind, to compare runs: the stream as its length and a digest
     /// (so a failed comparison stays readable), the quarantine, the exports Cordial was
     /// asked for, the job's state and the folder.
-    fn end_state(&self) -> impl PartialEq + std::fmt::Debug {
+    fn end_state(&self) -> impl PartialEq + std::fmt::Debug + use<> {
         let mut digest = std::collections::hash_map::DefaultHasher::new();
         for record in self.records() {
             (&record.key, &record.body).hash(&mut digest);
@@ -165,10 +146,6 @@ impl World {
             self.ports.files.names(),
         )
     }
-}
-
-fn ms(waits: &[u64]) -> Vec<Duration> {
-    waits.iter().map(|&m| Duration::from_millis(m)).collect()
 }
 
 #[test]
@@ -209,11 +186,7 @@ fn a_window_is_exported_streamed_and_closed() {
     assert_eq!(first["cr_system_event_id"], "e1");
     assert_eq!(first["cr_event_timestamp"], "2026-11-21T10:00:00Z");
     assert_eq!(first["cr_first"], false);
-    assert_eq!(
-        w.streams.batches,
-        [2000, 500, 3],
-        "batches of at most 2,000"
-    );
+    assert_eq!(w.own.batches, [2000, 500, 3], "batches of at most 2,000");
 
     let gz = format!("{FIRST_EXPORT}-1.json.gz");
     let quarantined: Vec<(String, u64)> = w
@@ -263,7 +236,7 @@ fn the_next_window_reaches_back_by_the_overlap_and_stores_nothing_twice() {
 
 #[test]
 fn kept_files_stay_in_the_folder() {
-    let mut w = World::new(json!({"import_since": "2026-11-20", "keep_files": true}));
+    let mut w = World::with(json!({"import_since": "2026-11-20", "keep_files": true}));
     w.run().0.unwrap();
     assert_eq!(
         w.ports.files.names(),
@@ -277,65 +250,21 @@ fn kept_files_stay_in_the_folder() {
 #[test]
 fn a_processing_export_is_polled_once_per_call_without_sleeping() {
     let mut w = World::since_20th();
-    w.ports.model.borrow_mut().polls_before_end = 3;
-    let mut waits = Vec::new();
-    for _ in 0..3 {
-        match w.call().unwrap() {
-            Progress::Waiting { after, reason } => {
-                assert!(reason.contains(FIRST_EXPORT), "{reason}");
-                assert!(reason.contains("Processing"), "{reason}");
-                waits.push(after);
-            }
-            finished => panic!("still exporting, yet {finished:?}"),
-        }
-        let window = w.window().expect("the window is kept between calls");
-        assert_eq!(window.following.polls as usize, waits.len());
-        assert_eq!(
-            window.following.since.as_deref(),
-            Some("2026-11-22T13:00:00.000Z")
-        );
-        w.ports.clock.now += chrono::Duration::from_std(*waits.last().unwrap()).unwrap();
-    }
-    assert_eq!(waits, ms(&[100, 200, 400]));
-    assert!(matches!(w.call().unwrap(), Progress::Finished(_)));
-    assert!(w.ports.clock.slept.is_empty());
-    let requests = &w.ports.cordial.requests;
-    let polls = requests
-        .iter()
-        .filter(|r| r.url.contains("/v2/jobs/"))
-        .count();
-    assert_eq!(polls, 4, "one poll per call");
+    w.assert_polled_once_per_call(FIRST_EXPORT, following, |_, following| {
+        assert_eq!(following.since.as_deref(), Some("2026-11-22T13:00:00.000Z"));
+    });
     assert_eq!(w.exports().len(), 1);
 }
 
 #[test]
 fn an_export_still_running_at_the_deadline_is_left_to_the_next_run() {
     let mut w = World::since_20th();
-    w.ports.model.borrow_mut().polls_before_end = u32::MAX;
-    let (result, waits) = w.run();
-    let Err(JobError::Transient(message)) = result else {
-        panic!("expected a transient error, got {result:?}");
-    };
-    assert!(message.contains("the next run follows it up"), "{message}");
-    let waited: Duration = waits.iter().sum();
-    assert!(
-        waited > Duration::from_secs(50) && waited <= Duration::from_secs(60),
-        "followed for {waited:?} of the one-minute deadline"
-    );
-    assert!(w.ports.clock.slept.is_empty());
-    let window = w.window().expect("the window stays");
+    let window = w.run_past_the_deadline(following);
     assert_eq!(window.job_id.as_deref(), Some("job-1"));
-    assert_eq!(
-        window.following,
-        Following::default(),
-        "the next run follows afresh"
-    );
     assert_eq!(w.cursor(), None);
 
     // The next run follows the same export up, with a deadline of its own.
-    assert!(matches!(w.call().unwrap(), Progress::Waiting { .. }));
-    w.ports.model.borrow_mut().jobs[0].polls_left = 0;
-    w.run().0.unwrap();
+    w.run_once_cordial_is_done();
     assert_eq!(w.exports().len(), 1, "the export is asked for once");
     assert_eq!(w.records().len(), 2503);
     assert_eq!(w.cursor().as_deref(), Some("2026-11-22T13:00:00Z"));
@@ -399,58 +328,18 @@ fn a_broken_gzip_file_fails_the_run_and_keeps_the_cursor() {
     assert_eq!(w.records().len(), 3, "the good file's records are stored");
 }
 
-/// A folder whose downloads lose the connection after their first chunk.
-struct DroppingReads<'f>(&'f mut dyn Files);
-
-struct Dropping<'d> {
-    download: Box<dyn Download + 'd>,
-    served: bool,
-}
-
-impl Download for Dropping<'_> {
-    fn read(&mut self, max: usize) -> Result<Vec<u8>, FileError> {
-        if self.served {
-            return Err(FileError::Connection("reset by peer".into()));
-        }
-        self.served = true;
-        self.download.read(max)
-    }
-}
-
-impl Files for DroppingReads<'_> {
-    fn describe(&mut self) -> Result<Remote, FileError> {
-        self.0.describe()
-    }
-    fn create(&mut self, path: &str) -> Result<Box<dyn Upload + '_>, FileError> {
-        self.0.create(path)
-    }
-    fn open(&mut self, path: &str) -> Result<Box<dyn Download + '_>, FileError> {
-        Ok(Box::new(Dropping {
-            download: self.0.open(path)?,
-            served: false,
-        }))
-    }
-    fn list_dir(&mut self, dir: &str) -> Result<Vec<FileEntry>, FileError> {
-        self.0.list_dir(dir)
-    }
-    fn remove(&mut self, path: &str) -> Result<(), FileError> {
-        self.0.remove(path)
-    }
-}
-
 #[test]
 fn a_connection_lost_while_reading_is_transient_and_the_file_is_read_again() {
     let mut w = World::since_20th();
-    let streams = &mut w.streams;
-    let (result, _) = w
-        .ports
-        .call_until_done(|env, files| run(env, &mut DroppingReads(files), streams));
+    w.ports.files.dropping_reads = true;
+    let (result, _) = w.run();
     let Err(JobError::Transient(message)) = result else {
         panic!("a lost connection is transient, got {result:?}");
     };
     assert!(message.contains("reset by peer"), "{message}");
     assert!(w.window().is_some());
     assert_eq!(w.cursor(), None);
+    w.ports.files.dropping_reads = false;
     w.run().0.unwrap();
     assert_eq!(w.records().len(), 2503);
     assert_eq!(w.exports().len(), 1);
@@ -459,11 +348,7 @@ fn a_connection_lost_while_reading_is_transient_and_the_file_is_read_again() {
 #[test]
 fn rate_limits_are_waited_out_for_their_retry_after() {
     let mut w = World::since_20th();
-    w.ports.model.borrow_mut().rate_limited = 2;
-    let (report, waits) = w.run();
-    assert_eq!(report.unwrap().records_written, 2503);
-    assert_eq!(w.ports.clock.slept, [Duration::from_secs(7); 2]);
-    assert!(waits.is_empty());
+    assert_eq!(w.run_rate_limited(2).records_written, 2503);
     assert_eq!(w.exports().len(), 1);
 }
 
@@ -475,30 +360,16 @@ fn a_run_that_dies_at_any_effect_resumes_to_the_same_end() {
         w
     };
     let mut reference = reference_world();
-    let report = reference.run().0.unwrap();
-    let effects = reference.ports.crash.effects();
-    assert!(effects >= 15, "only {effects} effects");
-    for n in 1..=effects {
-        let mut w = reference_world();
-        w.ports.crash.arm(n);
-        let (first, _) = w.run();
-        assert!(w.ports.crash.crashed(), "effect {n} is reached");
-        assert!(
-            first.is_err(),
-            "dying at effect {n} fails the call: {first:?}"
-        );
-        w.ports.crash.disarm();
-        let again = w.run().0;
-        assert_eq!(
-            again.as_ref(),
-            Ok(&report),
-            "resumed after dying at effect {n}"
-        );
-        assert_eq!(w.exports().len(), 1, "one export after dying at effect {n}");
-        assert_eq!(
-            w.end_state(),
-            reference.end_state(),
-            "after dying at effect {n}"
-        );
-    }
+    reference.run().0.unwrap();
+    assert_eq!(
+        reference.exports().len(),
+        1,
+        "one export, as after each death"
+    );
+    assert_resumes_after_dying_at_any_effect(reference_world, 15, World::end_state);
+}
+
+/// The window's following of Cordial's export.
+fn following(window: &WindowExport) -> &Following {
+    &window.following
 }

@@ -1,14 +1,9 @@
 use super::*;
 use crate::cordial::{HttpRequest, HttpResponse, Method};
-use crate::job::RunContext;
-use crate::ports::fakes::{
-    FakeClock, FakeCordial, MemoryConfig, MemoryKeyValue, RecordingLog, json_response,
-};
+use crate::ports::fakes::{FakeCordial, MemoryConfig, MemoryKeyValue, RecordingLog, json_response};
+use crate::testing::{call, calls, no_such_endpoint, rate_limited, route, upserted, upserts};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const BASE: &str = "http://cordial.test";
-const STARTED_AT: &str = "2026-12-02T10:00:00Z";
 
 /// Subscribes on an explicit opt-in, sends everyone else with their opt-in status.
 fn quiz_settings() -> Value {
@@ -30,43 +25,45 @@ fn cordial(
     mut upsert: impl FnMut(usize) -> HttpResponse,
 ) -> FakeCordial<impl FnMut(&HttpRequest) -> HttpResponse> {
     let mut upserts = 0;
-    FakeCordial::new(move |r: &HttpRequest| {
-        let path = r
-            .url
-            .strip_prefix(BASE)
-            .expect("a request to the job's Cordial");
-        match (r.method, path) {
-            (Method::Get, "/v2/accountcontactattributes") => json_response(
-                200,
-                json!([
-                    {"key": "first_name", "type": "string"},
-                    {"key": "shoe_size", "type": "number"},
-                    {"key": "quiz_opt_in", "type": "string"}
-                ]),
-            ),
-            (Method::Get, "/v2/accountlists") => {
-                json_response(200, json!([{"id": 1, "name": "spring_quiz"}]))
-            }
-            (Method::Post, "/v2/contacts") => {
-                upserts += 1;
-                upsert(upserts)
-            }
-            (Method::Get, p) if p.starts_with("/v2/contacts/email:") => {
-                let email = &p["/v2/contacts/email:".len()..];
-                match known.iter().find(|(k, _)| *k == email) {
-                    Some((_, contact)) => json_response(200, contact.clone()),
-                    None => {
-                        json_response(404, json!({"error": true, "message": "record not found"}))
-                    }
-                }
-            }
-            _ => json_response(404, json!({"error": true, "message": "no such endpoint"})),
+    FakeCordial::new(move |r: &HttpRequest| match route(r) {
+        (Method::Get, "/v2/accountcontactattributes") => json_response(
+            200,
+            json!([
+                {"key": "first_name", "type": "string"},
+                {"key": "shoe_size", "type": "number"},
+                {"key": "quiz_opt_in", "type": "string"}
+            ]),
+        ),
+        (Method::Get, "/v2/accountlists") => {
+            json_response(200, json!([{"id": 1, "name": "spring_quiz"}]))
         }
+        (Method::Post, "/v2/contacts") => {
+            upserts += 1;
+            upsert(upserts)
+        }
+        (Method::Get, p) if p.starts_with("/v2/contacts/email:") => {
+            let email = &p["/v2/contacts/email:".len()..];
+            match known.iter().find(|(k, _)| *k == email) {
+                Some((_, contact)) => json_response(200, contact.clone()),
+                None => json_response(404, json!({"error": true, "message": "record not found"})),
+            }
+        }
+        _ => no_such_endpoint(),
     })
 }
 
-fn upserted(_: usize) -> HttpResponse {
-    json_response(200, json!({"success": true, "cID": "c1"}))
+/// Upserts answered `answer` the `nth` time, and accepted every other time.
+fn refusing_the(nth: usize, answer: HttpResponse) -> impl FnMut(usize) -> HttpResponse {
+    move |n| if n == nth { answer.clone() } else { upserted() }
+}
+
+/// Submissions from `emails`, each opting in, from the US.
+fn opted_in(emails: &[&str]) -> Vec<Submission> {
+    let bodies: Vec<Value> = emails
+        .iter()
+        .map(|email| json!({"email": email, "opt_in": true, "country": "US"}))
+        .collect();
+    submissions(&bodies)
 }
 
 /// Submissions `s1`, `s2`, … with these bodies.
@@ -86,41 +83,11 @@ fn submit_with(
     settings: Value,
     batch: &[Submission],
 ) -> (Vec<CaptureResult>, RecordingLog) {
-    let ctx = RunContext {
-        job_name: "spring-quiz".into(),
-        run_id: "run-1".into(),
-        started_at: STARTED_AT.into(),
-        cordial_base_url: BASE.into(),
-    };
-    let mut log = RecordingLog::default();
-    let results = submit(
-        &mut Env {
-            ctx: &ctx,
-            http,
-            state: &mut MemoryKeyValue::default(),
-            config: &mut MemoryConfig::from_json(&settings),
-            log: &mut log,
-            clock: &mut FakeClock::at(STARTED_AT),
-        },
-        batch,
-    );
-    (results, log)
-}
-
-/// The calls made, as method and path.
-fn calls<F>(http: &FakeCordial<F>) -> Vec<(Method, &str)> {
-    http.requests
-        .iter()
-        .map(|r| (r.method, r.url.strip_prefix(BASE).unwrap()))
-        .collect()
-}
-
-fn upserts<F>(http: &FakeCordial<F>) -> Vec<Value> {
-    http.requests
-        .iter()
-        .filter(|r| r.method == Method::Post && r.url.ends_with("/v2/contacts"))
-        .map(|r| r.json_body().unwrap())
-        .collect()
+    let mut state = MemoryKeyValue::default();
+    let mut config = MemoryConfig::from_json(&settings);
+    call("spring-quiz", http, &mut state, &mut config, |env| {
+        submit(env, batch)
+    })
 }
 
 fn result(outcome: Outcome, rule: &str, action: &str) -> CaptureResult {
@@ -133,7 +100,7 @@ fn result(outcome: Outcome, rule: &str, action: &str) -> CaptureResult {
 
 #[test]
 fn a_new_contact_who_opted_in_is_looked_up_then_created_subscribed_on_the_list() {
-    let mut http = cordial(vec![], upserted);
+    let mut http = cordial(vec![], |_| upserted());
     let (results, log) = submit_with(
         &mut http,
         quiz_settings(),
@@ -185,7 +152,7 @@ fn an_unsubscribed_contact_stays_unsubscribed_without_an_opt_in() {
         "_id": "1",
         "channels": {"email": {"address": "a@b.co", "subscribeStatus": "unsubscribed"}}
     });
-    let mut http = cordial(vec![("a@b.co", unsubscribed)], upserted);
+    let mut http = cordial(vec![("a@b.co", unsubscribed)], |_| upserted());
     let (results, _) = submit_with(
         &mut http,
         quiz_settings(),
@@ -211,7 +178,7 @@ fn an_unsubscribed_contact_stays_unsubscribed_without_an_opt_in() {
 
 #[test]
 fn a_skipped_submission_is_delivered_without_an_upsert() {
-    let mut http = cordial(vec![], upserted);
+    let mut http = cordial(vec![], |_| upserted());
     let (results, _) = submit_with(
         &mut http,
         json!({"opt_in_mode": "opted_in"}),
@@ -230,21 +197,9 @@ fn a_skipped_submission_is_delivered_without_an_upsert() {
 
 #[test]
 fn a_rate_limit_holds_back_the_rest_of_the_batch_unsent() {
-    let mut http = cordial(vec![], |n| {
-        if n == 2 {
-            let mut limited = json_response(429, json!({"error": true, "message": "slow down"}));
-            limited.headers.push(("Retry-After".into(), "4".into()));
-            limited
-        } else {
-            upserted(n)
-        }
-    });
-    let opted_in = |email: &str| json!({"email": email, "opt_in": true, "country": "US"});
-    let (results, _) = submit_with(
-        &mut http,
-        quiz_settings(),
-        &submissions(&[opted_in("a@b.co"), opted_in("b@b.co"), opted_in("c@b.co")]),
-    );
+    let mut http = cordial(vec![], refusing_the(2, rate_limited("4")));
+    let batch = opted_in(&["a@b.co", "b@b.co", "c@b.co"]);
+    let (results, _) = submit_with(&mut http, quiz_settings(), &batch);
     assert_eq!(results[0].outcome, Outcome::Delivered);
     assert!(
         matches!(&results[1].outcome, Outcome::Retry { after: Some(d), attempted: true, .. }
@@ -277,19 +232,10 @@ fn a_rate_limit_holds_back_the_rest_of_the_batch_unsent() {
 
 #[test]
 fn a_refused_upsert_is_dead_lettered_with_cordials_status_and_the_batch_goes_on() {
-    let mut http = cordial(vec![], |n| {
-        if n == 1 {
-            json_response(422, json!({"error": true, "message": "invalid attribute"}))
-        } else {
-            upserted(n)
-        }
-    });
-    let opted_in = |email: &str| json!({"email": email, "opt_in": true, "country": "US"});
-    let (results, _) = submit_with(
-        &mut http,
-        quiz_settings(),
-        &submissions(&[opted_in("a@b.co"), opted_in("b@b.co")]),
-    );
+    let invalid = json_response(422, json!({"error": true, "message": "invalid attribute"}));
+    let mut http = cordial(vec![], refusing_the(1, invalid));
+    let batch = opted_in(&["a@b.co", "b@b.co"]);
+    let (results, _) = submit_with(&mut http, quiz_settings(), &batch);
     assert!(
         matches!(&results[0].outcome, Outcome::DeadLetter { status: Some(422), reason }
             if reason.contains("invalid attribute")),
@@ -302,7 +248,7 @@ fn a_refused_upsert_is_dead_lettered_with_cordials_status_and_the_batch_goes_on(
 
 #[test]
 fn an_unreadable_submission_is_dead_lettered_not_decided_and_unsent() {
-    let mut http = cordial(vec![], upserted);
+    let mut http = cordial(vec![], |_| upserted());
     let mut batch = submissions(&[json!({"email": "a@b.co", "opt_in": true})]);
     batch.insert(
         0,

@@ -1,16 +1,19 @@
 use super::*;
 use crate::cordial::{HttpRequest, HttpResponse, HttpTransport, Method};
-use crate::job::RunContext;
 use crate::ports::Config;
-use crate::ports::fakes::{
-    FakeClock, FakeCordial, MemoryConfig, MemoryKeyValue, RecordingLog, json_response,
+use crate::ports::fakes::{FakeCordial, MemoryConfig, MemoryKeyValue, json_response};
+use crate::testing::{
+    STARTED_AT, call, calls, email_of, no_such_endpoint, rate_limited, route, upserted, upserts,
 };
+use Membership::{Change, Enter, Exit};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
-const BASE: &str = "http://cordial.test";
-const STARTED_AT: &str = "2026-12-02T10:00:00Z";
+/// The contacts the events are about.
+const A: &str = "a@x.co";
+const B: &str = "b@x.co";
+const C: &str = "c@x.co";
 
 fn settings() -> Value {
     json!({"audience": "vip", "field_mapping": {"first_name": "fname", "age": "age"}})
@@ -25,54 +28,40 @@ fn cordial(
 ) -> FakeCordial<impl FnMut(&HttpRequest) -> HttpResponse> {
     let mut lists: Vec<String> = lists.iter().map(|l| l.to_string()).collect();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    FakeCordial::new(move |r: &HttpRequest| {
-        let path = r
-            .url
-            .strip_prefix(BASE)
-            .expect("a request to the job's Cordial");
-        match (r.method, path) {
-            (Method::Get, "/v2/accountlists") => {
-                let named: Vec<Value> = (1..)
-                    .zip(&lists)
-                    .map(|(id, name)| json!({"id": id, "name": name}))
-                    .collect();
-                json_response(200, named.into())
-            }
-            (Method::Post, "/v2/accountlists") => {
-                lists.push(r.json_body().unwrap()["name"].as_str().unwrap().to_owned());
-                json_response(201, json!({"id": lists.len()}))
-            }
-            (Method::Get, "/v2/accountcontactattributes") => json_response(
-                200,
-                json!([{"key": "fname", "type": "string"}, {"key": "age", "type": "number"}]),
-            ),
-            (Method::Post, "/v2/contacts") => {
-                let n = seen.entry(email_of(r)).or_default();
-                *n += 1;
-                upsert(&email_of(r), *n)
-            }
-            _ => json_response(404, json!({"error": true, "message": "no such endpoint"})),
+    FakeCordial::new(move |r: &HttpRequest| match route(r) {
+        (Method::Get, "/v2/accountlists") => {
+            let named: Vec<Value> = (1..)
+                .zip(&lists)
+                .map(|(id, name)| json!({"id": id, "name": name}))
+                .collect();
+            json_response(200, named.into())
         }
+        (Method::Post, "/v2/accountlists") => {
+            lists.push(r.json_body().unwrap()["name"].as_str().unwrap().to_owned());
+            json_response(201, json!({"id": lists.len()}))
+        }
+        (Method::Get, "/v2/accountcontactattributes") => json_response(
+            200,
+            json!([{"key": "fname", "type": "string"}, {"key": "age", "type": "number"}]),
+        ),
+        (Method::Post, "/v2/contacts") => {
+            let n = seen.entry(email_of(r)).or_default();
+            *n += 1;
+            upsert(&email_of(r), *n)
+        }
+        _ => no_such_endpoint(),
     })
 }
 
-fn email_of(upsert: &HttpRequest) -> String {
-    upsert.json_body().unwrap()["channels"]["email"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn upserted() -> HttpResponse {
-    json_response(200, json!({"success": true, "cID": "c1"}))
-}
-
-fn rate_limited(seconds: &str) -> HttpResponse {
-    let mut response = json_response(429, json!({"error": true, "message": "slow down"}));
-    response
-        .headers
-        .push(("Retry-After".to_owned(), seconds.to_owned()));
-    response
+/// Upserts answered `answer` for `email`, and accepted for everyone else.
+fn refusing(email: &'static str, answer: HttpResponse) -> impl FnMut(&str, usize) -> HttpResponse {
+    move |upserting, _| {
+        if upserting == email {
+            answer.clone()
+        } else {
+            upserted()
+        }
+    }
 }
 
 /// Events numbered from 1, each with the user `{"email": …, "first_name": "Beth", "age": "41"}`.
@@ -95,38 +84,25 @@ fn deliver_with(
     config: &mut dyn Config,
     events: &[AudienceEvent],
 ) -> Vec<Outcome> {
-    let ctx = RunContext {
-        job_name: "vip-realtime".into(),
-        run_id: "run-1".into(),
-        started_at: STARTED_AT.into(),
-        cordial_base_url: BASE.into(),
-    };
-    let mut log = RecordingLog::default();
-    let mut clock = FakeClock::at(STARTED_AT);
-    let mut env = Env {
-        ctx: &ctx,
-        http,
-        state,
-        config,
-        log: &mut log,
-        clock: &mut clock,
-    };
-    deliver(&mut env, events)
+    call("vip-realtime", http, state, config, |env| {
+        deliver(env, events)
+    })
+    .0
 }
 
 /// `deliver` with the default settings and a fresh state.
 fn run(http: &mut dyn HttpTransport, events: &[AudienceEvent]) -> Vec<Outcome> {
-    let mut config = MemoryConfig::from_json(&settings());
-    deliver_with(http, &mut MemoryKeyValue::default(), &mut config, events)
+    run_with(http, settings(), events)
 }
 
-/// The bodies of the upserts sent, in order.
-fn upserts<F>(http: &FakeCordial<F>) -> Vec<Value> {
-    http.requests
-        .iter()
-        .filter(|r| r.method == Method::Post && r.url.ends_with("/v2/contacts"))
-        .map(|r| r.json_body().unwrap())
-        .collect()
+/// `deliver` with `settings` and a fresh state.
+fn run_with(
+    http: &mut dyn HttpTransport,
+    settings: Value,
+    events: &[AudienceEvent],
+) -> Vec<Outcome> {
+    let mut config = MemoryConfig::from_json(&settings);
+    deliver_with(http, &mut MemoryKeyValue::default(), &mut config, events)
 }
 
 fn retry(after: Option<u64>, attempted: bool) -> impl Fn(&Outcome) -> bool {
@@ -139,14 +115,7 @@ fn retry(after: Option<u64>, attempted: bool) -> impl Fn(&Outcome) -> bool {
 #[test]
 fn enter_exit_and_change_upsert_the_contact_and_set_only_their_list_flag() {
     let mut http = cordial(&[], |_, _| upserted());
-    let outcomes = run(
-        &mut http,
-        &events(&[
-            (Membership::Enter, "a@x.co"),
-            (Membership::Exit, "b@x.co"),
-            (Membership::Change, "c@x.co"),
-        ]),
-    );
+    let outcomes = run(&mut http, &events(&[(Enter, A), (Exit, B), (Change, C)]));
     assert_eq!(outcomes, vec![Outcome::Delivered; 3]);
     let contact = |email: &str| json!({"email": {"address": email}});
     assert_eq!(
@@ -164,12 +133,7 @@ fn each_contacts_events_go_out_in_order_one_round_at_a_time() {
     let mut http = cordial(&[], |_, _| upserted());
     let outcomes = run(
         &mut http,
-        &events(&[
-            (Membership::Enter, "a@x.co"),
-            (Membership::Enter, "b@x.co"),
-            (Membership::Exit, "a@x.co"),
-            (Membership::Change, "a@x.co"),
-        ]),
+        &events(&[(Enter, A), (Enter, B), (Exit, A), (Change, A)]),
     );
     assert_eq!(outcomes, vec![Outcome::Delivered; 4]);
     let sent: Vec<(String, Value)> = upserts(&http)
@@ -193,22 +157,10 @@ fn each_contacts_events_go_out_in_order_one_round_at_a_time() {
 
 #[test]
 fn a_rate_limit_retries_every_remaining_event_after_cordials_delay() {
-    let mut http = cordial(&[], |email, _| {
-        if email == "b@x.co" {
-            rate_limited("7")
-        } else {
-            upserted()
-        }
-    });
+    let mut http = cordial(&[], refusing(B, rate_limited("7")));
     let outcomes = run(
         &mut http,
-        &events(&[
-            (Membership::Enter, "a@x.co"),
-            (Membership::Enter, "b@x.co"),
-            (Membership::Exit, "a@x.co"),
-            (Membership::Enter, "c@x.co"),
-            (Membership::Exit, "b@x.co"),
-        ]),
+        &events(&[(Enter, A), (Enter, B), (Exit, A), (Enter, C), (Exit, B)]),
     );
     assert_eq!(outcomes[0], Outcome::Delivered);
     assert!(retry(Some(7), true)(&outcomes[1]), "{:?}", outcomes[1]);
@@ -220,21 +172,11 @@ fn a_rate_limit_retries_every_remaining_event_after_cordials_delay() {
 
 #[test]
 fn a_server_error_retries_the_event_and_holds_back_only_that_contact() {
-    let mut http = cordial(&[], |email, _| {
-        if email == "a@x.co" {
-            json_response(503, json!({"error": "an error has occurred"}))
-        } else {
-            upserted()
-        }
-    });
+    let unavailable = json_response(503, json!({"error": "an error has occurred"}));
+    let mut http = cordial(&[], refusing(A, unavailable));
     let outcomes = run(
         &mut http,
-        &events(&[
-            (Membership::Enter, "a@x.co"),
-            (Membership::Enter, "b@x.co"),
-            (Membership::Exit, "a@x.co"),
-            (Membership::Exit, "b@x.co"),
-        ]),
+        &events(&[(Enter, A), (Enter, B), (Exit, A), (Exit, B)]),
     );
     assert!(retry(None, true)(&outcomes[0]), "{:?}", outcomes[0]);
     assert!(
@@ -259,10 +201,7 @@ fn a_refused_upsert_is_dead_lettered_with_cordials_status_and_the_contact_goes_o
             upserted()
         }
     });
-    let outcomes = run(
-        &mut http,
-        &events(&[(Membership::Enter, "a@x.co"), (Membership::Exit, "a@x.co")]),
-    );
+    let outcomes = run(&mut http, &events(&[(Enter, A), (Exit, A)]));
     assert!(
         matches!(&outcomes[0], Outcome::DeadLetter { status: Some(422), reason } if reason.contains("fname: too long")),
         "{:?}",
@@ -274,11 +213,7 @@ fn a_refused_upsert_is_dead_lettered_with_cordials_status_and_the_contact_goes_o
 #[test]
 fn an_event_without_a_usable_user_is_dead_lettered_unsent() {
     let mut http = cordial(&[], |_, _| upserted());
-    let mut batch = events(&[
-        (Membership::Enter, "a@x.co"),
-        (Membership::Enter, ""),
-        (Membership::Enter, "c@x.co"),
-    ]);
+    let mut batch = events(&[(Enter, A), (Enter, ""), (Enter, C)]);
     batch[2].user = "{not json".into();
     let outcomes = run(&mut http, &batch);
     assert_eq!(outcomes[0], Outcome::Delivered);
@@ -300,18 +235,13 @@ fn the_list_is_created_once_and_remembered_with_the_attribute_types() {
     let mut http = cordial(&["other"], |_, _| upserted());
     let mut state = MemoryKeyValue::default();
     let mut config = MemoryConfig::from_json(&settings());
-    let batch = events(&[(Membership::Enter, "a@x.co")]);
+    let batch = events(&[(Enter, A)]);
     for _ in 0..2 {
         let outcomes = deliver_with(&mut http, &mut state, &mut config, &batch);
         assert_eq!(outcomes, [Outcome::Delivered]);
     }
-    let calls: Vec<(Method, &str)> = http
-        .requests
-        .iter()
-        .map(|r| (r.method, r.url.strip_prefix(BASE).unwrap()))
-        .collect();
     assert_eq!(
-        calls,
+        calls(&http),
         [
             (Method::Get, "/v2/accountlists"),
             (Method::Post, "/v2/accountlists"),
@@ -336,14 +266,8 @@ fn the_list_is_created_once_and_remembered_with_the_attribute_types() {
 #[test]
 fn a_configured_list_is_used_as_it_is() {
     let mut http = cordial(&["spring"], |_, _| upserted());
-    let mut config = MemoryConfig::from_json(&json!({"audience": "vip", "list": "spring"}));
-    let batch = events(&[(Membership::Enter, "a@x.co")]);
-    let outcomes = deliver_with(
-        &mut http,
-        &mut MemoryKeyValue::default(),
-        &mut config,
-        &batch,
-    );
+    let spring = json!({"audience": "vip", "list": "spring"});
+    let outcomes = run_with(&mut http, spring, &events(&[(Enter, A)]));
     assert_eq!(outcomes, [Outcome::Delivered]);
     assert!(
         !http
@@ -357,10 +281,7 @@ fn a_configured_list_is_used_as_it_is() {
 #[test]
 fn when_the_list_cannot_be_made_sure_of_every_event_shares_the_failure() {
     let mut http = FakeCordial::new(|_: &HttpRequest| rate_limited("30"));
-    let outcomes = run(
-        &mut http,
-        &events(&[(Membership::Enter, "a@x.co"), (Membership::Exit, "b@x.co")]),
-    );
+    let outcomes = run(&mut http, &events(&[(Enter, A), (Exit, B)]));
     assert!(outcomes.iter().all(retry(Some(30), true)), "{outcomes:?}");
     assert_eq!(http.requests.len(), 1);
 }
@@ -368,14 +289,8 @@ fn when_the_list_cannot_be_made_sure_of_every_event_shares_the_failure() {
 #[test]
 fn unusable_settings_dead_letter_every_event_unsent() {
     let mut http = cordial(&[], |_, _| upserted());
-    let mut config = MemoryConfig::from_json(&json!({"list": "spring"}));
-    let batch = events(&[(Membership::Enter, "a@x.co"), (Membership::Exit, "b@x.co")]);
-    let outcomes = deliver_with(
-        &mut http,
-        &mut MemoryKeyValue::default(),
-        &mut config,
-        &batch,
-    );
+    let no_audience = json!({"list": "spring"});
+    let outcomes = run_with(&mut http, no_audience, &events(&[(Enter, A), (Exit, B)]));
     for outcome in &outcomes {
         assert!(
             matches!(outcome, Outcome::DeadLetter { status: None, reason }
