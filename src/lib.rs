@@ -12,6 +12,7 @@ pub mod capture;
 pub mod cordial;
 pub mod file_names;
 pub mod job;
+pub mod manifest;
 pub mod members;
 pub mod ports;
 pub mod realtime;
