@@ -76,9 +76,17 @@ pub fn no_such_endpoint() -> HttpResponse {
     json_response(404, json!({"error": true, "message": "no such endpoint"}))
 }
 
-/// The calls made, as method and path.
-pub fn calls<F>(http: &FakeCordial<F>) -> Vec<(Method, &str)> {
-    http.requests.iter().map(route).collect()
+/// The calls made, in order, as `METHOD path` separated by commas.
+pub fn calls<F>(http: &FakeCordial<F>) -> String {
+    let calls: Vec<String> = http
+        .requests
+        .iter()
+        .map(|r| {
+            let (method, path) = route(r);
+            format!("{} {path}", method.as_str())
+        })
+        .collect();
+    calls.join(", ")
 }
 
 /// The bodies of the upserts sent, in order.

@@ -13,38 +13,31 @@
 //!   wall time and peak RSS, at a tenth of the events and at all of them: memory must not
 //!   grow with the file size.
 
-#[path = "common/mod.rs"]
-mod common;
-
 use chrono::{Duration as Days, Utc};
-use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
-use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
+use cordial_e2e::harness::Harness;
+use cordial_e2e::measure::{AgainstNative, env_usize, machine, run_job_measuring_rss};
+use cordial_e2e::sftp::{SAVED_KEY, sftp_auth, start_blocking};
+use cordial_emulator::EmulatorHandle;
 use cordial_host::config;
 use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
 use cordial_jobs::activity::reader::records;
 use cordial_jobs::activity::record::RecordMapper;
 use cordial_sftp::sshd::LocalSshd;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-const API_KEY: &str = "bench-key";
-
-fn config_text(store: &Path, key: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
-    format!(
-        r#"{auth}
-[[job]]
-name = "activity"
-kind = "import-activity"
-auth = "cordial"
-sftp_saved_key = "bench-key"
-compress = false
-custom_actions = ["browse", "cart", "custom-purchase"]
-{extra}
-"#,
-        auth = host_and_auth(store, key, base_url, sshd),
-    )
+/// The `activity` job with its store at `store`, downloading with the saved key, with
+/// `extra` settings.
+fn config_text(h: &Harness, sshd: &LocalSshd, store: &Path, extra: &str) -> String {
+    let job = format!(
+        "{sftp}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
+         sftp_saved_key = \"{SAVED_KEY}\"\ncompress = false\n\
+         custom_actions = [\"browse\", \"cart\", \"custom-purchase\"]\n{extra}\n",
+        sftp = sftp_auth(sshd),
+    );
+    h.config_text_at(store, &job)
 }
 
 /// The same core logic as the component's file import, natively: read, parse, map, batch.
@@ -96,37 +89,22 @@ async fn wait_for_exports(emulator: &EmulatorHandle) {
 fn main() {
     let events = env_usize("ACTIVITY_EVENTS", 1_000_000);
     let runs = env_usize("ACTIVITY_RUNS", 3).max(1);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sshd = LocalSshd::start().expect("sshd (install openssh-server: ./dev setup)");
-    let emulator = rt
-        .block_on(cordial_emulator::start(EmulatorConfig {
-            api_key: API_KEY.into(),
-            seed: Seed::demo(),
-            saved_sftp_keys: HashMap::from([("bench-key".to_owned(), sshd.client_key())]),
-            ..EmulatorConfig::default()
-        }))
-        .unwrap();
-    let handle = emulator.handle();
+    let (rt, sshd, h) = start_blocking();
+    let handle = h.emulator.handle();
     let now = Utc::now();
     handle.generate_events(events, 1, now - Days::days(6), now - Days::minutes(1));
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("api-key");
-    std::fs::write(&key, API_KEY).unwrap();
-    let base = emulator.base_url();
     println!(
         "activity import benchmark: {events} events generated, median of {runs} runs; {}",
         machine()
     );
 
-    let (mut wall, mut work, mut native, mut stored) = (Vec::new(), Vec::new(), Vec::new(), 0);
-    let mut bytes = 0u64;
+    let (mut runs_against_native, mut stored, mut bytes) = (AgainstNative::default(), 0, 0u64);
     for run in 0..runs {
-        let store_path = dir.path().join(format!("store-{run}.sqlite"));
+        let store_path = h.dir.path().join(format!("store-{run}.sqlite"));
         let held = config_text(
-            &store_path,
-            &key,
+            &h,
             &sshd,
-            &base,
+            &store_path,
             "export_deadline_minutes = 0\nkeep_files = true",
         );
         let runtime = Runtime::new(
@@ -158,54 +136,39 @@ fn main() {
         let native_time = started.elapsed();
         assert_eq!(mapped as u64, stored);
         println!(
-            "  run {}: {stored} events stored in {:.2} s (own work {:.2} s, SFTP+store {:.2} s, Cordial {:.2} s); native parse+map {:.2} s",
+            "  run {}: {stored} events stored in {}; native parse+map {:.2} s",
             run + 1,
-            stats.total.as_secs_f64(),
-            stats.component_work().as_secs_f64(),
-            stats.host_io.as_secs_f64(),
-            stats.http.as_secs_f64(),
+            runs_against_native.note(&stats, native_time),
             native_time.as_secs_f64()
         );
-        wall.push(stats.total.as_secs_f64());
-        work.push(stats.component_work().as_secs_f64());
-        native.push(native_time.as_secs_f64());
         clear(&sshd.files_dir());
     }
-    let (wall, work, native) = (median(wall), median(work), median(native));
+    let wall = runs_against_native.wall();
     println!(
         "component side (download over SFTP, parse, map, store {stored} selected events, {} MB of JSON lines):",
         bytes >> 20
     );
     println!("  {:.0} events/s, {wall:.2} s", stored as f64 / wall);
     println!("parse + map, component's own work vs the same logic native:");
-    println!(
-        "  wasm {work:.2} s, native {native:.2} s, ratio {:.2}",
-        work / native
-    );
+    println!("  {}", runs_against_native.ratio());
 
     println!("end to end, `cordial-host run` as its own process (export, download, store):");
     for (i, fraction) in [10usize, 1].into_iter().enumerate() {
-        let store_path = dir.path().join(format!("e2e-{i}.sqlite"));
+        let store_path = h.dir.path().join(format!("e2e-{i}.sqlite"));
         // A window covering a tenth of the events, or all of them.
         let since = if fraction == 1 { 7 } else { 1 };
         let text = config_text(
-            &store_path,
-            &key,
+            &h,
             &sshd,
-            &base,
+            &store_path,
             &format!(
                 "import_since = \"{}\"",
                 (now - Days::days(since)).format("%Y-%m-%d")
             ),
         );
-        let path = dir.path().join(format!("e2e-{i}.toml"));
+        let path = h.dir.path().join(format!("e2e-{i}.toml"));
         std::fs::write(&path, text).unwrap();
-        let (elapsed, peak) = run_measuring_rss(
-            std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
-                .args(["run".as_ref(), path.as_os_str(), "activity".as_ref()])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
-        );
+        let (elapsed, peak) = run_job_measuring_rss(&path, "activity");
         let count = Db::open(&store_path)
             .unwrap()
             .stream_count("cordial_activity")
@@ -216,5 +179,5 @@ fn main() {
             count as f64 / elapsed.as_secs_f64()
         );
     }
-    rt.block_on(emulator.shutdown());
+    rt.block_on(h.emulator.shutdown());
 }

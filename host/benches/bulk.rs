@@ -12,23 +12,16 @@
 //!   every file: wall time, rows/s and the process's peak RSS, at a tenth of the audience and
 //!   at the full audience, to show that memory does not grow with the audience.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::{env_usize, host_and_auth, machine, median, run_measuring_rss};
-use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
-use cordial_host::config;
+use cordial_e2e::measure::{AgainstNative, env_usize, machine, run_job_measuring_rss};
+use cordial_e2e::sftp::{SAVED_KEY, sftp_auth, start_blocking};
+use cordial_emulator::EmulatorHandle;
 use cordial_host::db::{Db, NewEvent};
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
 use cordial_jobs::bulk::BulkColumns;
 use cordial_jobs::realtime::AttributeTypes;
 use cordial_jobs::settings::ExportSettings;
 use cordial_sftp::sshd::LocalSshd;
-use std::collections::HashMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
-
-const API_KEY: &str = "bench-key";
+use std::time::Instant;
 
 fn member(i: usize) -> String {
     format!(
@@ -37,27 +30,13 @@ fn member(i: usize) -> String {
     )
 }
 
-fn config_text(dir: &Path, sshd: &LocalSshd, base_url: &str, extra: &str) -> String {
+/// The `bulk` job uploading with the saved key, with `extra` settings.
+fn bulk_job(sshd: &LocalSshd, extra: &str) -> String {
     format!(
-        r#"{auth}
-[[job]]
-name = "bulk"
-kind = "export-bulk"
-auth = "cordial"
-audience = "bench"
-sftp_saved_key = "bench-key"
-{extra}
-[job.field_mapping]
-first_name = "first_name"
-last_name = "last_name"
-age = "age"
-"#,
-        auth = host_and_auth(
-            &dir.join("store.sqlite"),
-            &dir.join("api-key"),
-            base_url,
-            sshd
-        ),
+        "{sftp}\n[[job]]\nname = \"bulk\"\nkind = \"export-bulk\"\nauth = \"cordial\"\n\
+         audience = \"bench\"\nsftp_saved_key = \"{SAVED_KEY}\"\n{extra}\n\
+         [job.field_mapping]\nfirst_name = \"first_name\"\nlast_name = \"last_name\"\nage = \"age\"\n",
+        sftp = sftp_auth(sshd),
     )
 }
 
@@ -117,41 +96,13 @@ fn native_csv(members: &[String]) -> usize {
     produced + buffer.len()
 }
 
-/// `cordial-host run` as a separate release process until every file is imported.
-fn run_host_process(config: &Path) -> (Duration, f64) {
-    run_measuring_rss(
-        std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
-            .args(["run".as_ref(), config.as_os_str(), "bulk".as_ref()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    )
-}
-
 fn main() {
     let members = env_usize("BULK_MEMBERS", 1_000_000);
     let runs = env_usize("BULK_RUNS", 3).max(1);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sshd = LocalSshd::start().expect("sshd (install openssh-server: ./dev setup)");
-    let emulator = rt
-        .block_on(cordial_emulator::start(EmulatorConfig {
-            api_key: API_KEY.into(),
-            seed: Seed::demo(),
-            saved_sftp_keys: HashMap::from([("bench-key".to_owned(), sshd.client_key())]),
-            ..EmulatorConfig::default()
-        }))
-        .unwrap();
-    let handle = emulator.handle();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("api-key"), API_KEY).unwrap();
-    let base = emulator.base_url();
-    let held = config::parse(&config_text(
-        dir.path(),
-        &sshd,
-        &base,
-        "import_deadline_minutes = 0",
-    ))
-    .unwrap();
-    let finishing = config::parse(&config_text(dir.path(), &sshd, &base, "")).unwrap();
+    let (rt, sshd, h) = start_blocking();
+    let handle = h.emulator.handle();
+    let held = h.config(&bulk_job(&sshd, "import_deadline_minutes = 0"));
+    let finishing = h.config(&bulk_job(&sshd, ""));
     let store = Db::open(&held.store).unwrap();
     let runtime = Runtime::new(held, store.clone()).unwrap();
     let finisher = Runtime::new(finishing, store.clone()).unwrap();
@@ -162,7 +113,7 @@ fn main() {
         machine()
     );
     let member_json: Vec<String> = (0..members).map(member).collect();
-    let (mut wall, mut work, mut native) = (Vec::new(), Vec::new(), Vec::new());
+    let mut runs_against_native = AgainstNative::default();
     for run in 0..runs {
         enqueue(&store, members);
         handle.hold_jobs(true);
@@ -185,23 +136,15 @@ fn main() {
         let bytes = native_csv(&member_json);
         let native_time = started.elapsed();
         println!(
-            "  run {}: component run {:.2} s (own work {:.2} s, SFTP+store {:.2} s, Cordial {:.2} s); native CSV {:.2} s ({} MB)",
+            "  run {}: component run {}; native CSV {:.2} s ({} MB)",
             run + 1,
-            stats.total.as_secs_f64(),
-            stats.component_work().as_secs_f64(),
-            stats.host_io.as_secs_f64(),
-            stats.http.as_secs_f64(),
+            runs_against_native.note(&stats, native_time),
             native_time.as_secs_f64(),
             bytes >> 20
         );
-        wall.push(stats.total.as_secs_f64());
-        work.push(stats.component_work().as_secs_f64());
-        native.push(native_time.as_secs_f64());
     }
     let files = handle.import_jobs().len();
-    let wall = median(wall);
-    let work = median(work);
-    let native = median(native);
+    let wall = runs_against_native.wall();
     println!("component side (files written over SFTP + imports registered):");
     println!(
         "  {:.0} rows/s, {wall:.2} s for {members} rows ({} files per run)",
@@ -209,19 +152,16 @@ fn main() {
         files / runs
     );
     println!("CSV generation, component's own work vs the same logic native:");
-    println!(
-        "  wasm {work:.2} s, native {native:.2} s, ratio {:.2}",
-        work / native
-    );
+    println!("  {}", runs_against_native.ratio());
 
     println!(
         "end to end, `cordial-host run` as its own process (until Cordial imported every file):"
     );
-    let config_path = dir.path().join("cordial-host.toml");
-    std::fs::write(&config_path, config_text(dir.path(), &sshd, &base, "")).unwrap();
+    let config_path = h.config_file(&bulk_job(&sshd, ""));
     for audience in [members / 10, members] {
         enqueue(&store, audience);
-        let (elapsed, peak) = run_host_process(&config_path);
+        // `cordial-host run` as a separate release process until every file is imported.
+        let (elapsed, peak) = run_job_measuring_rss(&config_path, "bulk");
         assert_eq!(store.members_waiting("bulk").unwrap(), 0);
         println!(
             "  {audience} members: {:.2} s, {:.0} rows/s, host peak RSS {peak:.0} MB",
@@ -229,5 +169,5 @@ fn main() {
             audience as f64 / elapsed.as_secs_f64()
         );
     }
-    rt.block_on(emulator.shutdown());
+    rt.block_on(h.emulator.shutdown());
 }

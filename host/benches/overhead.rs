@@ -6,48 +6,19 @@
 //! instantiation from the pre-linked component, passing the settings in and the problems
 //! out, plus the job's settings check (which the native side runs too).
 
+use cordial_e2e::harness::components_dir;
+use cordial_e2e::measure::{machine, median, percentile};
 use cordial_host::config;
 use cordial_host::db::Db;
 use cordial_host::runtime::Runtime;
 use cordial_jobs::settings::{JobKind, validate};
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ITERATIONS: usize = 2_000;
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p) as usize]
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cores")
-}
-
 fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let components = root.join("jobs/target/wasm32-wasip2/release");
-    anyhow::ensure!(
-        components.join("import_activity.wasm").exists(),
-        "build the components first: ./dev build"
-    );
+    let components = components_dir();
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key"), "bench-key")?;
     let text = format!(

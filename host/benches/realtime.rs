@@ -11,6 +11,10 @@
 //! Every contact gets an enter then an exit; afterwards no contact may still be in the list,
 //! which checks per-contact ordering. Events per run: BENCH_EVENTS (default 100000).
 
+use cordial_e2e::audience_events::{batch, default_payload};
+use cordial_e2e::cli::host_binary;
+use cordial_e2e::harness::components_dir;
+use cordial_e2e::measure::{env_usize, peak_rss_mb, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::db::Db;
 use std::process::Stdio;
@@ -29,28 +33,9 @@ struct Figures {
     out_of_order: usize,
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
+/// An audience event of the `bench` audience, as the platform's webhook posts it.
 fn payload(id: usize, email: &str, event: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","data":{{"email":"{email}","first_name":"Bench","segment_events":[{{"id":"42976a269a5e6b9d06c681b1c27292df","event":"{event}","slug":"bench","{event}":"2026-11-22T10:00:00Z"}}]}},"meta":{{"object":"user","subscription_id":"36e243f8fd8f4530bbd330fa7fb1a685","timestamp":"2026-11-22T10:00:01Z"}}}}"#
-    )
+    default_payload(id as u64, email, event, "bench", r#","first_name":"Bench""#)
 }
 
 async fn scenario(
@@ -65,8 +50,7 @@ async fn scenario(
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../jobs/target/wasm32-wasip2/release");
+    let components = components_dir();
     let delivery = max_in_flight
         .map(|n| format!("[job.delivery]\nmax_in_flight = {n}\n"))
         .unwrap_or_default();
@@ -81,7 +65,7 @@ async fn scenario(
     );
     let config_path = dir.path().join("bench.toml");
     std::fs::write(&config_path, config)?;
-    let mut host = tokio::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
+    let mut host = tokio::process::Command::new(host_binary())
         .arg("serve")
         .arg(&config_path)
         .env("CORDIAL_LOG", "warn")
@@ -121,7 +105,7 @@ async fn scenario(
                     .collect();
                 let status = client
                     .post(&hook)
-                    .body(format!("[{}]", items.join(",")))
+                    .body(batch(&items))
                     .send()
                     .await?
                     .status();
@@ -154,7 +138,7 @@ async fn scenario(
         .await?
         .json()
         .await?;
-    let peak = peak_rss_mb(pid);
+    let peak = peak_rss_mb(pid).unwrap_or(f64::NAN);
     host.start_kill()?;
     host.wait().await?;
     let out_of_order = (0..contacts)
@@ -218,27 +202,15 @@ fn backfill_peak_rss_mb(members: usize) -> anyhow::Result<f64> {
             dir.path().join("store.sqlite").display()
         ),
     )?;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cordial-host"))
-        .args([
-            "backfill",
-            config.to_str().unwrap(),
-            "bench",
-            "--enqueue-only",
-            "--members",
-        ])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    // VmHWM only grows; the last reading before the process ends is its peak.
-    let mut peak = 0f64;
-    while child.try_wait()?.is_none() {
-        let now = peak_rss_mb(child.id());
-        if now.is_finite() {
-            peak = peak.max(now);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (_, peak) = run_measuring_rss(
+        std::process::Command::new(host_binary())
+            .arg("backfill")
+            .arg(&config)
+            .args(["bench", "--enqueue-only", "--members"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     Ok(peak)
 }
 

@@ -2,25 +2,12 @@
 //! integration test here also makes `cargo test --workspace` build the `cordial-host`
 //! binary that the end-to-end tests run, with the same features as everything else.)
 
-use std::process::Command;
+use cordial_e2e::cli::host;
 
-fn host(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cordial-host"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-#[test]
-fn help_lists_every_command() {
-    let (ok, text) = host(&["--help"]);
-    assert!(ok);
+#[tokio::test]
+async fn help_lists_every_command() {
+    let ran = host(&[&"--help"]).await;
+    assert!(ran.ok);
     for command in [
         "check",
         "run",
@@ -32,24 +19,25 @@ fn help_lists_every_command() {
         "audit",
     ] {
         assert!(
-            text.contains(command),
-            "`{command}` missing from --help:\n{text}"
+            ran.to_string().contains(command),
+            "`{command}` missing from --help:\n{ran}"
         );
     }
 }
 
-#[test]
-fn a_missing_config_file_is_named() {
-    let (ok, text) = host(&["check", "/nonexistent/cordial-host.toml"]);
-    assert!(!ok);
+#[tokio::test]
+async fn a_missing_config_file_is_named() {
+    let ran = host(&[&"check", &"/nonexistent/cordial-host.toml"]).await;
+    assert!(!ran.ok);
     assert!(
-        text.contains("/nonexistent/cordial-host.toml: cannot read the config file"),
-        "{text}"
+        ran.to_string()
+            .contains("/nonexistent/cordial-host.toml: cannot read the config file"),
+        "{ran}"
     );
 }
 
-#[test]
-fn an_unknown_job_lists_the_jobs_there_are() {
+#[tokio::test]
+async fn an_unknown_job_lists_the_jobs_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
     std::fs::write(
@@ -57,10 +45,11 @@ fn an_unknown_job_lists_the_jobs_there_are() {
         "[auth.a]\napi_key_env = \"K\"\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"a\"\n",
     )
     .unwrap();
-    let (ok, text) = host(&["run", config.to_str().unwrap(), "activty"]);
-    assert!(!ok);
+    let ran = host(&[&"run", &config, &"activty"]).await;
+    assert!(!ran.ok);
     assert!(
-        text.contains("no job named `activty`; the config has: activity"),
-        "{text}"
+        ran.to_string()
+            .contains("no job named `activty`; the config has: activity"),
+        "{ran}"
     );
 }

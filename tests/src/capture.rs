@@ -25,6 +25,15 @@ pub fn seed() -> Seed {
     seed
 }
 
+/// The `[[job]]` table of the experience-capture job `name`, followed by `settings`: more
+/// `key = value` lines, then tables such as `[job.field_mapping]`.
+pub fn capture_job(name: &str, settings: &str) -> String {
+    format!(
+        "\n[[job]]\nname = \"{name}\"\nkind = \"experience-capture\"\nauth = \"cordial\"\n\
+         {settings}"
+    )
+}
+
 pub async fn start() -> Harness {
     Harness::start_with(seed()).await
 }

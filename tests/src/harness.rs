@@ -5,7 +5,7 @@ use cordial_emulator::{EmulatorConfig, RunningEmulator, Seed};
 use cordial_host::config::{self, HostConfig};
 use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, CallError, RunOutcome, Runtime};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const API_KEY: &str = "e2e-secret-key-3f9a";
 
@@ -70,10 +70,16 @@ impl Harness {
     /// A config with one `[auth.cordial]` pointing at the emulator, followed by `jobs`
     /// (which may add an `[auth.cordial.sftp]` table first).
     pub fn config_text(&self, jobs: &str) -> String {
+        self.config_text_at(&self.store_path(), jobs)
+    }
+
+    /// [`Harness::config_text`] with the store at `store`, for several stores beside one
+    /// emulator.
+    pub fn config_text_at(&self, store: &Path, jobs: &str) -> String {
         format!(
             "[host]\nstore = \"{store}\"\ncomponents_dir = \"{components}\"\n\n\
              [auth.cordial]\nbase_url = \"{base}\"\napi_key_file = \"{key}\"\n\n{jobs}",
-            store = self.store_path().display(),
+            store = store.display(),
             components = components_dir().display(),
             base = self.emulator.base_url(),
             key = self.api_key_file().display(),
@@ -120,13 +126,19 @@ impl Harness {
         assert!(status.is_success(), "deleting {key}: {status}");
     }
 
+    /// The contact with this email as Cordial holds it, if there is one.
+    pub fn find_contact(&self, email: &str) -> Option<serde_json::Value> {
+        self.emulator.handle().contact(&format!("email:{email}"))
+    }
+
+    /// The contact with this email; fails when Cordial has no such contact.
+    pub fn contact(&self, email: &str) -> serde_json::Value {
+        self.find_contact(email)
+            .unwrap_or_else(|| panic!("{email} missing"))
+    }
+
     /// The lists the contact with this email is on; fails when Cordial has no such contact.
     pub fn lists(&self, email: &str) -> Vec<String> {
-        let contact = self
-            .emulator
-            .handle()
-            .contact(&format!("email:{email}"))
-            .unwrap_or_else(|| panic!("{email} missing"));
-        serde_json::from_value(contact["lists"].clone()).unwrap()
+        serde_json::from_value(self.contact(email)["lists"].clone()).unwrap()
     }
 }

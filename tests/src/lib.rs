@@ -1,11 +1,13 @@
 //! What the end-to-end tests in `tests/tests/` share: real components in the real host
-//! against the emulator, and the ways a test drives them.
+//! against the emulator, and the ways a test drives them. The host's own command-line tests
+//! and its benchmarks use it too.
 
 pub mod audience_events;
 pub mod capture;
 pub mod cli;
 pub mod harness;
 pub mod http;
+pub mod measure;
 pub mod rate_limits;
 pub mod realtime_job;
 pub mod serving;

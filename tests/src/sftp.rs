@@ -20,6 +20,15 @@ pub async fn harness_for(sshd: &LocalSshd) -> Harness {
     .await
 }
 
+/// What an SFTP benchmark's `main` runs against: a runtime, a throwaway sshd, and a harness
+/// whose emulator runs on that runtime and knows the sshd's key.
+pub fn start_blocking() -> (tokio::runtime::Runtime, LocalSshd, Harness) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sshd = LocalSshd::start().expect("sshd (install openssh-server: ./dev setup)");
+    let h = rt.block_on(harness_for(&sshd));
+    (rt, sshd, h)
+}
+
 /// Key login to the sshd's files folder, its host key pinned.
 pub fn sftp_auth(sshd: &LocalSshd) -> String {
     let key = format!("private_key_file = \"{}\"", sshd.client_key().display());

@@ -89,7 +89,7 @@ async fn a_csv_backfill_with_quoted_cells_is_delivered() {
         ran.stdout.contains("120 delivered, 0 dead-lettered"),
         "{ran}"
     );
-    let c = h.emulator.handle().contact("email:c7@example.com").unwrap();
+    let c = h.contact("c7@example.com");
     assert_eq!(c["attributes"]["first_name"], "Zoë, \"the 7th\"");
 }
 

@@ -31,6 +31,15 @@ age = "age"
     )
 }
 
+/// A real sshd, an emulator that knows its client key, and the config of the bulk job with
+/// `extra` settings.
+async fn start(extra: &str) -> (LocalSshd, Harness, String) {
+    let sshd = LocalSshd::start().unwrap();
+    let h = harness_for(&sshd).await;
+    let config = key_config(&sshd, extra);
+    (sshd, h, config)
+}
+
 /// A member who entered the audience, with only an email.
 fn entered(email: &str) -> cordial_host::db::NewEvent {
     cordial_host::db::NewEvent {
@@ -106,9 +115,8 @@ fn pending(h: &Harness) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backfill_of_65000_members_becomes_three_files_and_three_imports() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let config = h.config_file(&key_config(&sshd, ""));
+    let (sshd, h, config) = start("").await;
+    let config = h.config_file(&config);
     let members = h.dir.path().join("members.ndjson");
     write_members(&members, 0..65_000);
 
@@ -160,9 +168,7 @@ async fn a_backfill_of_65000_members_becomes_three_files_and_three_imports() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exits_take_members_off_the_list_and_the_last_state_per_contact_wins() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let config = key_config(&sshd, "keep_files = true");
+    let (sshd, h, config) = start("keep_files = true").await;
     let store = h.store();
     let event = |email: &str, kind: &str| cordial_host::db::NewEvent {
         contact: email.to_owned(),
@@ -271,10 +277,9 @@ async fn password_login_works_and_a_wrong_password_fails_clearly_keeping_the_mem
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
+    let (sshd, h, config) = start("").await;
     let wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let config = key_config(&sshd, "").replace(sshd.host_fingerprint(), wrong);
+    let config = config.replace(sshd.host_fingerprint(), wrong);
     h.store().add_members("bulk", &[entered("k@x.io")]).unwrap();
     let RunOutcome::Failed(error) = run_job(&h, &config).await else {
         panic!()
@@ -290,9 +295,7 @@ async fn a_changed_host_key_is_refused_with_the_fingerprint_to_pin() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_server_dying_mid_upload_leaves_no_file_and_keeps_the_members_for_a_clean_rerun() {
-    let mut sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let config = key_config(&sshd, "");
+    let (mut sshd, h, config) = start("").await;
     enqueue_backfill(&h, &config, 65_000).await;
     assert_eq!(pending(&h), 65_000);
 
@@ -343,10 +346,8 @@ async fn the_server_dying_mid_upload_leaves_no_file_and_keeps_the_members_for_a_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rerun_follows_registered_imports_instead_of_registering_them_again() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
     // Deadline 0: register, look once, and leave the waiting to the next run.
-    let config = key_config(&sshd, "import_deadline_minutes = 0");
+    let (_sshd, h, config) = start("import_deadline_minutes = 0").await;
     let store = h.store();
     enqueue_backfill(&h, &config, 40_000).await;
     let handle = h.emulator.handle();
@@ -391,9 +392,7 @@ async fn a_rerun_follows_registered_imports_instead_of_registering_them_again() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_import_fails_the_run_and_keeps_the_members() {
-    let sshd = LocalSshd::start().unwrap();
-    let h = harness_for(&sshd).await;
-    let config = key_config(&sshd, "import_deadline_minutes = 0");
+    let (sshd, h, config) = start("import_deadline_minutes = 0").await;
     let store = h.store();
     store.add_members("bulk", &[entered("f@x.io")]).unwrap();
     let handle = h.emulator.handle();

@@ -5,7 +5,7 @@
 //! `cordial-host dlq`), and `cordial-host audit`. The decision table itself is checked
 //! combination by combination in `capture_table.rs`.
 
-use cordial_e2e::capture::{self, ContactSeeder, submit};
+use cordial_e2e::capture::{self, ContactSeeder, capture_job, submit};
 use cordial_e2e::cli::{ServeProcess, host};
 use cordial_e2e::harness::Harness;
 use cordial_e2e::http::post;
@@ -22,43 +22,26 @@ const SETTLE: Duration = Duration::from_secs(30);
 /// read the audit trail in that order, and count on one request at a time to Cordial.
 /// Several workers keep the order per contact only (see
 /// `a_contacts_submissions_are_decided_in_arrival_order_across_workers`).
-const QUIZ: &str = r#"
-[[job]]
-name = "quiz"
-kind = "experience-capture"
-auth = "cordial"
-auto_subscribe = true
-opt_in_mode = "opted_in"
-opt_in_attribute = "quiz_opt_in"
-list = "quiz_list"
-[job.field_mapping]
-first_name = "first_name"
-age = "age"
-[job.delivery]
-concurrency = 1
-batch_size = 10
-max_attempts = 3
-"#;
+fn quiz() -> String {
+    capture_job(
+        "quiz",
+        "auto_subscribe = true\nopt_in_mode = \"opted_in\"\nopt_in_attribute = \"quiz_opt_in\"\n\
+         list = \"quiz_list\"\n[job.field_mapping]\nfirst_name = \"first_name\"\nage = \"age\"\n\
+         [job.delivery]\nconcurrency = 1\nbatch_size = 10\nmax_attempts = 3\n",
+    )
+}
 
-/// A strict job behind a secret.
-const STRICT: &str = r#"
-[[job]]
-name = "strict"
-kind = "experience-capture"
-auth = "cordial"
-strict = true
-opt_in_mode = "all"
-opt_in_attribute = "quiz_opt_in"
-[job.field_mapping]
-first_name = "first_name"
-[job.webhook]
-secret_file = "SECRET_FILE"
-"#;
-
+/// A strict job behind the secret `s3cret`.
 fn strict_job(h: &Harness) -> String {
     let path = h.dir.path().join("capture-secret");
     std::fs::write(&path, "s3cret\n").unwrap();
-    STRICT.replace("SECRET_FILE", &path.display().to_string())
+    let settings = format!(
+        "strict = true\nopt_in_mode = \"all\"\nopt_in_attribute = \"quiz_opt_in\"\n\
+         [job.field_mapping]\nfirst_name = \"first_name\"\n\
+         [job.webhook]\nsecret_file = \"{}\"\n",
+        path.display()
+    );
+    capture_job("strict", &settings)
 }
 
 /// A first submission, decided: the job has checked its settings and cached the account's
@@ -79,7 +62,7 @@ async fn serve_quiz(jobs: &str) -> (Harness, Serving, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_submissions_get_400_with_the_field_and_nothing_is_stored() {
     let h = capture::start().await;
-    let jobs = format!("{QUIZ}\n{}", strict_job(&h));
+    let jobs = format!("{}\n{}", quiz(), strict_job(&h));
     let s = Serving::start(&h, &jobs).await;
     let quiz = s.capture("quiz");
     let strict = s.capture("strict");
@@ -201,9 +184,12 @@ async fn unknown_region_is_treated_as_eu_as_non_eu_or_skipped_as_configured() {
     let h = capture::start().await;
     let mut jobs = String::new();
     for rule in ["eu", "non_eu", "skip"] {
-        jobs.push_str(&format!(
-            "[[job]]\nname = \"unknown-{rule}\"\nkind = \"experience-capture\"\nauth = \"cordial\"\n\
-             unknown_region = \"{rule}\"\nauto_subscribe = true\nopt_in_mode = \"opted_in_or_unknown\"\n\n"
+        jobs.push_str(&capture_job(
+            &format!("unknown-{rule}"),
+            &format!(
+                "unknown_region = \"{rule}\"\nauto_subscribe = true\n\
+                 opt_in_mode = \"opted_in_or_unknown\"\n"
+            ),
         ));
     }
     let s = Serving::start(&h, &jobs).await;
@@ -233,7 +219,7 @@ async fn unknown_region_is_treated_as_eu_as_non_eu_or_skipped_as_configured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_both_identifiers_each_channel_is_decided_on_its_own_status() {
-    let (h, s, url) = serve_quiz(QUIZ).await;
+    let (h, s, url) = serve_quiz(&quiz()).await;
     // Subscribed by email, unsubscribed by SMS: an explicit opt-in resubscribes the SMS
     // channel only (forceSubscribe), and the email channel is left as it is.
     ContactSeeder::new(&h)
@@ -307,7 +293,7 @@ async fn cordial_ignores_a_resubscribe_without_force_subscribe() {
 /// Cordial until its `Retry-After` has passed.
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
-    let (h, s, url) = serve_quiz(&QUIZ.replace("max_attempts = 3", "max_attempts = 10")).await;
+    let (h, s, url) = serve_quiz(&quiz().replace("max_attempts = 3", "max_attempts = 10")).await;
     warm_up(&s, &url).await;
     h.emulator.handle().inject(Fault::RateLimitedEvery {
         nth: 5,
@@ -334,7 +320,7 @@ async fn repeated_rate_limits_are_each_waited_out_and_every_submission_lands() {
 /// in the order they arrived, whichever other contacts' go first.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
-    let jobs = QUIZ
+    let jobs = quiz()
         .replace("concurrency = 1", "concurrency = 4")
         .replace("batch_size = 10", "batch_size = 3");
     let (h, s, url) = serve_quiz(&jobs).await;
@@ -375,7 +361,7 @@ async fn a_contacts_submissions_are_decided_in_arrival_order_across_workers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_audited() {
-    let (h, s, url) = serve_quiz(QUIZ).await;
+    let (h, s, url) = serve_quiz(&quiz()).await;
     warm_up(&s, &url).await;
 
     // 429 on the first request: the whole batch waits for Retry-After, and the second
@@ -475,7 +461,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
 
     // `dlq` lists both dead letters by submission id and replays them under their ids:
     // s2 passes now, gone@x.io is refused again, and each gets a second audit row.
-    let config = h.config_file(QUIZ);
+    let config = h.config_file(&quiz());
     let listed = host(&[&"dlq", &"list", &config, &"quiz"]).await;
     assert!(listed.ok, "{listed}");
     let listed = listed.stdout;
@@ -516,7 +502,7 @@ async fn rate_limits_and_server_errors_are_retried_refusals_dead_lettered_all_au
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_command_lists_every_decision() {
-    let (h, s, url) = serve_quiz(QUIZ).await;
+    let (h, s, url) = serve_quiz(&quiz()).await;
     submit(
         &url,
         &json!([
@@ -527,7 +513,7 @@ async fn the_audit_command_lists_every_decision() {
     )
     .await;
     s.settled("quiz", 3, SETTLE).await;
-    let config = h.config_file(QUIZ);
+    let config = h.config_file(&quiz());
     let audit = host(&[&"audit", &config, &"quiz"]).await;
     assert!(audit.ok, "{audit}");
     let table = audit.stdout;
@@ -583,7 +569,7 @@ async fn every_accepted_submission_survives_a_sigkill_and_is_audited_once() {
     let h = capture::start().await;
     // A slow Cordial keeps submissions pending long enough to kill the host among them.
     h.emulator.handle().set_latency(Duration::from_millis(20));
-    let mut host = ServeProcess::start(&h, QUIZ).await;
+    let mut host = ServeProcess::start(&h, &quiz()).await;
     let url = host.url("/capture/quiz");
     let mut accepted = 0;
     for batch in 0..5 {

@@ -7,7 +7,7 @@
 //! The expectation comes from [`expected`], the table of docs/capture.md written out by
 //! hand here, not from the code under test.
 
-use cordial_e2e::capture::{self, ContactSeeder, LIST, OPT_IN_ATTRIBUTE};
+use cordial_e2e::capture::{self, ContactSeeder, LIST, OPT_IN_ATTRIBUTE, capture_job};
 use cordial_e2e::serving::Serving;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -275,13 +275,12 @@ fn jobs_config() -> String {
     for mode in MODES {
         for auto in [true, false] {
             for scope in SCOPES {
-                config.push_str(&format!(
-                    "[[job]]\nname = \"{}\"\nkind = \"experience-capture\"\nauth = \"cordial\"\n\
-                     region = \"{scope}\"\nauto_subscribe = {auto}\nopt_in_mode = \"{mode}\"\n\
+                let settings = format!(
+                    "region = \"{scope}\"\nauto_subscribe = {auto}\nopt_in_mode = \"{mode}\"\n\
                      opt_in_attribute = \"{OPT_IN_ATTRIBUTE}\"\nlist = \"{LIST}\"\n\
-                     [job.field_mapping]\nfirst_name = \"first_name\"\n\n",
-                    job_name(mode, auto, scope)
-                ));
+                     [job.field_mapping]\nfirst_name = \"first_name\"\n"
+                );
+                config.push_str(&capture_job(&job_name(mode, auto, scope), &settings));
             }
         }
     }

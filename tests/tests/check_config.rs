@@ -28,6 +28,16 @@ async fn problems(h: &Harness, jobs: &str) -> Vec<String> {
     problems_of(h.config(jobs)).await
 }
 
+/// Fails unless one of the problems `found` mentions every one of `parts`.
+fn assert_reported(found: &[String], parts: &[&str]) {
+    assert!(
+        found
+            .iter()
+            .any(|p| parts.iter().all(|part| p.contains(part))),
+        "no problem mentions {parts:?}: {found:?}"
+    );
+}
+
 /// The problems of `jobs` once `text` is changed to `changed` in the config.
 async fn problems_after(h: &Harness, jobs: &str, text: &str, changed: &str) -> Vec<String> {
     let text = h.config_text(jobs).replace(text, changed);
@@ -64,17 +74,10 @@ async fn a_missing_list_and_a_geo_subfield_of_a_plain_attribute_are_reported() {
         "audience = \"vip_customers\"\nlist = \"no_such_list\"",
     );
     let found = problems(&h, &jobs).await;
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("field_mapping.town") && p.contains("not a geo attribute")),
-        "{found:?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("→ list: Cordial has no list named `no_such_list`")),
-        "{found:?}"
+    assert_reported(&found, &["field_mapping.town", "not a geo attribute"]);
+    assert_reported(
+        &found,
+        &["→ list: Cordial has no list named `no_such_list`"],
     );
 }
 
@@ -83,18 +86,8 @@ async fn settings_mistakes_are_caught_by_the_component_before_any_call() {
     let h = Harness::start().await;
     let jobs = "[[job]]\nname = \"a\"\nkind = \"import-activity\"\nauth = \"cordial\"\nimport_sinse = \"2026-11-01\"\nkeep_files = \"yes\"\n";
     let found = problems(&h, jobs).await;
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("import_sinse") && p.contains("did you mean `import_since`")),
-        "{found:?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("keep_files: must be true or false")),
-        "{found:?}"
-    );
+    assert_reported(&found, &["import_sinse", "did you mean `import_since`"]);
+    assert_reported(&found, &["keep_files: must be true or false"]);
     assert!(
         h.emulator.handle().requests().is_empty(),
         "no Cordial call for a shape error"

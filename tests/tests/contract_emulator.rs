@@ -16,6 +16,17 @@ use serde_json::{Value, json};
 
 const KEY: &str = "contract-key";
 
+// The operations' path templates, as the Swagger names them.
+const CONTACTS: &str = "/v2/contacts";
+const CONTACT: &str = "/v2/contacts/{primary_key}";
+const UNSUBSCRIBE: &str = "/v2/contacts/{primary_key}/unsubscribe/{channel}";
+const LISTS: &str = "/v2/accountlists";
+const LIST: &str = "/v2/accountlists/{id}";
+const LIST_COUNT: &str = "/v2/accountlists/{id}/count";
+const LIST_CLEAR: &str = "/v2/accountlists/{id}/clear";
+const ATTRIBUTES: &str = "/v2/accountcontactattributes";
+const ATTRIBUTE: &str = "/v2/accountcontactattributes/{key}";
+
 struct Reply {
     /// `METHOD path`, for failure messages.
     request: String,
@@ -144,6 +155,19 @@ impl Api {
         contract(method, template, &reply, 401);
     }
 
+    /// Posts `body` to `POST /v2/contacts` with the key, as `content_type`.
+    async fn post_contacts_as(&self, content_type: &str, body: &[u8]) -> Reply {
+        let key = Some(KEY);
+        self.raw(
+            Method::POST,
+            CONTACTS,
+            key,
+            Some(content_type),
+            body.to_vec(),
+        )
+        .await
+    }
+
     /// Creates a contact and returns its cID.
     async fn contact(&self, body: Value) -> String {
         let r = self.post("/v2/contacts", body).await;
@@ -220,59 +244,59 @@ fn is_cordial_timestamp(v: &Value) -> bool {
 #[tokio::test]
 async fn contacts_endpoints_match_the_swagger() {
     let api = Api::start(Seed::demo()).await;
-    let c = "/v2/contacts";
-    let one = "/v2/contacts/{primary_key}";
     let jane = "/v2/contacts/jane@example.com";
     let nobody = "/v2/contacts/email:nobody@example.com";
 
     let body = valid_request(
         "POST",
-        c,
+        CONTACTS,
         &json!({"channels": {"email": {"address": "jane@example.com", "subscribeStatus": "subscribed"}},
                 "first_name": "Jane", "newsletter": true}),
     );
-    api.check("POST", c, c, Some(body.clone()), 201).await;
+    api.check("POST", CONTACTS, CONTACTS, Some(body.clone()), 201)
+        .await;
     // The Swagger declares only 201 for POST; an upsert of an existing contact
     // answers 200 with the same shape (recorded on v1).
-    matches_definition(&api.post(c, body).await, 200, "ContactCreated");
-    api.check("POST", c, c, Some(json!({"nickname": "J"})), 422)
+    matches_definition(&api.post(CONTACTS, body).await, 200, "ContactCreated");
+    let unknown_attribute = json!({"nickname": "J"});
+    api.check("POST", CONTACTS, CONTACTS, Some(unknown_attribute), 422)
         .await;
 
     for (path, status) in [
-        (c, 200),
+        (CONTACTS, 200),
         ("/v2/contacts?email=jane%40example.com", 200),
         ("/v2/contacts?email=nobody%40example.com", 404),
     ] {
-        api.check("GET", c, path, None, status).await;
+        api.check("GET", CONTACTS, path, None, status).await;
     }
-    api.check("GET", one, jane, None, 200).await;
-    api.check("GET", one, nobody, None, 404).await;
+    api.check("GET", CONTACT, jane, None, 200).await;
+    api.check("GET", CONTACT, nobody, None, 404).await;
 
     let update = valid_request(
         "PUT",
-        one,
+        CONTACT,
         &json!({"channels": {"email": {"address": "jane@example.com"}}, "last_name": "Doe"}),
     );
-    api.check("PUT", one, jane, Some(update.clone()), 200).await;
-    api.check("PUT", one, nobody, Some(update), 404).await;
-    api.check("PUT", one, jane, Some(json!({"age": "old"})), 422)
+    api.check("PUT", CONTACT, jane, Some(update.clone()), 200)
+        .await;
+    api.check("PUT", CONTACT, nobody, Some(update), 404).await;
+    api.check("PUT", CONTACT, jane, Some(json!({"age": "old"})), 422)
         .await;
 
-    let unsub = "/v2/contacts/{primary_key}/unsubscribe/{channel}";
     for (path, status) in [
         ("/v2/contacts/jane@example.com/unsubscribe/email", 200),
         ("/v2/contacts/nobody@example.com/unsubscribe/email", 404),
         ("/v2/contacts/jane@example.com/unsubscribe/pigeon", 422),
     ] {
-        api.check("PUT", unsub, path, None, status).await;
+        api.check("PUT", UNSUBSCRIBE, path, None, status).await;
     }
 
-    api.check("DELETE", one, jane, None, 200).await;
-    api.check("DELETE", one, jane, None, 404).await;
+    api.check("DELETE", CONTACT, jane, None, 200).await;
+    api.check("DELETE", CONTACT, jane, None, 404).await;
 
     // The Swagger attaches 401 to no contacts operation; the body is its AuthenticationFailed.
     matches_definition(
-        &api.unauthorized(Method::POST, c).await,
+        &api.unauthorized(Method::POST, CONTACTS).await,
         401,
         "AuthenticationFailed",
     );
@@ -281,78 +305,74 @@ async fn contacts_endpoints_match_the_swagger() {
 #[tokio::test]
 async fn list_endpoints_match_the_swagger() {
     let api = Api::start(Seed::default()).await;
-    let all = "/v2/accountlists";
-    let one = "/v2/accountlists/{id}";
-    let count = "/v2/accountlists/{id}/count";
-    let clear = "/v2/accountlists/{id}/clear";
 
     let body = valid_request(
         "POST",
-        all,
+        LISTS,
         &json!({"name": "safe_drivers", "enhanced": true}),
     );
-    let created = api.post(all, body.clone()).await;
-    contract("POST", all, &created, 200);
+    let created = api.post(LISTS, body.clone()).await;
+    contract("POST", LISTS, &created, 200);
     let id = created.body["id"].as_u64().unwrap();
     let list = format!("/v2/accountlists/{id}");
-    api.check("POST", all, all, Some(body), 422).await;
-    api.refused("POST", all, all).await;
+    api.check("POST", LISTS, LISTS, Some(body), 422).await;
+    api.refused("POST", LISTS, LISTS).await;
 
     for (path, status) in [
-        (all, 200),
+        (LISTS, 200),
         ("/v2/accountlists?name=safe_drivers", 200),
         ("/v2/accountlists?name=nope", 404),
     ] {
-        api.check("GET", all, path, None, status).await;
+        api.check("GET", LISTS, path, None, status).await;
     }
-    api.refused("GET", all, all).await;
+    api.refused("GET", LISTS, LISTS).await;
 
-    api.check("GET", one, &list, None, 200).await;
-    api.check("GET", one, "/v2/accountlists/999", None, 404)
+    api.check("GET", LIST, &list, None, 200).await;
+    api.check("GET", LIST, "/v2/accountlists/999", None, 404)
         .await;
-    api.check("GET", count, &format!("{list}/count"), None, 200)
+    api.check("GET", LIST_COUNT, &format!("{list}/count"), None, 200)
         .await;
-    api.check("GET", count, "/v2/accountlists/999/count", None, 404)
+    api.check("GET", LIST_COUNT, "/v2/accountlists/999/count", None, 404)
         .await;
 
-    let rename = valid_request("PUT", one, &json!({"name": "careful_drivers"}));
-    api.check("PUT", one, &list, Some(rename.clone()), 200)
+    let rename = valid_request("PUT", LIST, &json!({"name": "careful_drivers"}));
+    api.check("PUT", LIST, &list, Some(rename.clone()), 200)
         .await;
-    api.check("PUT", one, "/v2/accountlists/999", Some(rename), 404)
+    api.check("PUT", LIST, "/v2/accountlists/999", Some(rename), 404)
         .await;
     let bad_name = json!({"name": "bad name!"});
-    api.check("PUT", one, &list, Some(bad_name), 422).await;
+    api.check("PUT", LIST, &list, Some(bad_name), 422).await;
 
     let clear_path = format!("{list}/clear");
-    api.check("PUT", clear, &clear_path, None, 200).await;
-    api.check("PUT", clear, "/v2/accountlists/999/clear", None, 404)
+    api.check("PUT", LIST_CLEAR, &clear_path, None, 200).await;
+    api.check("PUT", LIST_CLEAR, "/v2/accountlists/999/clear", None, 404)
         .await;
-    api.refused("PUT", clear, &clear_path).await;
+    api.refused("PUT", LIST_CLEAR, &clear_path).await;
 
-    api.refused("DELETE", one, &list).await;
-    api.check("DELETE", one, &list, None, 200).await;
-    api.check("DELETE", one, &list, None, 404).await;
+    api.refused("DELETE", LIST, &list).await;
+    api.check("DELETE", LIST, &list, None, 200).await;
+    api.check("DELETE", LIST, &list, None, 404).await;
 }
 
 #[tokio::test]
 async fn attribute_endpoints_match_the_swagger() {
     let api = Api::start(Seed::demo()).await;
-    let all = "/v2/accountcontactattributes";
-    let one = "/v2/accountcontactattributes/{key}";
     let points = "/v2/accountcontactattributes/points";
 
     let body = valid_request(
         "POST",
-        all,
+        ATTRIBUTES,
         &json!({"key": "points", "name": "Points", "type": "number", "index": true,
                 "validators": {"min": 0, "max": 1000}, "retainOnDestroy": "anonymized"}),
     );
-    api.check("POST", all, all, Some(body.clone()), 200).await;
-    api.check("POST", all, all, Some(body), 422).await;
-    api.refused("POST", all, all).await;
+    api.check("POST", ATTRIBUTES, ATTRIBUTES, Some(body.clone()), 200)
+        .await;
+    api.check("POST", ATTRIBUTES, ATTRIBUTES, Some(body), 422)
+        .await;
+    api.refused("POST", ATTRIBUTES, ATTRIBUTES).await;
 
-    let listed = api.get(all).await;
-    contract("GET", all, &listed, 200);
+    let listed = api.get(ATTRIBUTES).await;
+    contract("GET", ATTRIBUTES, &listed, 200);
     assert_eq!(
         listed.body.as_array().map(Vec::len),
         Some(7),
@@ -364,30 +384,36 @@ async fn attribute_endpoints_match_the_swagger() {
         ("/v2/accountcontactattributes?indexed=1", 200),
         ("/v2/accountcontactattributes?type=blob", 422),
     ] {
-        api.check("GET", all, path, None, status).await;
+        api.check("GET", ATTRIBUTES, path, None, status).await;
     }
-    api.refused("GET", all, all).await;
+    api.refused("GET", ATTRIBUTES, ATTRIBUTES).await;
     let empty = Api::start(Seed::default()).await;
     let geo = "/v2/accountcontactattributes?type=geo";
-    empty.check("GET", all, geo, None, 404).await;
+    empty.check("GET", ATTRIBUTES, geo, None, 404).await;
 
-    api.check("GET", one, points, None, 200).await;
-    api.check("GET", one, "/v2/accountcontactattributes/nope", None, 422)
-        .await;
-    api.refused("GET", one, points).await;
+    api.check("GET", ATTRIBUTE, points, None, 200).await;
+    api.check(
+        "GET",
+        ATTRIBUTE,
+        "/v2/accountcontactattributes/nope",
+        None,
+        422,
+    )
+    .await;
+    api.refused("GET", ATTRIBUTE, points).await;
 
     let update = valid_request(
         "PUT",
-        one,
+        ATTRIBUTE,
         &json!({"name": "Loyalty points", "updateUnauthenticated": true}),
     );
-    api.check("PUT", one, points, Some(update), 200).await;
+    api.check("PUT", ATTRIBUTE, points, Some(update), 200).await;
     let retype = json!({"type": "string"});
-    api.check("PUT", one, points, Some(retype), 422).await;
-    api.refused("PUT", one, points).await;
+    api.check("PUT", ATTRIBUTE, points, Some(retype), 422).await;
+    api.refused("PUT", ATTRIBUTE, points).await;
 
-    api.check("DELETE", one, points, None, 200).await;
-    api.check("DELETE", one, points, None, 404).await;
+    api.check("DELETE", ATTRIBUTE, points, None, 200).await;
+    api.check("DELETE", ATTRIBUTE, points, None, 404).await;
 }
 
 // ---- behaviour ------------------------------------------------------------
@@ -395,7 +421,7 @@ async fn attribute_endpoints_match_the_swagger() {
 #[tokio::test]
 async fn post_upserts_201_then_200_with_the_same_cid() {
     let api = Api::start(Seed::demo()).await;
-    let first = api.post("/v2/contacts", jane()).await;
+    let first = api.post(CONTACTS, jane()).await;
     assert_eq!(first.status, 201);
     assert_eq!(first.body["message"], "contact created");
     let cid = first.body["cID"].as_str().unwrap().to_owned();
@@ -406,7 +432,7 @@ async fn post_upserts_201_then_200_with_the_same_cid() {
 
     let again = api
         .post(
-            "/v2/contacts",
+            CONTACTS,
             json!({"channels": {"email": {"address": "JANE@Example.com"}}, "first_name": "Jane"}),
         )
         .await;
@@ -499,7 +525,7 @@ async fn unknown_attribute_is_422_and_nothing_is_written() {
     let api = Api::start(Seed::demo()).await;
     let r = api
         .post(
-            "/v2/contacts",
+            CONTACTS,
             json!({"channels": {"email": {"address": "jane@example.com"}}, "nickname": "JJ", "first_name": "Jane"}),
         )
         .await;
@@ -537,7 +563,7 @@ async fn attribute_values_are_checked_against_their_type() {
     ] {
         let mut body = jane();
         body[key] = value;
-        let r = api.post("/v2/contacts", body).await;
+        let r = api.post(CONTACTS, body).await;
         assert_eq!(r.status, 422, "{key}: {}", r.body);
         assert_eq!(
             r.body["messages"]["validationErrors"][key],
@@ -637,7 +663,7 @@ async fn subscribe_status_defaults_to_none_and_unsubscribe_is_sticky() {
     assert!(email.get("subscribedAt").is_none(), "{email}");
 
     // Without forceSubscribe the request is accepted but the status stays.
-    let r = api.post("/v2/contacts", set("subscribed")).await;
+    let r = api.post(CONTACTS, set("subscribed")).await;
     assert_eq!(r.status, 200);
     assert_eq!(status(&api)["subscribeStatus"], "unsubscribed");
 
@@ -762,7 +788,7 @@ async fn attribute_keys_are_unique_and_types_fixed() {
     api.post(attributes, tier).await;
     let c = api
         .post(
-            "/v2/contacts",
+            CONTACTS,
             json!({"channels": {"email": {"address": "a@example.com"}}, "tier": "gold"}),
         )
         .await;
@@ -780,9 +806,7 @@ async fn a_wrong_key_is_401_and_the_key_is_never_logged() {
         wrong.body,
         json!({"error": "Access Denied: Authentication Failure"})
     );
-    let none = api
-        .raw(Method::GET, "/v2/contacts", None, None, Vec::new())
-        .await;
+    let none = api.raw(Method::GET, CONTACTS, None, None, Vec::new()).await;
     assert_eq!(none.status, 401);
     // The key sent as the password instead of the user name is refused too.
     let swapped = api
@@ -812,27 +836,15 @@ async fn a_wrong_key_is_401_and_the_key_is_never_logged() {
 #[tokio::test]
 async fn a_non_json_body_is_415_and_forms_are_accepted() {
     let api = Api::start(Seed::demo()).await;
-    let r = api
-        .raw(
-            Method::POST,
-            "/v2/contacts",
-            Some(KEY),
-            Some("text/plain"),
-            b"{}".to_vec(),
-        )
-        .await;
+    let r = api.post_contacts_as("text/plain", b"{}").await;
     matches_definition(&r, 415, "MediaTypeIsIncorrect");
     assert_eq!(r.body["errorKey"], "UNSUPPORTED_MEDIA_TYPE");
     assert_eq!(api.handle().contact_count(), 0);
 
     let form = api
-        .raw(
-            Method::POST,
-            "/v2/contacts",
-            Some(KEY),
-            Some("application/x-www-form-urlencoded"),
-            b"channels[email][address]=form%40example.com&first_name=Jo+Ann&newsletter=true"
-                .to_vec(),
+        .post_contacts_as(
+            "application/x-www-form-urlencoded",
+            b"channels[email][address]=form%40example.com&first_name=Jo+Ann&newsletter=true",
         )
         .await;
     assert_eq!(form.status, 201, "{}", form.body);
@@ -845,15 +857,9 @@ async fn a_non_json_body_is_415_and_forms_are_accepted() {
 async fn malformed_json_is_a_cordial_422() {
     let api = Api::start(Seed::demo()).await;
     let r = api
-        .raw(
-            Method::POST,
-            "/v2/contacts",
-            Some(KEY),
-            Some("application/json"),
-            b"{\"channels\":".to_vec(),
-        )
+        .post_contacts_as("application/json", b"{\"channels\":")
         .await;
-    contract("POST", "/v2/contacts", &r, 422);
+    contract("POST", CONTACTS, &r, 422);
     assert_eq!(r.body["errorKey"], "GENERIC_ERROR_KEY");
 }
 
@@ -865,7 +871,7 @@ async fn injected_rate_limit_answers_429_then_the_request_succeeds() {
         count: 2,
     });
     for _ in 0..2 {
-        let r = api.post("/v2/contacts", jane()).await;
+        let r = api.post(CONTACTS, jane()).await;
         assert_eq!(r.status, 429);
         assert_eq!(r.headers["retry-after"], "3");
         assert_eq!(r.headers["x-rate-limit-remaining"], "0");
@@ -878,7 +884,7 @@ async fn injected_rate_limit_answers_429_then_the_request_succeeds() {
         0,
         "a limited request must not act"
     );
-    assert_eq!(api.post("/v2/contacts", jane()).await.status, 201);
+    assert_eq!(api.post(CONTACTS, jane()).await.status, 201);
 
     api.handle().inject(Fault::ServerError {
         status: 503,
@@ -909,7 +915,7 @@ async fn latency_delays_every_response() {
 #[tokio::test]
 async fn requests_are_recorded_with_path_query_and_body() {
     let api = Api::start(Seed::demo()).await;
-    api.post("/v2/contacts", jane()).await;
+    api.post(CONTACTS, jane()).await;
     api.get("/v2/contacts?email=jane%40example.com&per_page=5")
         .await;
     let log = api.handle().requests();

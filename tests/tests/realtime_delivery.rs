@@ -52,6 +52,13 @@ async fn warmed_up(warm: &str) -> (Harness, Runtime) {
 
 const WARM: &str = r#"{"email":"warm@example.com"}"#;
 
+/// A [`warmed_up`] runtime whose Cordial answers the next request with `fault`.
+async fn warmed_up_facing(fault: Fault) -> (Harness, Runtime) {
+    let (h, runtime) = warmed_up(WARM).await;
+    h.emulator.handle().inject(fault);
+    (h, runtime)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list() {
     let (h, runtime) = start().await;
@@ -66,11 +73,7 @@ async fn enter_then_exit_creates_the_contact_and_moves_it_in_and_out_of_the_list
         "{outcomes:?}"
     );
     assert_eq!(h.lists("ann@example.com"), ["Lytics_vip_customers"]);
-    let ann = h
-        .emulator
-        .handle()
-        .contact("email:ann@example.com")
-        .unwrap();
+    let ann = h.contact("ann@example.com");
     assert_eq!(ann["attributes"]["first_name"], "Ann");
     assert_eq!(
         ann["channels"]["email"]["subscribeStatus"], "none",
@@ -184,11 +187,11 @@ async fn a_422_is_dead_lettered_with_cordials_status_and_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
-    let (h, runtime) = warmed_up(WARM).await;
-    h.emulator.handle().inject(Fault::RateLimited {
+    let limited = Fault::RateLimited {
         retry_after_secs: 7,
         count: 1,
-    });
+    };
+    let (h, runtime) = warmed_up_facing(limited).await;
     let b = r#"{"email":"b@example.com"}"#;
     let outcomes = deliver(&runtime, &[enter(2, b), exit(3, b)]).await;
     match &outcomes[..] {
@@ -207,18 +210,18 @@ async fn a_429_asks_to_retry_after_cordials_delay_and_holds_back_the_rest() {
         other => panic!("{other:?}"),
     }
     assert!(
-        h.emulator.handle().contact("email:b@example.com").is_none(),
+        h.find_contact("b@example.com").is_none(),
         "the exit must not overtake the enter"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5xx_asks_to_retry_and_the_retry_succeeds() {
-    let (h, runtime) = warmed_up(WARM).await;
-    h.emulator.handle().inject(Fault::ServerError {
+    let unavailable = Fault::ServerError {
         status: 503,
         count: 1,
-    });
+    };
+    let (h, runtime) = warmed_up_facing(unavailable).await;
     let batch = [enter(2, r#"{"email":"c@example.com"}"#)];
     let outcomes = deliver(&runtime, &batch).await;
     assert!(

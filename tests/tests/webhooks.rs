@@ -54,12 +54,7 @@ async fn enter_change_and_exit(
         match event {
             "enter" => assert_eq!(h.lists(email), ["Lytics_vip_customers"]),
             "change" => {
-                let contact = h
-                    .emulator
-                    .handle()
-                    .contact(&format!("email:{email}"))
-                    .unwrap();
-                assert_eq!(contact["attributes"]["first_name"], names[1]);
+                assert_eq!(h.contact(email)["attributes"]["first_name"], names[1]);
                 assert_eq!(
                     h.lists(email),
                     ["Lytics_vip_customers"],
@@ -108,11 +103,7 @@ async fn enter_change_and_exit_as_single_cloudevents_and_in_a_batch() {
         "{body}"
     );
     s.drained("vip", DRAIN).await;
-    let c = h
-        .emulator
-        .handle()
-        .contact("email:bat@example.com")
-        .unwrap();
+    let c = h.contact("bat@example.com");
     assert_eq!(c["attributes"]["first_name"], "Bat");
     assert!(h.lists(bat).is_empty());
     s.stop().await;
@@ -181,12 +172,7 @@ async fn cloudevents_and_mixed_batches_are_accepted_and_ordered_per_contact() {
         };
         assert_eq!(seen, want, "{email}");
     }
-    assert!(
-        h.emulator
-            .handle()
-            .contact("email:other@example.com")
-            .is_none()
-    );
+    assert!(h.find_contact("other@example.com").is_none());
     s.stop().await;
 }
 

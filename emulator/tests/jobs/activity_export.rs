@@ -11,7 +11,8 @@ use cordial_emulator::{EmulatorConfig, start};
 use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
-use crate::api::{Api, SAVED_KEY};
+use crate::api::{Api, changed, without};
+use crate::home::InHome;
 
 const KEY: &str = "export-test-key";
 /// A whole day, the timeframe of most exports here.
@@ -489,97 +490,90 @@ async fn bad_requests_are_400_or_406_with_cordials_envelope() {
     let api = Api::no_events().await;
     let folder = api.folder("never");
     let good = api.body("bad", &folder, JULY_1ST, json!({}));
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut b = good.clone();
-        f(&mut b);
-        b
-    };
-    let without = |path: &'static [&'static str]| {
-        with(&move |b: &mut Value| {
-            let (last, parents) = path.split_last().unwrap();
-            let mut v = b;
-            for p in parents {
-                v = &mut v[*p];
-            }
-            v.as_object_mut().unwrap().remove(*last);
-        })
-    };
     let cases: Vec<(Value, u16, &str)> = vec![
         (
-            without(&["destination"]),
+            without(&good, &["destination"]),
             400,
             "The destination.transport field is required.",
         ),
         (
-            without(&["destination", "type"]),
+            without(&good, &["destination", "type"]),
             400,
             "The destination.transport field is required.",
         ),
         (
-            with(&|b| b["destination"]["type"] = json!("s3")),
+            changed(&good, |b| b["destination"]["type"] = json!("s3")),
             400,
             "The selected destination.transport is invalid. (This emulator writes export files over SFTP only.)",
         ),
         (
-            without(&["destination", "server"]),
+            without(&good, &["destination", "server"]),
             400,
             "The destination.server field is required.",
         ),
         (
-            without(&["destination", "username"]),
+            without(&good, &["destination", "username"]),
             400,
             "The destination.username field is required.",
         ),
         (
-            without(&["destination", "path"]),
+            without(&good, &["destination", "path"]),
             400,
             "The destination.path field is required.",
         ),
         (
-            with(&|b| {
+            changed(&good, |b| {
                 b["destination"].as_object_mut().unwrap().remove("savedKey");
             }),
             400,
             "Parameter password is not set",
         ),
         (
-            with(&|b| b["confirmEmail"] = json!("nobody")),
+            changed(&good, |b| b["confirmEmail"] = json!("nobody")),
             400,
             "The confirm email must be a valid email address.",
         ),
         (
-            without(&["exportType"]),
+            without(&good, &["exportType"]),
             406,
             "Field 'exportType' should be specified",
         ),
         (
-            with(&|b| b["exportType"] = json!("xml")),
+            changed(&good, |b| b["exportType"] = json!("xml")),
             406,
             "The selected exportType is invalid.",
         ),
-        (without(&["name"]), 406, "Field 'name' should be specified"),
         (
-            with(&|b| b["name"] = json!("my_export")),
+            without(&good, &["name"]),
+            406,
+            "Field 'name' should be specified",
+        ),
+        (
+            changed(&good, |b| b["name"] = json!("my_export")),
             406,
             "The name may only contain letters, numbers and dashes.",
         ),
         (
-            without(&["selected_timeframe_end"]),
+            without(&good, &["selected_timeframe_end"]),
             406,
             "Field 'selected_timeframe_end' should be specified",
         ),
         (
-            with(&|b| b["selected_timeframe_start"] = json!("last week")),
+            changed(&good, |b| {
+                b["selected_timeframe_start"] = json!("last week")
+            }),
             406,
             "Incorrect format for 'selected_timeframe_start'",
         ),
         (
-            with(&|b| b["selected_timeframe_end"] = json!("2024-06-30T00:00:00Z")),
+            changed(&good, |b| {
+                b["selected_timeframe_end"] = json!("2024-06-30T00:00:00Z")
+            }),
             406,
             "'selected_timeframe_end' cannot be in past in comparison with 'selected_timeframe_start'",
         ),
         (
-            with(&|b| {
+            changed(&good, |b| {
                 b["selected_action_name"] = json!("open");
                 b["selected_action_names"] = json!(["open"]);
             }),
@@ -587,17 +581,17 @@ async fn bad_requests_are_400_or_406_with_cordials_envelope() {
             "Please use only one from existing filters 'selected_action_name' OR 'selected_action_names'",
         ),
         (
-            with(&|b| b["selected_action_names"] = json!("open,click")),
+            changed(&good, |b| b["selected_action_names"] = json!("open,click")),
             406,
             "Incorrect format for 'selected_action_names'",
         ),
         (
-            with(&|b| b["selected_message_id"] = json!("m1")),
+            changed(&good, |b| b["selected_message_id"] = json!("m1")),
             406,
             "Field 'selected_message_type' should be specified",
         ),
         (
-            with(&|b| {
+            changed(&good, |b| {
                 b["selected_contact"] = json!("a@x.io");
                 b["selected_audience_key"] = json!("vip");
             }),
@@ -605,48 +599,36 @@ async fn bad_requests_are_400_or_406_with_cordials_envelope() {
             "Please use only one from existing filters 'selected_audience_key' OR 'selected_contact'",
         ),
         (
-            with(&|b| b["selected_contact"] = json!("ghost@x.io")),
+            changed(&good, |b| b["selected_contact"] = json!("ghost@x.io")),
             406,
             "Such contact ghost@x.io does not exist.",
         ),
         (
-            with(&|b| b["selected_audience_key"] = json!("30_Day_Engaged")),
+            changed(&good, |b| {
+                b["selected_audience_key"] = json!("30_Day_Engaged")
+            }),
             406,
             "Audience with name 30_Day_Engaged does not exist.",
         ),
         (
-            with(&|b| b["additionalJsonlFields"] = json!({"a": 1})),
+            changed(&good, |b| b["additionalJsonlFields"] = json!({"a": 1})),
             406,
             "Incorrect format for 'additionalJsonlFields'.",
         ),
         (
-            with(&|b| b["limitRecordsPerFile"] = json!("many")),
+            changed(&good, |b| b["limitRecordsPerFile"] = json!("many")),
             406,
             "Incorrect format for 'limitRecordsPerFile'",
         ),
     ];
     let count = cases.len();
-    for (body, status, message) in cases {
-        let (got, answer) = api.post("/v2/contactactivityexport", body).await;
-        assert_eq!(got, status, "{message}: {answer}");
-        assert_eq!(
-            answer,
-            json!({"error": true, "errorKey": "GENERIC_ERROR_KEY", "message": message})
-        );
-    }
-    let (status, answer) = api
-        .post(
-            "/v2/contactactivityexport",
-            with(&|b| b["destination"]["savedKey"] = json!("unknown-key")),
-        )
+    let route = "/v2/contactactivityexport";
+    api.assert_refused(route, cases).await;
+    let unknown_key = changed(&good, |b| {
+        b["destination"]["savedKey"] = json!("unknown-key")
+    });
+    api.assert_unknown_saved_key_refused(route, unknown_key, 400)
         .await;
-    assert_eq!(status, 400);
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("The saved key \"unknown-key\" does not exist.")
-            && message.contains(SAVED_KEY),
-        "{message}"
-    );
 
     // Not JSON: 415, as everywhere. The plural path does not exist.
     let response = api
@@ -666,7 +648,7 @@ async fn bad_requests_are_400_or_406_with_cordials_envelope() {
     let (status, _) = api
         .post(
             "/v2/contactactivityexport",
-            with(&|b| {
+            changed(&good, |b| {
                 b["destination"].as_object_mut().unwrap().remove("savedKey");
                 b["destination"]["password"] = json!("s3cret");
                 b["exportType"] = json!("xml");
@@ -687,34 +669,6 @@ async fn bad_requests_are_400_or_406_with_cordials_envelope() {
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
 }
 
-/// A folder in the password account's home, owned by it, removed on drop.
-struct HomeFolder(PathBuf);
-
-impl HomeFolder {
-    fn new(user: &str) -> HomeFolder {
-        let name = format!(
-            "emulator-export-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        );
-        let path = Path::new("/home").join(user).join(name);
-        std::fs::create_dir(&path).expect("folder in the account's home");
-        let home = std::fs::metadata(Path::new("/home").join(user)).expect("home exists");
-        use std::os::unix::fs::MetadataExt;
-        std::os::unix::fs::chown(&path, Some(home.uid()), Some(home.gid())).expect("chown");
-        HomeFolder(path)
-    }
-}
-
-impl Drop for HomeFolder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The export "pw" of July 1st, logging in as `user` with `password`.
 fn password_body(api: &Api, user: &str, password: &str, folder: &Path) -> Value {
     let mut body = api.body("pw", folder, JULY_1ST, json!({}));
@@ -732,7 +686,7 @@ async fn password_login_writes_into_the_accounts_home() {
     ])
     .await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
-    let folder = HomeFolder::new(&user);
+    let folder = InHome::folder(&user);
     let doc = api
         .done(password_body(&api, &user, &password, &folder.0))
         .await;
@@ -751,7 +705,7 @@ async fn password_login_writes_into_the_accounts_home() {
 async fn a_wrong_password_fails_with_cant_login() {
     let api = Api::no_events().await;
     let (user, password) = password_account().expect("the password account exists (./dev setup)");
-    let folder = HomeFolder::new(&user);
+    let folder = InHome::folder(&user);
     let id = api
         .export(password_body(
             &api,
@@ -843,16 +797,9 @@ async fn held_exports_stay_pending_until_released() {
     let id = api
         .export(api.body("held", &folder, JULY_1ST, json!({})))
         .await;
-    let (status, doc) = api.get(&format!("/v2/jobs/{id}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(doc["status"], "Pending");
-    assert_eq!(doc["_id"], id.as_str());
-    assert_eq!(doc["jobName"], "ExportEvents");
-    assert_eq!(
-        doc["metadata"],
-        json!({"name": "held", "exportType": "json", "path": folder.to_str().unwrap(),
-               "fileName": "held.json", "fileNames": []})
-    );
+    let metadata = json!({"name": "held", "exportType": "json", "path": folder.to_str().unwrap(),
+                          "fileName": "held.json", "fileNames": []});
+    let doc = api.assert_held(&id, "ExportEvents", metadata).await;
     assert_eq!(doc["times"], json!({}));
     // Whatever else runs in between, a held job does not start.
     let imported = api

@@ -100,6 +100,43 @@ impl Api {
         id
     }
 
+    /// Posts each `(body, status, message)` of `refused` to `route`: each is answered with
+    /// that status and Cordial's error envelope carrying that message.
+    pub async fn assert_refused(&self, route: &str, refused: Vec<(Value, u16, &str)>) {
+        for (body, status, message) in refused {
+            let (got, answer) = self.post(route, body).await;
+            assert_eq!(got, status, "{message}: {answer}");
+            assert_eq!(
+                answer,
+                json!({"error": true, "errorKey": "GENERIC_ERROR_KEY", "message": message})
+            );
+        }
+    }
+
+    /// Posts `body`, whose login names the saved key `unknown-key`, to `route`: refused with
+    /// `status` and a message naming the key the account has.
+    pub async fn assert_unknown_saved_key_refused(&self, route: &str, body: Value, status: u16) {
+        let (got, answer) = self.post(route, body).await;
+        assert_eq!(got, status);
+        let message = answer["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("The saved key \"unknown-key\" does not exist.")
+                && message.contains(SAVED_KEY),
+            "{message}"
+        );
+    }
+
+    /// The document of the held job `id`: `Pending`, named `job_name`, with `metadata`.
+    pub async fn assert_held(&self, id: &str, job_name: &str, metadata: Value) -> Value {
+        let (status, doc) = self.get(&format!("/v2/jobs/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(doc["status"], "Pending");
+        assert_eq!(doc["_id"], id);
+        assert_eq!(doc["jobName"], job_name);
+        assert_eq!(doc["metadata"], metadata);
+        doc
+    }
+
     /// Waits for the job to finish, then returns its `GET /v2/jobs/{id}` document and the
     /// handle's view (with the emulator-only `failureDetail` and `rejectedRows`).
     pub async fn finished(&self, id: &str) -> (Value, Value) {
@@ -111,4 +148,20 @@ impl Api {
         assert_eq!(status, 200, "{doc}");
         (doc, details)
     }
+}
+
+/// `good` with `change` made to it: a request wrong in one way.
+pub fn changed(good: &Value, change: impl FnOnce(&mut Value)) -> Value {
+    let mut body = good.clone();
+    change(&mut body);
+    body
+}
+
+/// `good` without the field at `path`.
+pub fn without(good: &Value, path: &[&str]) -> Value {
+    changed(good, |body| {
+        let (last, parents) = path.split_last().unwrap();
+        let parent = parents.iter().fold(body, |v, p| &mut v[*p]);
+        parent.as_object_mut().unwrap().remove(*last);
+    })
 }

@@ -1,13 +1,12 @@
 //! Contact imports: the sshd serves the file, and the job is read back through
 //! `GET /v2/jobs`.
 
-use std::path::Path;
-
 use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_sftp::sshd::password_account;
 use serde_json::{Value, json};
 
-use crate::api::{Api, SAVED_KEY};
+use crate::api::{Api, changed, without};
+use crate::home::InHome;
 
 const KEY: &str = "import-test-key";
 
@@ -69,6 +68,29 @@ impl Api {
         c
     }
 
+    /// Imports `text` from a file in the password account's home, logging in as that
+    /// account with the password `password` makes of its own: the job's document and the
+    /// handle's view of it.
+    async fn imported_with_password(
+        &self,
+        text: &str,
+        password: impl FnOnce(String) -> String,
+    ) -> (Value, Value) {
+        let (user, own) = password_account().expect("the password account exists (./dev setup)");
+        let file = InHome::file(&user, text);
+        let source = self.password_source(&user, &password(own), file.path());
+        self.imported(json!({"source": source, "hasHeader": true}))
+            .await
+    }
+
+    /// The contact with `email`, checked for its email `status` and `first_name`.
+    async fn contact_as(&self, email: &str, status: &str, first_name: &str) -> Value {
+        let contact = self.contact(email).await;
+        assert_eq!(status_of(&contact), status, "{contact}");
+        assert_eq!(contact["attributes"]["first_name"], first_name, "{contact}");
+        contact
+    }
+
     async fn list_id(&self, name: &str) -> u64 {
         let (_, lists) = self.get(&format!("/v2/accountlists?name={name}")).await;
         lists[0]["id"].as_u64().expect("list id")
@@ -120,15 +142,8 @@ async fn key_import_goes_pending_to_done_and_applies_every_rule() {
         .await;
 
     // Held: the job is Pending and stays so.
-    let (status, doc) = api.get(&format!("/v2/jobs/{id}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(doc["status"], "Pending");
-    assert_eq!(doc["_id"], id.as_str());
-    assert_eq!(doc["jobName"], "ImportContacts");
-    assert_eq!(
-        doc["metadata"],
-        json!({"importName": "nightly", "fileName": path})
-    );
+    let metadata = json!({"importName": "nightly", "fileName": path});
+    api.assert_held(&id, "ImportContacts", metadata).await;
     let (_, pending) = api.get("/v2/jobs?status=Pending").await;
     assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
     assert!(api.handle().contact("new@x.io").is_none());
@@ -185,14 +200,10 @@ async fn key_import_goes_pending_to_done_and_applies_every_rule() {
     assert_eq!(new["lists"], json!(["newsletter", "vip"]));
 
     // Unsubscribe is sticky, even against an explicit `subscribed`.
-    let gone = api.contact("gone@x.io").await;
-    assert_eq!(status_of(&gone), "unsubscribed");
-    assert_eq!(gone["attributes"]["first_name"], "Gone");
+    api.contact_as("gone@x.io", "unsubscribed", "Gone").await;
 
     // The null marker leaves values (and the status) alone; an empty cell clears.
-    let old = api.contact("old@x.io").await;
-    assert_eq!(status_of(&old), "none");
-    assert_eq!(old["attributes"]["first_name"], "Old");
+    let old = api.contact_as("old@x.io", "none", "Old").await;
     assert_eq!(old["attributes"]["age"], 50);
     assert!(old["attributes"].get("last_name").is_none(), "{old}");
     assert_eq!(old["lists"], json!(["vip"]));
@@ -239,12 +250,8 @@ async fn subscribe_false_keeps_existing_statuses_and_new_contacts_get_none() {
         json!({"totalRecords": 4, "inserted": 1, "updated": 3, "rejected": 0, "error": 0, "ignored": 0})
     );
     assert_eq!(status_of(&api.contact("sub@x.io").await), "subscribed");
-    let none = api.contact("none@x.io").await;
-    assert_eq!(status_of(&none), "none");
-    assert_eq!(none["attributes"]["first_name"], "Nina");
-    let fresh = api.contact("fresh@x.io").await;
-    assert_eq!(status_of(&fresh), "none");
-    assert_eq!(fresh["attributes"]["first_name"], "Fred");
+    api.contact_as("none@x.io", "none", "Nina").await;
+    api.contact_as("fresh@x.io", "none", "Fred").await;
 }
 
 #[tokio::test]
@@ -270,46 +277,11 @@ async fn strategy_ignores_rows_it_may_not_write() {
     );
 }
 
-/// A unique, readable file in the password account's home, removed on drop.
-struct HomeFile(std::path::PathBuf);
-
-impl HomeFile {
-    fn write(user: &str, text: &str) -> HomeFile {
-        let name = format!(
-            "emulator-import-{}-{}.csv",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        );
-        let path = Path::new("/home").join(user).join(name);
-        std::fs::write(&path, text).expect("file in the account's home");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        HomeFile(path)
-    }
-
-    fn path(&self) -> String {
-        self.0.to_str().expect("utf-8 path").to_owned()
-    }
-}
-
-impl Drop for HomeFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn password_login_reads_from_the_accounts_home() {
     let api = Api::with_lists().await;
-    let (user, password) = password_account().expect("the password account exists (./dev setup)");
-    let file = HomeFile::write(&user, "channels.email.address,last_name\npw@x.io,Word\n");
-    let source = api.password_source(&user, &password, &file.path());
-    let (doc, details) = api
-        .imported(json!({"source": source, "hasHeader": true}))
-        .await;
+    let text = "channels.email.address,last_name\npw@x.io,Word\n";
+    let (doc, details) = api.imported_with_password(text, |own| own).await;
     assert_eq!(doc["status"], "Done", "{details}");
     assert_eq!(result(&doc)["inserted"], 1);
     assert_eq!(
@@ -321,12 +293,10 @@ async fn password_login_reads_from_the_accounts_home() {
 #[tokio::test]
 async fn wrong_password_fails_with_cant_login() {
     let api = Api::with_lists().await;
-    let (user, password) = password_account().expect("the password account exists (./dev setup)");
-    let file = HomeFile::write(&user, "channels.email.address\nx@x.io\n");
-    let wrong = format!("{password}-wrong");
-    let source = api.password_source(&user, &wrong, &file.path());
     let (doc, details) = api
-        .imported(json!({"source": source, "hasHeader": true}))
+        .imported_with_password("channels.email.address\nx@x.io\n", |own| {
+            format!("{own}-wrong")
+        })
         .await;
     assert_eq!(doc["status"], "Failed", "{details}");
     assert_eq!(doc["message"], "Can't login to the server (127.0.0.1)");
@@ -382,60 +352,47 @@ async fn missing_file_unreachable_server_and_no_email_column_fail_the_job() {
 async fn configuration_errors_answer_406_and_start_no_job() {
     let api = Api::with_lists().await;
     let good = json!({"source": api.password_source("u", "p", "/in/a.csv"), "hasHeader": true});
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut b = good.clone();
-        f(&mut b);
-        b
-    };
-    let remove = |key: &'static str| {
-        with(&move |b: &mut Value| {
-            b["source"].as_object_mut().unwrap().remove(key);
-        })
-    };
     let cases = [
         (
-            remove("transport"),
+            without(&good, &["source", "transport"]),
             "The source.transport field is required.",
         ),
         (
-            with(&|b| b["source"]["transport"] = json!("https")),
+            changed(&good, |b| b["source"]["transport"] = json!("https")),
             "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
         ),
-        (remove("server"), "The source.server field is required."),
-        (remove("username"), "The source.username field is required."),
-        (remove("path"), "The source.path field is required."),
-        (remove("password"), "Parameter password is not set"),
         (
-            with(&|b| {
-                b.as_object_mut().unwrap().remove("hasHeader");
-            }),
+            without(&good, &["source", "server"]),
+            "The source.server field is required.",
+        ),
+        (
+            without(&good, &["source", "username"]),
+            "The source.username field is required.",
+        ),
+        (
+            without(&good, &["source", "path"]),
+            "The source.path field is required.",
+        ),
+        (
+            without(&good, &["source", "password"]),
+            "Parameter password is not set",
+        ),
+        (
+            without(&good, &["hasHeader"]),
             "The columns field is required.",
         ),
     ];
-    for (body, message) in cases {
-        let (status, answer) = api.post("/v2/contactimports", body).await;
-        assert_eq!(status, 406, "{message}: {answer}");
-        assert_eq!(
-            answer,
-            json!({"error": true, "errorKey": "GENERIC_ERROR_KEY", "message": message})
-        );
-    }
-    let (status, answer) = api
-        .post(
-            "/v2/contactimports",
-            with(&|b| {
-                b["source"].as_object_mut().unwrap().remove("password");
-                b["source"]["savedKey"] = json!("unknown-key");
-            }),
-        )
+    let route = "/v2/contactimports";
+    let refused = cases
+        .into_iter()
+        .map(|(body, message)| (body, 406, message));
+    api.assert_refused(route, refused.collect()).await;
+    let unknown_key = changed(&good, |b| {
+        b["source"].as_object_mut().unwrap().remove("password");
+        b["source"]["savedKey"] = json!("unknown-key");
+    });
+    api.assert_unknown_saved_key_refused(route, unknown_key, 406)
         .await;
-    assert_eq!(status, 406);
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("The saved key \"unknown-key\" does not exist.")
-            && message.contains(SAVED_KEY),
-        "{message}"
-    );
 
     // The shared middleware applies: no key, no import.
     let unauthenticated = api

@@ -6,3 +6,4 @@
 mod activity_export;
 mod api;
 mod contact_imports;
+mod home;

@@ -121,12 +121,8 @@ fn a_new_contact_who_opted_in_is_looked_up_then_created_subscribed_on_the_list()
     );
     assert_eq!(
         calls(&http),
-        [
-            (Method::Get, "/v2/accountcontactattributes"),
-            (Method::Get, "/v2/accountlists"),
-            (Method::Get, "/v2/contacts/email:jane@example.com"),
-            (Method::Post, "/v2/contacts"),
-        ]
+        "GET /v2/accountcontactattributes, GET /v2/accountlists, \
+         GET /v2/contacts/email:jane@example.com, POST /v2/contacts"
     );
     assert_eq!(
         upserts(&http),
@@ -190,7 +186,7 @@ fn a_skipped_submission_is_delivered_without_an_upsert() {
     );
     assert_eq!(
         calls(&http),
-        [(Method::Get, "/v2/contacts/email:a@b.co")],
+        "GET /v2/contacts/email:a@b.co",
         "no mapped attributes, no list, nothing upserted"
     );
 }

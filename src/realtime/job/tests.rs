@@ -242,13 +242,8 @@ fn the_list_is_created_once_and_remembered_with_the_attribute_types() {
     }
     assert_eq!(
         calls(&http),
-        [
-            (Method::Get, "/v2/accountlists"),
-            (Method::Post, "/v2/accountlists"),
-            (Method::Get, "/v2/accountcontactattributes"),
-            (Method::Post, "/v2/contacts"),
-            (Method::Post, "/v2/contacts"),
-        ]
+        "GET /v2/accountlists, POST /v2/accountlists, GET /v2/accountcontactattributes, \
+         POST /v2/contacts, POST /v2/contacts"
     );
     assert_eq!(
         http.requests[1].json_body().unwrap()["name"],
