@@ -22,18 +22,18 @@ pub const SECTION: &str = "cordial:manifest";
 pub struct Manifest {
     /// `import-activity`, `export-bulk`, `export-realtime` or `experience-capture`.
     pub kind: String,
-    /// The world it implements: `cordial:jobs/<kind>@<version>`.
-    pub world: String,
-    /// The version of the WIT package `cordial:jobs`.
-    pub wit_version: String,
-    /// The job's own version (the project's release).
-    pub version: String,
     /// What it imports beyond WASI's core, exactly (standard and project interfaces).
     pub imports: Vec<String>,
+    /// The world it implements: `cordial:jobs/<kind>@<version>`.
+    pub world: String,
     /// What it exports.
     pub exports: Vec<String>,
+    /// The version of the WIT package `cordial:jobs`.
+    pub wit_version: String,
     /// Its settings (`wasi:config/store` keys) as a JSON Schema.
     pub settings: Value,
+    /// The job's own version (the project's release).
+    pub version: String,
     /// What the runtime supplies that never reaches the job: all secret.
     pub credentials: Vec<Credential>,
 }
@@ -56,12 +56,12 @@ pub fn manifest(
 ) -> Manifest {
     Manifest {
         kind: kind.as_str().to_owned(),
-        world: format!("{WIT_PACKAGE}/{}@{WIT_VERSION}", kind.as_str()),
-        wit_version: WIT_VERSION.to_owned(),
-        version: version.to_owned(),
         imports,
+        world: format!("{WIT_PACKAGE}/{}@{WIT_VERSION}", kind.as_str()),
         exports,
+        wit_version: WIT_VERSION.to_owned(),
         settings: settings_schema(kind),
+        version: version.to_owned(),
         credentials: credentials(kind),
     }
 }

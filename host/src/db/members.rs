@@ -64,17 +64,13 @@ impl Db {
 
     /// The highest sequence number waiting for `job`'s export (0 when none is).
     pub fn members_high_water(&self, job: &str) -> anyhow::Result<u64> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT COALESCE(MAX(seq), 0) FROM bulk_members WHERE job = ?1",
-                params![job],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .map(|n| n as u64)
+        self.number(
+            "SELECT COALESCE(MAX(seq), 0) FROM bulk_members WHERE job = ?1",
+            job,
+        )
     }
 
-    /// Pending members with `after < seq <= up_to`, in sequence order.
+    /// Waiting members with `after < seq <= up_to`, in sequence order.
     pub fn members_page(
         &self,
         job: &str,
@@ -111,14 +107,7 @@ impl Db {
 
     /// How many members of `job` wait for export.
     pub fn members_waiting(&self, job: &str) -> anyhow::Result<u64> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM bulk_members WHERE job = ?1",
-                params![job],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .map(|n| n as u64)
+        self.number("SELECT COUNT(*) FROM bulk_members WHERE job = ?1", job)
     }
 }
 

@@ -71,6 +71,12 @@ impl Db {
         tokio::task::spawn_blocking(move || f(&store)).await?
     }
 
+    /// The one number a query about `key` (its `?1`) answers: a count, a maximum.
+    fn number(&self, sql: &str, key: &str) -> anyhow::Result<u64> {
+        self.with(|c| c.query_row(sql, params![key], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
         let conn = self.conn.lock().expect("store mutex poisoned");
         Ok(f(&conn)?)

@@ -63,14 +63,10 @@ impl Db {
 
     /// How many records a stream holds.
     pub fn stream_count(&self, stream: &str) -> anyhow::Result<u64> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM stream_records WHERE stream = ?1",
-                params![stream],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .map(|n| n as u64)
+        self.number(
+            "SELECT COUNT(*) FROM stream_records WHERE stream = ?1",
+            stream,
+        )
     }
 
     /// The streams that hold records.
