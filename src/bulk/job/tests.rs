@@ -38,9 +38,7 @@ impl World {
             {"key": "score", "type": "number"},
             {"key": "fname", "type": "string"},
         ]);
-        let mut members = MemoryMembers::default();
-        members.crash = ports.crash.clone();
-        members.waiting = (1..=count)
+        let waiting = (1..=count)
             .map(|i| Member {
                 seq: i,
                 entered: !i.is_multiple_of(10),
@@ -52,6 +50,10 @@ impl World {
                 user: json!({"first_name": "nobody"}).to_string(),
             }])
             .collect();
+        let members = MemoryMembers {
+            waiting,
+            crash: ports.crash.clone(),
+        };
         Sequence::new(ports, members, |env, files, members| {
             run(env, files, members)
         })
