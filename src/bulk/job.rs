@@ -15,11 +15,11 @@ mod tests;
 
 use super::BulkColumns;
 use super::batch::Batch;
-use crate::scheduled::Checkpoint;
 use crate::cordial::{CordialClient, attribute_types, audience_list_name, ensure_list};
 use crate::job::{JobError, Progress, RunContext};
 use crate::ports::{Env, Files, Members};
 use crate::realtime::{AttributeTypes, typed_targets};
+use crate::scheduled::Checkpoint;
 use crate::scheduled::patient;
 use crate::settings::{self, ExportSettings, JobKind};
 use std::ops::ControlFlow;

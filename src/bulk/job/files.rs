@@ -2,12 +2,12 @@
 //! 30,000 rows, each published under its final name only when complete, and saved in the
 //! batch before the next file begins.
 
-use crate::scheduled::Checkpoint;
 use crate::bulk::batch::{Batch, BatchFile};
 use crate::bulk::{BulkColumns, MAX_ROWS_PER_FILE};
 use crate::job::JobError;
 use crate::ports::{Env, FileError, Files, Level, Log, Member, Members, PortError};
 use crate::realtime::AttributeTypes;
+use crate::scheduled::Checkpoint;
 use crate::settings::ExportSettings;
 
 /// Members read per page.

@@ -2,11 +2,11 @@
 //! while any is still running the call returns [`Progress::Waiting`] (or, past the
 //! deadline, a transient error that leaves the batch to the next run).
 
-use crate::scheduled::Checkpoint;
 use crate::bulk::batch::{Batch, FileOutcome};
 use crate::cordial::jobs::{JobState, get_job, job_state};
 use crate::job::{JobError, Progress};
 use crate::ports::Env;
+use crate::scheduled::Checkpoint;
 use crate::scheduled::{base_url, call_json};
 use crate::settings::ExportSettings;
 use std::ops::ControlFlow;

@@ -2,12 +2,12 @@
 //! is marked `registering` before the request, and a run that finds the mark without a job
 //! id looks the import up by name before asking again.
 
-use crate::scheduled::Checkpoint;
 use crate::bulk::batch::{Batch, FileOutcome, import_name};
 use crate::bulk::imports::{SftpSource, create_import, find_import, list_import_jobs};
 use crate::cordial::jobs::job_id_of;
 use crate::job::JobError;
 use crate::ports::{Env, Remote};
+use crate::scheduled::Checkpoint;
 use crate::scheduled::{base_url, call_json};
 use crate::settings::ExportSettings;
 
