@@ -3,7 +3,7 @@
 //! Everything here compiles both natively and for `wasm32-wasip2`, and does no I/O of its
 //! own: the outside world is reached through small traits ([`ports`], and
 //! [`cordial::HttpTransport`]) that the job components implement with their WIT imports and
-//! unit tests implement with fakes ([`ports::fakes`]).
+//! unit tests implement with fakes (`ports::fakes`, feature `fakes`).
 //! That is what lets one job run in the bundled host, under Spin, and in plain `cargo test`.
 
 pub mod activity;

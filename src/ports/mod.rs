@@ -3,14 +3,14 @@
 //!
 //! | port | in a component (any runtime) | in native tests |
 //! |---|---|---|
-//! | [`HttpTransport`](crate::cordial::HttpTransport) | `wasi:http/outgoing-handler` | [`fakes::FakeCordial`] |
-//! | [`KeyValue`] | `wasi:keyvalue/store` | [`fakes::MemoryKeyValue`] |
-//! | [`Config`] | `wasi:config/store` | [`fakes::MemoryConfig`] |
-//! | [`Log`] | structured lines on `wasi:cli/stderr` | [`fakes::RecordingLog`] |
-//! | [`Clock`] | `wasi:clocks` | [`fakes::FakeClock`] |
-//! | [`Files`] | `cordial:jobs/sftp` | [`fakes::MemoryFiles`] |
-//! | [`Streams`] | `cordial:jobs/streams` | [`fakes::MemoryStreams`] |
-//! | [`Members`] | `cordial:jobs/members` | [`fakes::MemoryMembers`] |
+//! | [`HttpTransport`] | `wasi:http/outgoing-handler` | `fakes::FakeCordial` |
+//! | [`KeyValue`] | `wasi:keyvalue/store` | `fakes::MemoryKeyValue` |
+//! | [`Config`] | `wasi:config/store` | `fakes::MemoryConfig` |
+//! | [`Log`] | structured lines on `wasi:cli/stderr` | `fakes::RecordingLog` |
+//! | [`Clock`] | `wasi:clocks` | `fakes::FakeClock` |
+//! | [`Files`] | `cordial:jobs/sftp` | `fakes::MemoryFiles` |
+//! | [`Streams`] | `cordial:jobs/streams` | `fakes::MemoryStreams` |
+//! | [`Members`] | `cordial:jobs/members` | `fakes::MemoryMembers` |
 //!
 //! Ports are used as trait objects: each call moves a whole chunk, page or batch, so dynamic
 //! dispatch costs nothing measurable, and sequences stay free of type parameters.

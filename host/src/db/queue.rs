@@ -63,7 +63,7 @@ pub struct NewItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedItem {
     pub id: i64,
-    /// `<job>-<n>`: see [`NAME`].
+    /// `<job>-<n>`: the id its sender was given.
     pub name: String,
     pub key: String,
     pub item: String,
