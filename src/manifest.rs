@@ -6,7 +6,7 @@
 //! The manifest travels inside the component as a custom section ([`SECTION`]) and beside
 //! it as a file; `cordial-host describe` prints it.
 
-use crate::settings::{JobKind, Presence, SettingSpec, Shape};
+use crate::settings::{JobKind, Presence, REQUIRED_WHEN, SettingSpec, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -67,8 +67,9 @@ pub fn manifest(
 }
 
 /// The settings a job of `kind` accepts, as a JSON Schema (draft 2020-12): one property per
-/// setting with its type, its description and its default; the required ones listed; any
-/// other key refused.
+/// setting with its type, its description and its default; the required ones listed (and
+/// those required only while another setting has a value, as `if`/`then`); any other key
+/// refused.
 pub fn settings_schema(kind: JobKind) -> Value {
     let spec = kind.settings_spec();
     let properties: Map<String, Value> = spec
@@ -80,14 +81,28 @@ pub fn settings_schema(kind: JobKind) -> Value {
         .filter(|s| s.required())
         .map(|s| s.name)
         .collect();
-    json!({
+    let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": format!("{} settings", kind.as_str()),
         "type": "object",
         "properties": properties,
         "required": required,
         "additionalProperties": false,
-    })
+    });
+    let conditions: Vec<Value> = REQUIRED_WHEN
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| {
+            json!({
+                "if": {"properties": {r.when: {"const": r.is}}, "required": [r.when]},
+                "then": {"required": [r.setting]},
+            })
+        })
+        .collect();
+    if !conditions.is_empty() {
+        schema["allOf"] = Value::Array(conditions);
+    }
+    schema
 }
 
 fn property(spec: &SettingSpec) -> Value {
@@ -104,6 +119,9 @@ fn property(spec: &SettingSpec) -> Value {
         Shape::OneOf(choices) => json!({"type": "string", "enum": choices}),
     };
     p["description"] = Value::from(spec.doc.trim());
+    // Secrets never reach a job through its settings (the runtime holds them: see
+    // `credentials`), so none is marked secret; platforms read the mark to mask inputs.
+    p["x-secret"] = Value::Bool(false);
     if let Presence::Default(_) = spec.presence {
         p["default"] = spec.default_value().expect("a declared default");
     }
@@ -143,7 +161,7 @@ mod tests {
         let activity = settings_schema(JobKind::ImportActivity);
         assert_eq!(
             activity["properties"]["overlap_minutes"],
-            json!({"type": "integer", "minimum": 0, "maximum": 1440, "default": 60,
+            json!({"type": "integer", "minimum": 0, "maximum": 1440, "default": 60, "x-secret": false,
                    "description": "How far each window reaches back before the cursor, for late events."})
         );
     }

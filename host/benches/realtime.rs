@@ -73,7 +73,7 @@ async fn scenario(
         .kill_on_drop(true)
         .spawn()?;
     let pid = host.id().unwrap_or(0);
-    let client = reqwest::Client::new();
+    let client = cordial_e2e::http::client();
     let hook = format!("http://127.0.0.1:{port}/hooks/bench");
     while client
         .get(format!("http://127.0.0.1:{port}/health"))
@@ -163,7 +163,7 @@ async fn scenario(
 
 /// What hosted peers do: one request per event, one after another.
 async fn naive_baseline(base_url: &str, events: usize) -> anyhow::Result<f64> {
-    let client = reqwest::Client::new();
+    let client = cordial_e2e::http::client();
     let started = Instant::now();
     for i in 0..events {
         let body = serde_json::json!({"channels": {"email": {"address": format!("naive-{i}@example.com")}}, "newsletter": true});

@@ -1,6 +1,7 @@
 //! `cordial-host`: runs the Cordial job components in wasmtime and gives them their
 //! capabilities (HTTP to Cordial, SFTP, state, the platform's streams and audiences).
 
+pub mod artifact;
 pub mod capabilities;
 pub mod commands;
 pub mod config;

@@ -62,6 +62,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints a job component's manifest: kind, WIT world and version, imports, exports,
+    /// settings and credentials. Takes a file or an OCI reference.
+    Describe {
+        component: String,
+        /// The manifest as JSON, exactly as embedded.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Packages built job components for distribution: each gets its manifest embedded (a
+    /// `cordial:manifest` custom section) and written beside it as `<kind>.manifest.json`.
+    Package {
+        components: Vec<PathBuf>,
+        /// The folder to write them to.
+        #[arg(long, default_value = "jobs/dist")]
+        out: PathBuf,
+    },
+    /// Pushes a packaged component to an OCI registry as a Wasm OCI artifact
+    /// (`registry/namespace/name:tag`); prints the reference by digest. Credentials come
+    /// from CORDIAL_REGISTRY_USERNAME and CORDIAL_REGISTRY_PASSWORD.
+    Publish {
+        component: PathBuf,
+        reference: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +129,14 @@ fn main() -> ExitCode {
                 limit,
                 json,
             } => commands::audit::run(&config, &job, limit, json),
+            Command::Describe { component, json } => {
+                commands::describe::run(&component, json).await
+            }
+            Command::Package { components, out } => commands::package::package(&components, &out),
+            Command::Publish {
+                component,
+                reference,
+            } => commands::package::publish(&component, &reference).await,
         }
     })
 }

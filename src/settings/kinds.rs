@@ -85,18 +85,34 @@ impl JobKind {
                 }
             }
         }
-        if self == JobKind::ExperienceCapture
-            && settings.get("opt_in_mode").and_then(Value::as_str) == Some("all")
-            && settings.get("opt_in_attribute").is_none()
-        {
-            problems.push(ConfigProblem::new(
-                "opt_in_attribute",
-                "opt_in_mode = \"all\" sends everyone with their opt-in status as a value; name the Cordial attribute that carries it",
-            ));
+        for rule in REQUIRED_WHEN.iter().filter(|r| r.kind == self) {
+            if settings.get(rule.when).and_then(Value::as_str) == Some(rule.is)
+                && settings.get(rule.setting).is_none()
+            {
+                problems.push(ConfigProblem::new(rule.setting, rule.why));
+            }
         }
         problems
     }
 }
+
+/// A setting that is required only while another has a given value; declared here once, for
+/// the checks above and for the manifest's schema (an `if`/`then`).
+pub struct RequiredWhen {
+    pub kind: JobKind,
+    pub setting: &'static str,
+    pub when: &'static str,
+    pub is: &'static str,
+    pub why: &'static str,
+}
+
+pub const REQUIRED_WHEN: [RequiredWhen; 1] = [RequiredWhen {
+    kind: JobKind::ExperienceCapture,
+    setting: "opt_in_attribute",
+    when: "opt_in_mode",
+    is: "all",
+    why: "opt_in_mode = \"all\" sends everyone with their opt-in status as a value; name the Cordial attribute that carries it",
+}];
 
 /// Cordial attribute keys are letters, digits and `_`; `a.b` addresses a geo sub-field.
 fn check_attribute_key(key: &str) -> Option<String> {

@@ -16,7 +16,8 @@ pub use account::check_against_account;
 pub use calendar::parse_iso_date;
 pub use frequency::Frequency;
 pub use kinds::{
-    CaptureSettings, ExportSettings, ImportActivitySettings, JobKind, OptInMode, RegionScope,
+    CaptureSettings, ExportSettings, ImportActivitySettings, JobKind, OptInMode, REQUIRED_WHEN,
+    RegionScope, RequiredWhen,
 };
 pub use spec::{Presence, SettingSpec, Shape};
 pub use validate_job::validate_job;

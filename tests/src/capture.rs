@@ -65,7 +65,7 @@ pub struct ContactSeeder {
 impl ContactSeeder {
     pub fn new(h: &Harness) -> ContactSeeder {
         ContactSeeder {
-            client: reqwest::Client::new(),
+            client: crate::http::client(),
             contacts_url: format!("{}/v2/contacts", h.emulator.base_url()),
         }
     }

@@ -126,7 +126,7 @@ async fn spawn_ready(config: &std::path::Path, addr: &str) -> Child {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::http::client();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while client
         .get(format!("http://{addr}/health"))

@@ -113,7 +113,7 @@ impl Harness {
 
     /// Deletes a contact attribute in the emulator, as an admin would in Cordial's UI.
     pub async fn delete_attribute(&self, key: &str) {
-        let status = reqwest::Client::new()
+        let status = crate::http::client()
             .delete(format!(
                 "{}/v2/accountcontactattributes/{key}",
                 self.emulator.base_url()

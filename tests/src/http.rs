@@ -2,10 +2,17 @@
 
 use serde_json::Value;
 
+/// An HTTP client for the tests. The workspace builds reqwest with rustls but without a
+/// crypto provider (for the host's registry client), so `ring` is installed first.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Posts `body` (JSON text, well-formed or not) as `application/json` with `headers`; the
 /// status and the JSON answer (`Null` when the answer is not JSON).
 pub async fn post(url: &str, body: impl Into<String>, headers: &[(&str, &str)]) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = client()
         .post(url)
         .header("content-type", "application/json")
         .body(body.into());

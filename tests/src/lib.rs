@@ -10,6 +10,7 @@ pub mod http;
 pub mod measure;
 pub mod rate_limits;
 pub mod realtime_job;
+pub mod registry;
 pub mod serving;
 pub mod sftp;
 pub mod swagger;

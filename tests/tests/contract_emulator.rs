@@ -52,7 +52,7 @@ impl Api {
         .expect("emulator starts");
         Self {
             base: emulator.base_url(),
-            http: reqwest::Client::new(),
+            http: cordial_e2e::http::client(),
             emulator,
         }
     }

@@ -34,7 +34,11 @@ impl Api {
         .expect("emulator starts");
         Api {
             base: emulator.base_url(),
-            http: reqwest::Client::new(),
+            http: {
+                // reqwest is built without a crypto provider in this workspace.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
             emulator,
             sshd,
             key: key.into(),

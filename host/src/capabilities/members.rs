@@ -1,39 +1,76 @@
-//! `cordial:jobs/members`: the members waiting for a bulk job's export (the latest state per contact the
-//! platform sent), read in pages and acknowledged once Cordial has them. Database calls run on
-//! the blocking pool.
+//! `cordial:jobs/members`: the members waiting for a bulk job's export (the latest state per
+//! contact the platform sent), read in pages from a [`MembersBackend`] and acknowledged once
+//! Cordial has them. Backend calls run on the blocking pool.
 
-use super::HostIo;
+use super::{HostIo, blocking};
 use crate::db::Db;
 use crate::runtime::bindings::members::{self, Member};
+use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 /// The largest page a job may ask for.
 const MAX_PAGE: u32 = 10_000;
 
+/// Where a bulk job's waiting members come from: each with a sequence number that grows as
+/// the platform sends them. Calls may block; they run on the blocking pool.
+pub trait MembersBackend: Send + Sync + 'static {
+    /// The highest sequence number waiting for `job` (0 when none is).
+    fn high_water(&self, job: &str) -> anyhow::Result<u64>;
+    /// Waiting members with `after < seq <= up_to`, in sequence order, at most `limit`.
+    fn page(
+        &self,
+        job: &str,
+        after: u64,
+        up_to: u64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<crate::db::Member>>;
+    /// Forgets the members up to `up_to`, now in Cordial; returns how many.
+    fn acknowledge(&self, job: &str, up_to: u64) -> anyhow::Result<u64>;
+}
+
+/// The host's own: the `bulk_members` table of its SQLite database.
+impl MembersBackend for Db {
+    fn high_water(&self, job: &str) -> anyhow::Result<u64> {
+        self.members_high_water(job)
+    }
+    fn page(
+        &self,
+        job: &str,
+        after: u64,
+        up_to: u64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<crate::db::Member>> {
+        self.members_page(job, after, up_to, limit)
+    }
+    fn acknowledge(&self, job: &str, up_to: u64) -> anyhow::Result<u64> {
+        self.acknowledge_members(job, up_to)
+    }
+}
+
 /// One call's members.
 pub struct MembersCtx {
-    db: Db,
+    backend: Arc<dyn MembersBackend>,
     job: String,
     pub io: HostIo,
 }
 
 impl MembersCtx {
-    pub fn new(db: Db, job: &str) -> MembersCtx {
+    pub fn new(backend: Arc<dyn MembersBackend>, job: &str) -> MembersCtx {
         MembersCtx {
-            db,
+            backend,
             job: job.to_owned(),
             io: HostIo::default(),
         }
     }
 
-    /// Runs a database call for this job on the blocking pool, timing it.
-    async fn on_db<T: Send + 'static>(
+    /// Runs a backend call for this job on the blocking pool, timing it.
+    async fn on_backend<T: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&Db, &str) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&dyn MembersBackend, &str) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, String> {
-        let (db, job) = (self.db.clone(), self.job.clone());
+        let job = self.job.clone();
         self.io
-            .time(db.blocking(move |s| f(s, &job)))
+            .time(blocking(&self.backend, move |b| f(b, &job)))
             .await
             .map_err(|e| format!("the host could not use the waiting members: {e:#}"))
     }
@@ -50,7 +87,7 @@ pub fn add_to_linker<T: MembersView + 'static>(linker: &mut Linker<T>) -> wasmti
 
 impl members::Host for MembersCtx {
     async fn high_water(&mut self) -> wasmtime::Result<Result<u64, String>> {
-        Ok(self.on_db(|s, job| s.members_high_water(job)).await)
+        Ok(self.on_backend(|b, job| b.high_water(job)).await)
     }
 
     async fn page(
@@ -60,7 +97,7 @@ impl members::Host for MembersCtx {
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<Member>, String>> {
         let page = self
-            .on_db(move |s, job| s.members_page(job, after, up_to, limit.min(MAX_PAGE)))
+            .on_backend(move |b, job| b.page(job, after, up_to, limit.min(MAX_PAGE)))
             .await;
         Ok(page.map(|page| {
             page.into_iter()
@@ -75,7 +112,7 @@ impl members::Host for MembersCtx {
 
     async fn acknowledge(&mut self, up_to: u64) -> wasmtime::Result<Result<u64, String>> {
         Ok(self
-            .on_db(move |s, job| s.acknowledge_members(job, up_to))
+            .on_backend(move |b, job| b.acknowledge(job, up_to))
             .await)
     }
 }

@@ -1,26 +1,53 @@
-//! `cordial:jobs/streams`: records a job emits, appended to the SQLite database in one
-//! transaction per call (keyed records deduplicated), and records it quarantines. Database calls
-//! run on the blocking pool.
+//! `cordial:jobs/streams`: records a job emits, appended by a [`StreamsBackend`] (in the
+//! host, the SQLite database, one transaction per call, keyed records deduplicated), and
+//! records it quarantines. Backend calls run on the blocking pool.
 
-use super::HostIo;
-use crate::db::Db;
+use super::{HostIo, blocking};
+use crate::db::{Db, Quarantined as SetAside};
 use crate::runtime::bindings::streams::{self, EmitSummary, Quarantined, StreamRecord};
+use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 /// The longest record text kept in the quarantine.
 const QUARANTINE_TEXT: usize = 4096;
 
+/// Where the platform's streams live: records appended (a keyed record whose key the
+/// stream holds is a duplicate, skipped; one that is not a flat JSON object is rejected),
+/// and records a job set aside. Calls may block; they run on the blocking pool.
+pub trait StreamsBackend: Send + Sync + 'static {
+    fn append(
+        &self,
+        stream: &str,
+        records: &[(Option<String>, String)],
+    ) -> anyhow::Result<crate::db::EmitSummary>;
+    fn quarantine(&self, job: &str, stream: &str, entries: &[SetAside]) -> anyhow::Result<()>;
+}
+
+/// The host's own: stream tables in its SQLite database.
+impl StreamsBackend for Db {
+    fn append(
+        &self,
+        stream: &str,
+        records: &[(Option<String>, String)],
+    ) -> anyhow::Result<crate::db::EmitSummary> {
+        self.append_stream(stream, records)
+    }
+    fn quarantine(&self, job: &str, stream: &str, entries: &[SetAside]) -> anyhow::Result<()> {
+        Db::quarantine(self, job, stream, entries)
+    }
+}
+
 /// One call's streams.
 pub struct StreamsCtx {
-    db: Db,
+    backend: Arc<dyn StreamsBackend>,
     job: String,
     pub io: HostIo,
 }
 
 impl StreamsCtx {
-    pub fn new(db: Db, job: &str) -> StreamsCtx {
+    pub fn new(backend: Arc<dyn StreamsBackend>, job: &str) -> StreamsCtx {
         StreamsCtx {
-            db,
+            backend,
             job: job.to_owned(),
             io: HostIo::default(),
         }
@@ -44,10 +71,11 @@ impl streams::Host for StreamsCtx {
     ) -> wasmtime::Result<Result<EmitSummary, String>> {
         let records: Vec<(Option<String>, String)> =
             records.into_iter().map(|r| (r.key, r.body)).collect();
-        let db = self.db.clone();
         let stored = self
             .io
-            .time(db.blocking(move |s| s.append_stream(&stream_name, &records)))
+            .time(blocking(&self.backend, move |b| {
+                b.append(&stream_name, &records)
+            }))
             .await;
         Ok(stored
             .map(|c| EmitSummary {
@@ -55,7 +83,7 @@ impl streams::Host for StreamsCtx {
                 duplicates: c.duplicates,
                 rejected: c.rejected,
             })
-            .map_err(|e| format!("the host could not db the records: {e:#}")))
+            .map_err(|e| format!("the host could not store the records: {e:#}")))
     }
 
     async fn quarantine(
@@ -63,19 +91,20 @@ impl streams::Host for StreamsCtx {
         stream_name: String,
         entries: Vec<Quarantined>,
     ) -> wasmtime::Result<Result<(), String>> {
-        let entries: Vec<crate::db::Quarantined> = entries
+        let entries: Vec<SetAside> = entries
             .into_iter()
-            .map(|e| crate::db::Quarantined {
+            .map(|e| SetAside {
                 file: e.file,
                 line: e.line,
                 reason: e.reason,
                 text: e.text.chars().take(QUARANTINE_TEXT).collect(),
             })
             .collect();
-        let (db, job) = (self.db.clone(), self.job.clone());
-        Ok(db
-            .blocking(move |s| s.quarantine(&job, &stream_name, &entries))
-            .await
-            .map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
+        let job = self.job.clone();
+        Ok(blocking(&self.backend, move |b| {
+            b.quarantine(&job, &stream_name, &entries)
+        })
+        .await
+        .map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
     }
 }

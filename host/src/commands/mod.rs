@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod backfill;
 pub mod check;
+pub mod describe;
 pub mod dlq;
+pub mod package;
 pub mod run;
 pub mod serve;
 pub mod stream;

@@ -4,6 +4,7 @@ use super::Problem;
 use super::limits::{Limits, LimitsOverride};
 use super::secret::SecretSource;
 use super::toml_json::to_json;
+use crate::artifact::ComponentSource;
 use cordial_jobs::settings::JobKind;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,25 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// A config built in code by a platform that embeds the host: its authorizations and
+    /// jobs, the components in `components_dir` (or named per job), default limits. The
+    /// fields that only the host's own commands use get values that are never read.
+    pub fn for_platform(
+        components_dir: impl Into<PathBuf>,
+        auths: impl IntoIterator<Item = AuthConfig>,
+        jobs: Vec<JobConfig>,
+    ) -> HostConfig {
+        HostConfig {
+            store: std::env::temp_dir().join("cordial-host-embedded.sqlite"),
+            components_dir: components_dir.into(),
+            limits: Limits::default(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
+            jobs,
+            stream_ndjson_dir: None,
+        }
+    }
+
     pub fn job(&self, name: &str) -> Option<&JobConfig> {
         self.jobs.iter().find(|j| j.name == name)
     }
@@ -39,6 +59,18 @@ pub struct AuthConfig {
     pub base_url: String,
     pub api_key: SecretSource,
     pub sftp: Option<SftpConfig>,
+}
+
+impl AuthConfig {
+    /// An authorization without SFTP (enough for the real-time and capture jobs).
+    pub fn new(name: &str, base_url: &str, api_key: SecretSource) -> AuthConfig {
+        AuthConfig {
+            name: name.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            sftp: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -66,14 +98,32 @@ pub struct JobConfig {
     pub kind: JobKind,
     pub auth: String,
     pub limits: Limits,
-    /// A component file to use instead of the kind's own (for testing a build of a job).
-    pub component: Option<PathBuf>,
+    /// The component to run instead of the kind's file in `components_dir`: a path, or an
+    /// OCI reference the host pulls (see [`ComponentSource::parse`]).
+    pub component: Option<ComponentSource>,
     /// How events are delivered (event-driven jobs).
     pub delivery: DeliveryConfig,
     /// The secret the platform must present on this job's webhook, if any.
     pub webhook_secret: Option<SecretSource>,
     /// The job's own settings, as the component receives them.
     pub settings: serde_json::Value,
+}
+
+impl JobConfig {
+    /// A job of `kind` using the authorization `auth`, with its settings (a JSON object, as
+    /// the manifest's schema describes them) and the defaults of everything else.
+    pub fn new(name: &str, kind: JobKind, auth: &str, settings: serde_json::Value) -> JobConfig {
+        JobConfig {
+            name: name.to_owned(),
+            kind,
+            auth: auth.to_owned(),
+            limits: Limits::default(),
+            component: None,
+            delivery: DeliveryConfig::default(),
+            webhook_secret: None,
+            settings,
+        }
+    }
 }
 
 /// `[job.delivery]`: how an event-driven job's queued items are worked off.
@@ -335,7 +385,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
         let component = table
             .get("component")
             .and_then(|v| v.as_str())
-            .map(PathBuf::from);
+            .map(ComponentSource::parse);
         let settings = serde_json::Value::Object(
             table
                 .iter()
@@ -387,7 +437,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
 /// What a file-based job needs of its authorization's SFTP settings. Cordial fetches import
 /// files itself, with the password or a key saved in Cordial, never our private key.
 fn sftp_problem(kind: JobKind, auth: &AuthConfig, settings: &serde_json::Value) -> Option<String> {
-    if !crate::jobs::descriptor(kind).needs_sftp {
+    if !crate::jobs::descriptor(kind).needs_sftp() {
         return None;
     }
     // A missing [auth.<name>.sftp] is reported by the job itself when it runs.

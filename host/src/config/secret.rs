@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub enum SecretSource {
     Env(String),
     File(PathBuf),
+    /// Handed over in code by a platform that embeds the host (a config file never holds
+    /// one: it names a variable or a file).
+    Given(Secret),
 }
 
 impl SecretSource {
@@ -20,6 +23,7 @@ impl SecretSource {
             })?,
             SecretSource::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?,
+            SecretSource::Given(secret) => secret.expose().to_owned(),
         };
         let value = value.trim().to_owned();
         if value.is_empty() {
@@ -32,6 +36,7 @@ impl SecretSource {
         match self {
             SecretSource::Env(var) => format!("environment variable {var}"),
             SecretSource::File(path) => format!("secret file {}", path.display()),
+            SecretSource::Given(_) => "the secret given".to_owned(),
         }
     }
 }

@@ -23,17 +23,31 @@ pub enum Trigger {
 pub struct Descriptor {
     pub kind: JobKind,
     pub triggers: &'static [Trigger],
-    /// Whether its authorization needs an SFTP section.
-    pub needs_sftp: bool,
+    /// The interface of `cordial:jobs` its world exports besides `configurable`.
+    pub export: &'static str,
+    /// The interfaces of `cordial:jobs` its world imports beyond `job-base` (the ones that
+    /// only declare types aside).
+    pub imports: &'static [&'static str],
 }
 
 impl Descriptor {
-    pub const fn new(kind: JobKind, triggers: &'static [Trigger], needs_sftp: bool) -> Self {
+    pub const fn new(
+        kind: JobKind,
+        triggers: &'static [Trigger],
+        export: &'static str,
+        imports: &'static [&'static str],
+    ) -> Self {
         Descriptor {
             kind,
             triggers,
-            needs_sftp,
+            export,
+            imports,
         }
+    }
+
+    /// Whether its authorization needs an SFTP section: its world imports `sftp`.
+    pub fn needs_sftp(&self) -> bool {
+        self.imports.contains(&"sftp")
     }
 
     /// The WIT world its component implements (`cordial:jobs/<world>`): named after the kind.

@@ -15,8 +15,12 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor =
-    Descriptor::new(JobKind::ExperienceCapture, &[Trigger::Submissions], false);
+pub const DESCRIPTOR: Descriptor = Descriptor::new(
+    JobKind::ExperienceCapture,
+    &[Trigger::Submissions],
+    "capture",
+    &[],
+);
 
 super::linked_driver!(bindings::ExperienceCapturePre<crate::runtime::RunState>);
 

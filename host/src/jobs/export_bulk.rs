@@ -14,7 +14,8 @@ mod bindings {
 pub const DESCRIPTOR: Descriptor = Descriptor::new(
     JobKind::ExportBulk,
     &[Trigger::Schedule, Trigger::AudienceMembers],
-    true,
+    "scheduled",
+    &["sftp", "members"],
 );
 
 super::scheduled_driver!(bindings::ExportBulkPre<crate::runtime::RunState>);

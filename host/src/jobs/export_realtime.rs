@@ -16,8 +16,12 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor =
-    Descriptor::new(JobKind::ExportRealtime, &[Trigger::AudienceEvents], false);
+pub const DESCRIPTOR: Descriptor = Descriptor::new(
+    JobKind::ExportRealtime,
+    &[Trigger::AudienceEvents],
+    "realtime",
+    &[],
+);
 
 super::linked_driver!(bindings::ExportRealtimePre<crate::runtime::RunState>);
 

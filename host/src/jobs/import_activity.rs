@@ -10,7 +10,11 @@ mod bindings {
     });
 }
 
-pub const DESCRIPTOR: Descriptor =
-    Descriptor::new(JobKind::ImportActivity, &[Trigger::Schedule], true);
+pub const DESCRIPTOR: Descriptor = Descriptor::new(
+    JobKind::ImportActivity,
+    &[Trigger::Schedule],
+    "scheduled",
+    &["sftp", "streams"],
+);
 
 super::scheduled_driver!(bindings::ImportActivityPre<crate::runtime::RunState>);

@@ -1,39 +1,40 @@
-//! Loading job components: compiled once, linked once (`InstancePre`) into their kind's
-//! driver, then instantiated cheaply for every call.
+//! Loading job components: checked (package version, world), compiled once, linked once
+//! (`InstancePre`) into their kind's driver, then instantiated cheaply for every call.
 
 use super::run_state::RunState;
+use crate::artifact::{ComponentSource, cache::Cache, inspect, world};
 use crate::jobs::Driver;
 use cordial_jobs::settings::JobKind;
-use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context;
 
-/// Compiles and links the component at `path` as a job of `kind`.
-pub fn load(
+/// Fetches (from a registry, into `cache`), checks, compiles and links the component at
+/// `source` as a job of `kind`.
+pub async fn load(
     engine: &Engine,
     linker: &Linker<RunState>,
     kind: JobKind,
-    path: &Path,
+    source: &ComponentSource,
+    cache: &Cache,
 ) -> wasmtime::Result<Driver> {
-    if !path.exists() {
-        wasmtime::bail!(
-            "component {} not found; build the components with `./dev build` (or set [host] components_dir)",
-            path.display()
-        );
-    }
-    let component = Component::from_file(engine, path)
-        .with_context(|| format!("compiling component {}", path.display()))?;
+    let path = source
+        .fetch(cache)
+        .await
+        .map_err(|e| wasmtime::format_err!("{e:#}"))?;
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("reading component {}", path.display()))?;
+    inspect::inspect(&bytes)
+        .and_then(|facts| world::check(&facts, kind))
+        .map_err(|e| wasmtime::format_err!("component {source} cannot run as this job: {e:#}"))?;
+    let component = Component::from_binary(engine, &bytes)
+        .with_context(|| format!("compiling component {source}"))?;
     let pre = linker.instantiate_pre(&component).with_context(|| {
-        format!(
-            "component {} imports something this host does not provide",
-            path.display()
-        )
+        format!("component {source} imports something this host does not provide")
     })?;
     Driver::new(kind, pre).with_context(|| {
         format!(
-            "component {} does not export the `{}` job's functions; is it the right file for kind = \"{}\"?",
-            path.display(),
+            "component {source} does not export the `{}` job's functions; is it the right file for kind = \"{}\"?",
             kind.as_str(),
             kind.as_str()
         )

@@ -4,12 +4,13 @@
 use super::bindings::{items, outcomes, types};
 use super::components;
 use super::run_state::RunState;
+use crate::artifact::{ComponentSource, cache::Cache};
+use crate::capabilities::Backends;
 use crate::capabilities::http::JobHttp;
 use crate::config::{AuthConfig, HostConfig, JobConfig};
 use crate::db::Db;
 use crate::jobs::{Driver, descriptor};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,9 +24,11 @@ pub(super) const EPOCH_TICK: Duration = Duration::from_millis(100);
 pub struct Runtime {
     pub(super) engine: Engine,
     linker: Linker<RunState>,
-    loaded: Mutex<HashMap<PathBuf, Arc<Driver>>>,
+    loaded: Mutex<HashMap<ComponentSource, Arc<Driver>>>,
     pub(super) config: HostConfig,
     pub(super) db: Db,
+    /// Where the jobs' state, streams and waiting members live.
+    pub(super) backends: Backends,
     fuel_enabled: bool,
     /// Per job: its HTTP policy (origin, credential, traffic controls), prepared on first use
     /// and shared by all its calls.
@@ -34,7 +37,20 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// A runtime whose jobs keep everything in `db`, the host's SQLite database.
     pub fn new(config: HostConfig, db: Db) -> anyhow::Result<Runtime> {
+        let backends = Backends::sqlite(&db);
+        Runtime::with_backends(config, db, backends)
+    }
+
+    /// A runtime for a platform that embeds the host: the jobs' state, streams and waiting
+    /// members live in the platform's `backends`. The host's own queue and scheduler (which
+    /// an embedding platform replaces with its own) get a private in-memory database.
+    pub fn for_platform(config: HostConfig, backends: Backends) -> anyhow::Result<Runtime> {
+        Runtime::with_backends(config, Db::in_memory()?, backends)
+    }
+
+    fn with_backends(config: HostConfig, db: Db, backends: Backends) -> anyhow::Result<Runtime> {
         let fuel_enabled = config.jobs.iter().any(|j| j.limits.fuel > 0) || config.limits.fuel > 0;
         let mut cfg = Config::new();
         cfg.wasm_component_model(true)
@@ -67,6 +83,7 @@ impl Runtime {
             loaded: Mutex::new(HashMap::new()),
             config,
             db,
+            backends,
             fuel_enabled,
             ticker_stop,
         })
@@ -120,29 +137,34 @@ impl Runtime {
         self.fuel_enabled
     }
 
-    /// The job's linked component in its kind's driver, compiling it on first use.
-    pub(super) fn driver_for(&self, job: &JobConfig) -> anyhow::Result<Arc<Driver>> {
-        let path = job.component.clone().unwrap_or_else(|| {
-            self.config
-                .components_dir
-                .join(descriptor(job.kind).component_file())
+    /// The job's linked component in its kind's driver, fetching and compiling it on first
+    /// use.
+    pub(super) async fn driver_for(&self, job: &JobConfig) -> anyhow::Result<Arc<Driver>> {
+        let source = job.component.clone().unwrap_or_else(|| {
+            ComponentSource::File(
+                self.config
+                    .components_dir
+                    .join(descriptor(job.kind).component_file()),
+            )
         });
         if let Some(pre) = self
             .loaded
             .lock()
             .expect("component cache poisoned")
-            .get(&path)
+            .get(&source)
         {
             return Ok(pre.clone());
         }
+        let cache = Cache::beside(&self.config.store);
         let pre = Arc::new(
-            components::load(&self.engine, &self.linker, job.kind, &path)
+            components::load(&self.engine, &self.linker, job.kind, &source, &cache)
+                .await
                 .map_err(anyhow::Error::from)?,
         );
         self.loaded
             .lock()
             .expect("component cache poisoned")
-            .insert(path, pre.clone());
+            .insert(source, pre.clone());
         Ok(pre)
     }
 }

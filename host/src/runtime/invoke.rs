@@ -96,12 +96,12 @@ struct Prepared {
 }
 
 impl Runtime {
-    fn prepare(&self, job: &JobConfig, call: &CallContext) -> Result<Prepared, CallError> {
+    async fn prepare(&self, job: &JobConfig, call: &CallContext) -> Result<Prepared, CallError> {
         let failed = |error: anyhow::Error| CallError::Failed {
             job: job.name.clone(),
             error,
         };
-        let driver = self.driver_for(job).map_err(failed)?;
+        let driver = self.driver_for(job).await.map_err(failed)?;
         let auth = self
             .config
             .auths
@@ -111,7 +111,7 @@ impl Runtime {
         let state = RunState::new(CallParts {
             job: job.name.clone(),
             run_id: call.run_id.clone(),
-            db: self.db.clone(),
+            backends: self.backends.clone(),
             settings: cordial_jobs::settings::to_pairs(&job.settings),
             sftp: auth.sftp.clone(),
             hooks,
@@ -177,7 +177,7 @@ impl Runtime {
             mut store,
             ctx,
             driver,
-        } = self.prepare(job, context)?;
+        } = self.prepare(job, context).await?;
         let result = call(&driver, &mut store, &ctx).await;
         let data = store.data();
         let stats = CallStats {

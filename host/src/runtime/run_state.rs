@@ -2,7 +2,6 @@
 //! owned by its capability module; this only composes them and hands each its view.
 
 use super::limiter::JobLimiter;
-use crate::capabilities::WithTable;
 use crate::capabilities::config::{ConfigCtx, ConfigView};
 use crate::capabilities::http::{CordialHttpPolicy, NetworkWait};
 use crate::capabilities::keyvalue::{KeyValueCtx, KeyValueHost};
@@ -10,8 +9,8 @@ use crate::capabilities::log::JobLog;
 use crate::capabilities::members::{MembersCtx, MembersView};
 use crate::capabilities::sftp::{SftpCtx, SftpHost};
 use crate::capabilities::streams::{StreamsCtx, StreamsView};
+use crate::capabilities::{Backends, WithTable};
 use crate::config::SftpConfig;
-use crate::db::Db;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
@@ -22,7 +21,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub struct CallParts {
     pub job: String,
     pub run_id: String,
-    pub db: Db,
+    pub backends: Backends,
     pub settings: Vec<(String, String)>,
     pub sftp: Option<SftpConfig>,
     pub hooks: CordialHttpPolicy,
@@ -61,11 +60,11 @@ impl RunState {
             wasi,
             http: WasiHttpCtx::new(),
             hooks: parts.hooks,
-            keyvalue: KeyValueCtx::new(parts.db.clone(), &parts.job),
+            keyvalue: KeyValueCtx::new(parts.backends.keyvalue, &parts.job),
             config: ConfigCtx::new(parts.settings),
             sftp: SftpCtx::new(parts.sftp),
-            streams: StreamsCtx::new(parts.db.clone(), &parts.job),
-            members: MembersCtx::new(parts.db, &parts.job),
+            streams: StreamsCtx::new(parts.backends.streams, &parts.job),
+            members: MembersCtx::new(parts.backends.members, &parts.job),
         }
     }
 
