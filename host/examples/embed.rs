@@ -1,8 +1,6 @@
-//! A platform embedding `cordial-host` as a library: it loads the real-time export job's
-//! component, hands it its settings, a Cordial origin with the API key, and its own
-//! in-memory key-value store, then delivers audience events. Cordial is the local emulator.
-//!
-//! Run (after `./dev build`): `cargo run -p cordial-host --example embed`
+//! A platform embedding `cordial-host`: it loads the real-time job's component with its
+//! settings, a Cordial origin and key, and its own in-memory state store, then delivers
+//! events to Cordial (the local emulator). `cargo run -p cordial-host --example embed`
 
 use cordial_host::capabilities::{Backends, KeyValueBackend};
 use cordial_host::config::{AuthConfig, HostConfig, JobConfig, Secret, SecretSource};
@@ -18,42 +16,44 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 struct MemoryState(Mutex<BTreeMap<(String, String), Vec<u8>>>);
 
+type Map<'a> = std::sync::MutexGuard<'a, BTreeMap<(String, String), Vec<u8>>>;
+
+impl MemoryState {
+    fn map(&self) -> Map<'_> {
+        self.0.lock().unwrap()
+    }
+}
+
 impl KeyValueBackend for MemoryState {
     fn get(&self, job: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .get(&(job.into(), key.into()))
-            .cloned())
+        Ok(self.map().get(&(job.into(), key.into())).cloned())
     }
     fn set(&self, job: &str, key: &str, value: &[u8]) -> anyhow::Result<()> {
-        let mut map = self.0.lock().unwrap();
-        map.insert((job.into(), key.into()), value.to_vec());
+        self.map().insert((job.into(), key.into()), value.to_vec());
         Ok(())
     }
     fn delete(&self, job: &str, key: &str) -> anyhow::Result<()> {
-        self.0.lock().unwrap().remove(&(job.into(), key.into()));
+        self.map().remove(&(job.into(), key.into()));
         Ok(())
     }
     fn keys(&self, job: &str, after: Option<&str>, limit: u32) -> anyhow::Result<Vec<String>> {
-        let map = self.0.lock().unwrap();
-        let keys = map
+        let map = self.map();
+        let mine = map
             .keys()
             .filter(|(j, k)| j == job && Some(k.as_str()) > after);
-        Ok(keys.take(limit as usize).map(|(_, k)| k.clone()).collect())
+        Ok(mine.take(limit as usize).map(|(_, k)| k.clone()).collect())
     }
 }
 
 fn event(event_id: u64, kind: Membership, email: &str) -> AudienceEvent {
     let user = json!({ "email": email, "first_name": "Ann" }).to_string();
-    let audience = "vip_customers".into();
+    let (audience, occurred_at) = ("vip_customers".into(), None);
     AudienceEvent {
         event_id,
         audience,
         kind,
         user,
-        occurred_at: None,
+        occurred_at,
     }
 }
 
@@ -68,11 +68,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     // The platform's side: one authorization, one job, its state store.
-    let auth = AuthConfig::new(
-        "cordial",
-        &cordial.base_url(),
-        SecretSource::Given(Secret::new(key)),
-    );
+    let api_key = SecretSource::Given(Secret::new(key));
+    let auth = AuthConfig::new("cordial", &cordial.base_url(), api_key);
     let settings =
         json!({ "audience": "vip_customers", "field_mapping": { "first_name": "first_name" } });
     let job = JobConfig::new("vip", JobKind::ExportRealtime, "cordial", settings);
@@ -86,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The job checks its settings against the account, then takes events.
     let problems = runtime.validate(&job).await?;
-    anyhow::ensure!(problems.is_empty(), "settings refused: {problems:?}");
+    anyhow::ensure!(problems.is_empty(), "{problems:?}");
     let events = [
         event(1, Membership::Enter, "ann@example.com"),
         event(2, Membership::Enter, "bob@example.com"),
@@ -98,11 +95,9 @@ async fn main() -> anyhow::Result<()> {
     }
     for email in ["ann@example.com", "bob@example.com"] {
         let contact = cordial.handle().contact(&format!("email:{email}"));
-        println!(
-            "{email} in Cordial: lists {}",
-            contact.map_or(json!(null), |c| c["lists"].clone())
-        );
+        let lists = contact.map_or(json!(null), |c| c["lists"].clone());
+        println!("{email} in Cordial: lists {lists}");
     }
-    println!("state the job kept: {} keys", state.0.lock().unwrap().len());
+    println!("state the job kept: {} keys", state.map().len());
     Ok(())
 }

@@ -64,12 +64,7 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Writes a config of `jobs` listening on a free port, and starts the host on it.
     pub async fn start(h: &Harness, jobs: &str) -> ServeProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = crate::http::free_local_addr();
         let text =
             h.config_text(jobs)
                 .replacen("[host]\n", &format!("[host]\nlisten = \"{addr}\"\n"), 1);

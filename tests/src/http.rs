@@ -2,6 +2,12 @@
 
 use serde_json::Value;
 
+/// `127.0.0.1:<port>` with a port free right now, for a server a test starts.
+pub fn free_local_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
+}
+
 /// An HTTP client for the tests. The workspace builds reqwest with rustls but without a
 /// crypto provider (for the host's registry client), so `ring` is installed first.
 pub fn client() -> reqwest::Client {

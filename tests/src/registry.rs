@@ -24,12 +24,7 @@ impl LocalRegistry {
             "{BINARY} is missing; `./dev setup` installs it (Debian package docker-registry)"
         );
         let storage = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = crate::http::free_local_addr();
         let config = storage.path().join("config.yml");
         std::fs::write(
             &config,

@@ -70,14 +70,46 @@ fn pinned_job(component: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
+/// A job of `kind` packaged and published to a fresh registry beside a fresh emulator.
+struct Published {
+    registry: LocalRegistry,
+    h: Harness,
+    /// The packaged component (its folder lives as long as this).
+    packaged: PathBuf,
+    _dist: tempfile::TempDir,
+    /// `<registry>/cordial/<kind>:0.1.0`
+    tag: String,
+    /// The same by digest, as `publish` printed it.
+    pinned: String,
+}
+
+async fn published(kind: JobKind) -> Published {
     let registry = LocalRegistry::start().await;
     let h = Harness::start().await;
     let dist = tempfile::tempdir().unwrap();
-    let packaged = package(JobKind::ExportRealtime, dist.path()).await;
-    let tag = format!("{}/cordial/export-realtime:0.1.0", registry.addr);
+    let packaged = package(kind, dist.path()).await;
+    let tag = format!("{}/cordial/{}:0.1.0", registry.addr, kind.as_str());
     let pinned = publish(&packaged, &tag).await;
+    Published {
+        registry,
+        h,
+        packaged,
+        _dist: dist,
+        tag,
+        pinned,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
+    let Published {
+        registry,
+        h,
+        packaged,
+        _dist,
+        tag,
+        pinned,
+    } = published(JobKind::ExportRealtime).await;
     assert!(pinned.starts_with(&format!(
         "{}/cordial/export-realtime@sha256:",
         registry.addr
@@ -116,12 +148,14 @@ async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_blob_and_a_wrong_digest_are_refused_and_nothing_runs() {
-    let registry = LocalRegistry::start().await;
-    let h = Harness::start().await;
-    let dist = tempfile::tempdir().unwrap();
-    let packaged = package(JobKind::ExportRealtime, dist.path()).await;
-    let tag = format!("{}/cordial/export-realtime:0.1.0", registry.addr);
-    let pinned = publish(&packaged, &tag).await;
+    let Published {
+        registry,
+        h,
+        packaged,
+        _dist,
+        tag,
+        pinned,
+    } = published(JobKind::ExportRealtime).await;
 
     let wrong_digest = format!(
         "{}/cordial/export-realtime@sha256:{}",
@@ -162,12 +196,13 @@ async fn a_tampered_blob_and_a_wrong_digest_are_refused_and_nothing_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_of_another_world_or_wit_version_is_refused_naming_both() {
-    let registry = LocalRegistry::start().await;
-    let h = Harness::start().await;
-    let dist = tempfile::tempdir().unwrap();
-    let activity = package(JobKind::ImportActivity, dist.path()).await;
-    let tag = format!("{}/cordial/import-activity:0.1.0", registry.addr);
-    publish(&activity, &tag).await;
+    let Published {
+        registry: _registry,
+        h,
+        _dist,
+        tag,
+        ..
+    } = published(JobKind::ImportActivity).await;
     let runtime = h.runtime(&pinned_job(&tag));
     let refused = deliver(&runtime, "vip_pinned", "world@example.com")
         .await
@@ -198,7 +233,7 @@ async fn a_component_of_another_world_or_wit_version_is_refused_naming_both() {
         }
         i = at + 1;
     }
-    let later = dist.path().join("later.wasm");
+    let later = h.dir.path().join("later.wasm");
     std::fs::write(&later, &bytes).unwrap();
     let runtime = h.runtime(&pinned_job(&later.display().to_string()));
     let refused = deliver(&runtime, "vip_pinned", "version@example.com")
