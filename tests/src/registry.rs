@@ -14,7 +14,8 @@ pub struct LocalRegistry {
     /// `127.0.0.1:<port>`, the registry part of a reference.
     pub addr: String,
     storage: tempfile::TempDir,
-    child: Child,
+    /// The process, killed when this is dropped.
+    _child: Child,
 }
 
 impl LocalRegistry {
@@ -62,7 +63,7 @@ impl LocalRegistry {
         LocalRegistry {
             addr,
             storage,
-            child,
+            _child: child,
         }
     }
 
@@ -75,10 +76,5 @@ impl LocalRegistry {
             .join(&hex[..2])
             .join(hex)
             .join("data")
-    }
-
-    /// Stops the registry, as an outage would.
-    pub async fn stop(&mut self) {
-        let _ = self.child.kill().await;
     }
 }

@@ -102,20 +102,14 @@ async fn published(kind: JobKind) -> Published {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
-    let Published {
-        registry,
-        h,
-        packaged,
-        _dist,
-        tag,
-        pinned,
-    } = published(JobKind::ExportRealtime).await;
+    let p = published(JobKind::ExportRealtime).await;
+    let (h, packaged, tag, pinned) = (&p.h, &p.packaged, &p.tag, &p.pinned);
     assert!(pinned.starts_with(&format!(
         "{}/cordial/export-realtime@sha256:",
-        registry.addr
+        p.registry.addr
     )));
 
-    let jobs = vip(&format!("component = \"{tag}\"\n")) + &pinned_job(&pinned);
+    let jobs = vip(&format!("component = \"{tag}\"\n")) + &pinned_job(pinned);
     let runtime = h.runtime(&jobs);
     assert_eq!(
         deliver(&runtime, "vip", "tag@example.com").await,
@@ -131,15 +125,15 @@ async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
 
     // The pulled blob is cached, verified, beside the store: a new host on the same store
     // runs the job pinned by digest with the registry gone.
-    let blob = std::fs::read(&packaged).unwrap();
+    let blob = std::fs::read(packaged).unwrap();
     let cached = h
         .store_path()
         .with_extension("components")
         .join("blobs/sha256")
         .join(sha256(&blob).trim_start_matches("sha256:"));
     assert_eq!(std::fs::read(&cached).unwrap(), blob);
-    drop(registry);
-    let offline = h.runtime(&pinned_job(&pinned));
+    drop(p.registry);
+    let offline = h.runtime(&pinned_job(pinned));
     assert_eq!(
         deliver(&offline, "vip_pinned", "offline@example.com").await,
         Ok(vec![Outcome::Delivered])
@@ -148,14 +142,8 @@ async fn a_job_pushed_to_a_registry_runs_from_it_by_tag_and_by_digest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_blob_and_a_wrong_digest_are_refused_and_nothing_runs() {
-    let Published {
-        registry,
-        h,
-        packaged,
-        _dist,
-        tag,
-        pinned,
-    } = published(JobKind::ExportRealtime).await;
+    let p = published(JobKind::ExportRealtime).await;
+    let (registry, h, packaged, tag, pinned) = (&p.registry, &p.h, &p.packaged, &p.tag, &p.pinned);
 
     let wrong_digest = format!(
         "{}/cordial/export-realtime@sha256:{}",
@@ -169,7 +157,7 @@ async fn a_tampered_blob_and_a_wrong_digest_are_refused_and_nothing_runs() {
     assert!(refused.contains(&wrong_digest), "{refused}");
 
     // A registry that serves other bytes than it was given, as a compromised one would.
-    let blob_file = registry.blob_file(&sha256(&std::fs::read(&packaged).unwrap()));
+    let blob_file = registry.blob_file(&sha256(&std::fs::read(packaged).unwrap()));
     let mut bytes = std::fs::read(&blob_file).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
@@ -196,14 +184,9 @@ async fn a_tampered_blob_and_a_wrong_digest_are_refused_and_nothing_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_of_another_world_or_wit_version_is_refused_naming_both() {
-    let Published {
-        registry: _registry,
-        h,
-        _dist,
-        tag,
-        ..
-    } = published(JobKind::ImportActivity).await;
-    let runtime = h.runtime(&pinned_job(&tag));
+    let p = published(JobKind::ImportActivity).await;
+    let (h, tag) = (&p.h, &p.tag);
+    let runtime = h.runtime(&pinned_job(tag));
     let refused = deliver(&runtime, "vip_pinned", "world@example.com")
         .await
         .unwrap_err();

@@ -82,7 +82,7 @@ fn section_range(bytes: &[u8], contents: Range<usize>) -> anyhow::Result<Range<u
 }
 
 /// `value` as unsigned LEB128, the way section sizes are written.
-pub(super) fn leb128(mut value: u32) -> Vec<u8> {
+fn leb128(mut value: u32) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let byte = (value & 0x7f) as u8;
