@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod capture;
 pub mod cordial;
 pub mod file_names;
+pub mod intake;
 pub mod job;
 pub mod manifest;
 pub mod members;

@@ -22,6 +22,17 @@ pub enum Membership {
     Change,
 }
 
+impl Membership {
+    /// The name runtimes store and show: `enter`, `exit` or `change`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Membership::Enter => "enter",
+            Membership::Exit => "exit",
+            Membership::Change => "change",
+        }
+    }
+}
+
 /// Why an event can never be delivered as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undeliverable(pub String);

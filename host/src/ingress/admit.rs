@@ -6,6 +6,7 @@ use crate::config::Secret;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cordial_jobs::intake::BodyLimit;
 use serde_json::json;
 
 /// A JSON error answer: `{"error": "..."}`.
@@ -27,26 +28,22 @@ pub fn unknown_job<'a>(what: &str, job: &str, known: impl Iterator<Item = &'a st
 }
 
 /// The job's secret, when it has one, must be presented; then the body is read whole, up to
-/// `max` bytes (`advice` says what to send instead of a larger one).
+/// the route's limit.
 pub async fn admit(
     expected: Option<&Secret>,
     headers: &HeaderMap,
     body: Body,
-    max: usize,
-    advice: &str,
+    limit: BodyLimit,
 ) -> Result<Bytes, Response> {
     if let Some(expected) = expected
         && !secret::presented(headers, expected)
     {
         return Err(error(
             StatusCode::UNAUTHORIZED,
-            "missing or wrong secret: send it as `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`",
+            cordial_jobs::intake::SECRET_ADVICE,
         ));
     }
-    axum::body::to_bytes(body, max).await.map_err(|_| {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request is larger than {} MiB; {advice}", max >> 20),
-        )
-    })
+    axum::body::to_bytes(body, limit.max_bytes)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, limit.refusal()))
 }

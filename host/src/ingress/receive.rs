@@ -35,15 +35,7 @@ pub async fn receive(
             .map(|e| e.job.name.as_str());
         return admit::unknown_job(route.jobs(), job, takers);
     };
-    let bytes = match admit::admit(
-        endpoint.secret.as_ref(),
-        headers,
-        body,
-        route.max_body(),
-        route.advice(),
-    )
-    .await
-    {
+    let bytes = match admit::admit(endpoint.secret.as_ref(), headers, body, route.limit()).await {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };

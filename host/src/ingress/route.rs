@@ -2,6 +2,7 @@
 //! large a request may be.
 
 use crate::jobs::{Trigger, descriptor};
+use cordial_jobs::intake::{self, BodyLimit};
 use cordial_jobs::settings::JobKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +32,11 @@ impl Route {
         }
     }
 
-    /// The largest request accepted. Hooks: the platform caps one event at 1 MB and a batch
-    /// at 1,000 events, which leaves room for a full batch of large profiles. Capture: room
-    /// for a batch of a few thousand submissions.
-    pub fn max_body(self) -> usize {
+    /// How much it reads, and what to send instead of more.
+    pub fn limit(self) -> BodyLimit {
         match self {
-            Route::Hooks => 32 << 20,
-            Route::Capture => 4 << 20,
-        }
-    }
-
-    /// What to send instead of a request that is too large.
-    pub fn advice(self) -> &'static str {
-        match self {
-            Route::Hooks => "send smaller batches",
-            Route::Capture => "send fewer submissions at a time",
+            Route::Hooks => intake::HOOKS_LIMIT,
+            Route::Capture => intake::CAPTURE_LIMIT,
         }
     }
 
