@@ -1,0 +1,183 @@
+//! The one request path of a Spin entry, shared by the real-time export and capture:
+//!
+//! - `POST /hooks/<job>` or `/capture/<job>`: the job's secret, the body limit (`413`), the
+//!   same checks and `400` answers as the bundled host (`cordial_jobs::intake`), then the
+//!   items go to the outbox (`503` if that fails, so the sender retries) and only then is the
+//!   request answered `202`, after a bounded delivery attempt;
+//! - `POST /run/<job>`: the scheduler's call (its own secret), which delivers what is
+//!   pending: retries, and whatever a busy or held outbox left behind.
+
+use crate::outbox::{Drained, Item, Outbox, Policy, Verdict};
+use crate::request::{BodyError, Head, read_body};
+use crate::respond;
+use crate::settings::Variables;
+use cordial_jobs::intake::{self, BodyLimit};
+use cordial_jobs::job::RunContext;
+use cordial_jobs::settings::{self, JobKind};
+use serde_json::{Map, Value};
+use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
+
+/// What a request carried: the items to queue and what else the `202` says.
+pub struct Intake {
+    pub items: Vec<Item>,
+    pub answer: Map<String, Value>,
+}
+
+/// A job as its entry sees it.
+pub trait EntryJob {
+    type Settings: serde::de::DeserializeOwned;
+    const KIND: JobKind;
+    /// `hooks` or `capture`: the path's first segment.
+    const ROUTE: &'static str;
+    const LIMIT: BodyLimit;
+    /// Reads a body with the job's settings; or the `400`'s body.
+    fn read(settings: &Self::Settings, body: &[u8]) -> Result<Intake, Value>;
+    /// Calls the job with the items, in order; one verdict per item.
+    fn deliver(ctx: &RunContext, items: &[&Item]) -> Vec<Verdict>;
+}
+
+/// Where a request goes.
+enum Call {
+    Intake,
+    Run,
+}
+
+/// Handles one request end to end.
+pub fn handle<J: EntryJob>(request: IncomingRequest, out: ResponseOutparam) {
+    let head = Head::of(&request);
+    match answer::<J>(request, &head) {
+        Ok((status, body)) | Err((status, body)) => {
+            if status >= 500 {
+                eprintln!("{status} {}: {body}", head.path);
+            }
+            respond::json(out, status, &body)
+        }
+    }
+}
+
+/// A status and its JSON body, for success and refusal alike.
+type Answer = Result<(u16, Value), (u16, Value)>;
+
+/// A refusal: `{"error": message}`.
+fn fail(status: u16, message: impl Into<String>) -> (u16, Value) {
+    (status, serde_json::json!({ "error": message.into() }))
+}
+
+fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
+    let vars = Variables::read().map_err(|e| fail(500, e))?;
+    let job = vars
+        .ingress("job")
+        .ok_or_else(|| fail(500, "set the Spin variable `ingress_job` (the job's name)"))?
+        .to_owned();
+    let call = route::<J>(head, &job)?;
+    if !matches!(head.method, Method::Post) {
+        return Err(fail(405, "only POST is answered here"));
+    }
+    let (secret_name, what) = match call {
+        Call::Intake => ("secret", "the webhook secret"),
+        Call::Run => ("run_secret", "the run secret"),
+    };
+    match vars.ingress(secret_name) {
+        Some(expected) => {
+            if !intake::presented(
+                head.header("authorization"),
+                head.header("x-webhook-secret"),
+                expected,
+            ) {
+                return Err(fail(401, intake::SECRET_ADVICE));
+            }
+        }
+        None if matches!(call, Call::Run) => {
+            return Err(fail(
+                403,
+                format!("{what} is not set: set the Spin variable `ingress_{secret_name}`"),
+            ));
+        }
+        None => {}
+    }
+    let settings: J::Settings =
+        settings::typed(J::KIND, &settings::from_pairs(J::KIND, &vars.job_settings())).map_err(
+            |problems| {
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                fail(500, format!("job `{job}` settings: {}", lines.join("; ")))
+            },
+        )?;
+    let policy = Policy {
+        now_ms: now_ms(),
+        lease_ms: vars.ingress_number("lease_secs", 60).map_err(|e| fail(500, e))? * 1000,
+        max_items: vars.ingress_number("drain_max", 500).map_err(|e| fail(500, e))? as usize,
+        max_attempts: vars.ingress_number("max_attempts", 8).map_err(|e| fail(500, e))? as u32,
+    };
+    let ctx = RunContext {
+        job_name: job.clone(),
+        run_id: format!("spin-{:016x}", wasip2::random::random::get_random_u64()),
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        cordial_base_url: vars
+            .ingress("cordial_url")
+            .unwrap_or("http://cordial-proxy.spin.internal")
+            .to_owned(),
+    };
+    let outbox = Outbox::open(&job).map_err(|e| fail(503, e))?;
+    let mut answer = Map::new();
+    let status = match call {
+        Call::Intake => {
+            let body = read_body(request, head, J::LIMIT.max_bytes).map_err(|e| match e {
+                BodyError::TooLarge => fail(413, J::LIMIT.refusal()),
+                BodyError::Broken(why) => fail(400, format!("the body could not be read: {why}")),
+            })?;
+            let intake = J::read(&settings, &body).map_err(|problem| (400, problem))?;
+            answer = intake.answer;
+            answer.insert("accepted".into(), intake.items.len().into());
+            if !intake.items.is_empty() {
+                outbox.append(&intake.items, policy.now_ms).map_err(|e| {
+                    fail(503, format!("the items could not be stored; retry later ({e})"))
+                })?;
+            }
+            202
+        }
+        Call::Run => 200,
+    };
+    let drained = outbox
+        .drain(policy, |items| J::deliver(&ctx, items))
+        .unwrap_or_else(|e| {
+            eprintln!("job `{job}`: delivery stopped: {e}");
+            Drained {
+                skipped: Some(e),
+                ..Drained::default()
+            }
+        });
+    answer.insert("delivery".into(), drained.to_json());
+    Ok((status, Value::Object(answer)))
+}
+
+/// `/<ROUTE>/<job>` or `/run/<job>`, for this component's job only.
+fn route<J: EntryJob>(head: &Head, job: &str) -> Result<Call, (u16, Value)> {
+    let mut parts = head.path.trim_matches('/').splitn(2, '/');
+    let (first, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let call = match first {
+        "run" => Call::Run,
+        r if r == J::ROUTE => Call::Intake,
+        _ => {
+            return Err(fail(
+                404,
+                format!(
+                    "no route {}; this component answers /{}/{job} and /run/{job}",
+                    head.path,
+                    J::ROUTE
+                ),
+            ));
+        }
+    };
+    if name != job {
+        return Err(fail(
+            404,
+            format!("no job named `{name}` here; this component runs `{job}`"),
+        ));
+    }
+    Ok(call)
+}
+
+fn now_ms() -> u64 {
+    let now = wasip2::clocks::wall_clock::now();
+    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
+}
