@@ -7,9 +7,9 @@ use cordial_jobs::intake::{self, CAPTURE_LIMIT};
 use cordial_jobs::job::RunContext;
 use cordial_jobs::settings::{CaptureSettings, JobKind};
 use cordial_spin_glue::entry::{EntryJob, Intake, handle};
+use cordial_spin_glue::items::Submission;
 use cordial_spin_glue::outbox::{Item, Verdict};
 use cordial_spin_glue::{run_context, verdict};
-use cordial_spin_glue::items::Submission;
 use serde_json::{Map, Value, json};
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 

@@ -44,7 +44,10 @@ type Forwarded = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
 
 fn forward(request: IncomingRequest, head: &Head) -> Result<Forwarded, (u16, String)> {
     if !head.path.starts_with("/v2/") {
-        return Err((404, format!("only Cordial's /v2/ API is passed on, not {}", head.path)));
+        return Err((
+            404,
+            format!("only Cordial's /v2/ API is passed on, not {}", head.path),
+        ));
     }
     let method = match head.method {
         WasiMethod::Get => Method::Get,

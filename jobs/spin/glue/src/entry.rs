@@ -95,18 +95,26 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
         }
         None => {}
     }
-    let settings: J::Settings =
-        settings::typed(J::KIND, &settings::from_pairs(J::KIND, &vars.job_settings())).map_err(
-            |problems| {
-                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                fail(500, format!("job `{job}` settings: {}", lines.join("; ")))
-            },
-        )?;
+    let settings: J::Settings = settings::typed(
+        J::KIND,
+        &settings::from_pairs(J::KIND, &vars.job_settings()),
+    )
+    .map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        fail(500, format!("job `{job}` settings: {}", lines.join("; ")))
+    })?;
     let policy = Policy {
         now_ms: now_ms(),
-        lease_ms: vars.ingress_number("lease_secs", 60).map_err(|e| fail(500, e))? * 1000,
-        max_items: vars.ingress_number("drain_max", 500).map_err(|e| fail(500, e))? as usize,
-        max_attempts: vars.ingress_number("max_attempts", 8).map_err(|e| fail(500, e))? as u32,
+        lease_ms: vars
+            .ingress_number("lease_secs", 60)
+            .map_err(|e| fail(500, e))?
+            * 1000,
+        max_items: vars
+            .ingress_number("drain_max", 500)
+            .map_err(|e| fail(500, e))? as usize,
+        max_attempts: vars
+            .ingress_number("max_attempts", 8)
+            .map_err(|e| fail(500, e))? as u32,
     };
     let ctx = RunContext {
         job_name: job.clone(),
@@ -130,7 +138,10 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
             answer.insert("accepted".into(), intake.items.len().into());
             if !intake.items.is_empty() {
                 outbox.append(&intake.items, policy.now_ms).map_err(|e| {
-                    fail(503, format!("the items could not be stored; retry later ({e})"))
+                    fail(
+                        503,
+                        format!("the items could not be stored; retry later ({e})"),
+                    )
                 })?;
             }
             202

@@ -199,7 +199,8 @@ impl Outbox {
                     } => {
                         item.attempts += u32::from(attempted);
                         if item.attempts >= policy.max_attempts {
-                            let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                            let reason =
+                                format!("gave up after {} attempts: {reason}", item.attempts);
                             self.dead_letter(&key, index, &item, &reason)?;
                             drained.dead_lettered += 1;
                             continue;
@@ -240,7 +241,13 @@ impl Outbox {
         Ok(out)
     }
 
-    fn dead_letter(&self, batch: &str, index: usize, item: &Item, reason: &str) -> Result<(), String> {
+    fn dead_letter(
+        &self,
+        batch: &str,
+        index: usize,
+        item: &Item,
+        reason: &str,
+    ) -> Result<(), String> {
         let stamp = batch.rsplit('/').next().unwrap_or(batch);
         let value = json!({
             "contact": item.contact,

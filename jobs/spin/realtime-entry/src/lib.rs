@@ -7,9 +7,9 @@ use cordial_jobs::intake::{self, HOOKS_LIMIT};
 use cordial_jobs::job::RunContext;
 use cordial_jobs::settings::{ExportSettings, JobKind};
 use cordial_spin_glue::entry::{EntryJob, Intake, handle};
+use cordial_spin_glue::items::{AudienceEvent, Membership};
 use cordial_spin_glue::outbox::{Item, Verdict};
 use cordial_spin_glue::{run_context, verdict};
-use cordial_spin_glue::items::{AudienceEvent, Membership};
 use serde_json::{Map, Value, json};
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
@@ -76,7 +76,10 @@ impl EntryJob for Realtime {
             .enumerate()
             .map(|(n, item)| AudienceEvent {
                 event_id: n as u64 + 1,
-                audience: item.item["audience"].as_str().unwrap_or_default().to_owned(),
+                audience: item.item["audience"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 kind: match item.item["kind"].as_str() {
                     Some("enter") => Membership::Enter,
                     Some("exit") => Membership::Exit,

@@ -2,6 +2,10 @@
 //! only, so the entry's variables (the webhook and run secrets among them) never reach the
 //! job, and the job's check of its settings sees exactly what it would see in the bundled
 //! host.
+//!
+//! It also exports the job's type-only interfaces (`types`, `outcomes`, `items`), which
+//! the job and its entry both import and nothing on Spin provides: one definition of the
+//! records they pass each other.
 
 use cordial_spin_glue::config::store as spin;
 use cordial_spin_glue::settings::is_job_setting;
@@ -14,6 +18,9 @@ wit_bindgen::generate!({
         world settings-scope {
             import wasi:config/store@0.2.0-draft-2024-09-27;
             export wasi:config/store@0.2.0-draft-2024-09-27;
+            export cordial:jobs/types@0.2.0;
+            export cordial:jobs/outcomes@0.2.0;
+            export cordial:jobs/items@0.2.0;
         }
     ",
     world: "cordial:spin-scope/settings-scope",
