@@ -13,4 +13,5 @@ pub mod realtime_job;
 pub mod registry;
 pub mod serving;
 pub mod sftp;
+pub mod spin;
 pub mod swagger;

@@ -78,14 +78,14 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
         Call::Run => ("run_secret", "the run secret"),
     };
     match vars.ingress(secret_name) {
-        Some(expected) => {
+        Some(expected)
             if !intake::presented(
                 head.header("authorization"),
                 head.header("x-webhook-secret"),
                 expected,
-            ) {
-                return Err(fail(401, intake::SECRET_ADVICE));
-            }
+            ) =>
+        {
+            return Err(fail(401, intake::SECRET_ADVICE));
         }
         None if matches!(call, Call::Run) => {
             return Err(fail(
@@ -93,7 +93,7 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
                 format!("{what} is not set: set the Spin variable `ingress_{secret_name}`"),
             ));
         }
-        None => {}
+        _ => {}
     }
     let settings: J::Settings = settings::typed(
         J::KIND,
