@@ -10,6 +10,7 @@ use cordial_e2e::http::post;
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::Serving;
 use cordial_e2e::spin::{CAPTURE_SECRET, Deployment, RUN_SECRET, SpinApp, WEBHOOK_SECRET, dist};
+use cordial_emulator::Fault;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -396,4 +397,62 @@ async fn spin_killed_mid_delivery_loses_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_holds_the_outbox_until_retry_after_and_keeps_each_contacts_order() {
+    let h = Harness::start().await;
+    let spin = SpinApp::start(&h, Deployment::default()).await;
+    let warm = default_payload(1, "warm@x.io", "enter", "vip_customers", "");
+    assert_eq!(post_as(&spin.url(HOOK), warm, WEBHOOK_SECRET).await.0, 202);
+    h.emulator.handle().inject(Fault::RateLimited {
+        retry_after_secs: 2,
+        count: 1,
+    });
+    let enter = default_payload(2, "ann@x.io", "enter", "vip_customers", "");
+    let (status, answer) = post_as(&spin.url(HOOK), enter, WEBHOOK_SECRET).await;
+    assert_eq!(
+        (status, &answer["delivery"]["retrying"]),
+        (202, &json!(1)),
+        "{answer}"
+    );
+    // Ann leaves and Bob enters while the hold lasts: stored, not sent.
+    let more = batch(&[
+        default_payload(3, "ann@x.io", "exit", "vip_customers", ""),
+        default_payload(4, "bob@x.io", "enter", "vip_customers", ""),
+    ]);
+    let (status, answer) = post_as(&spin.url(HOOK), more, WEBHOOK_SECRET).await;
+    assert_eq!(
+        (status, &answer["delivery"]["delivered"]),
+        (202, &json!(0)),
+        "{answer}"
+    );
+    assert!(
+        answer["delivery"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("Retry-After"),
+        "{answer}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.find_contact("bob@x.io").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the held items were never delivered"
+        );
+        let (status, _) = post_as(&spin.url("/run/export-realtime"), "", RUN_SECRET).await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let requests = h.emulator.handle().requests();
+    assert_eq!(
+        cordial_e2e::rate_limits::assert_retry_after_held(&requests, Duration::from_secs(2), 0),
+        1
+    );
+    assert!(
+        h.lists("ann@x.io").is_empty(),
+        "Ann's exit came after her enter"
+    );
+    assert_eq!(h.lists("bob@x.io"), ["Lytics_vip_customers"]);
 }
