@@ -11,9 +11,9 @@
 //! Every contact gets an enter then an exit; afterwards no contact may still be in the list,
 //! which checks per-contact ordering. Events per run: BENCH_EVENTS (default 100000).
 
-use cordial_e2e::audience_events::{batch, default_payload};
 use cordial_e2e::cli::host_binary;
 use cordial_e2e::harness::components_dir;
+use cordial_e2e::load::{BATCH, POSTERS, out_of_order, post_enter_exit};
 use cordial_e2e::measure::{env_usize, peak_rss_mb, run_measuring_rss};
 use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
 use cordial_host::db::Db;
@@ -21,8 +21,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const API_KEY: &str = "bench-key";
-const BATCH: usize = 500;
-const POSTERS: usize = 4;
 
 struct Figures {
     events: usize,
@@ -31,11 +29,6 @@ struct Figures {
     overhead_median_us: u64,
     work_per_event_us: u64,
     out_of_order: usize,
-}
-
-/// An audience event of the `bench` audience, as the platform's webhook posts it.
-fn payload(id: usize, email: &str, event: &str) -> String {
-    default_payload(id as u64, email, event, "bench", r#","first_name":"Bench""#)
 }
 
 async fn scenario(
@@ -86,38 +79,7 @@ async fn scenario(
 
     let contacts = events / 2;
     let started = Instant::now();
-    let mut posters = tokio::task::JoinSet::new();
-    for poster in 0..POSTERS {
-        let (client, hook, label) = (client.clone(), hook.clone(), label.to_owned());
-        posters.spawn(async move {
-            // Each batch holds whole contacts (enter then exit), so batches may race freely.
-            let mut c = poster * (BATCH / 2);
-            while c < contacts {
-                let upto = (c + BATCH / 2).min(contacts);
-                let items: Vec<String> = (c..upto)
-                    .flat_map(|i| {
-                        let email = format!("{label}-{i}@example.com");
-                        [
-                            payload(2 * i, &email, "enter"),
-                            payload(2 * i + 1, &email, "exit"),
-                        ]
-                    })
-                    .collect();
-                let status = client
-                    .post(&hook)
-                    .body(batch(&items))
-                    .send()
-                    .await?
-                    .status();
-                anyhow::ensure!(status.as_u16() == 202, "the host answered {status}");
-                c += POSTERS * (BATCH / 2);
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(done) = posters.join_next().await {
-        done??;
-    }
+    post_enter_exit(&hook, &[], "bench", label, contacts).await?;
     let store = Db::open(&dir.path().join("store.sqlite"))?;
     loop {
         let counts = store.queue_counts("bench")?;
@@ -141,12 +103,7 @@ async fn scenario(
     let peak = peak_rss_mb(pid).unwrap_or(f64::NAN);
     host.start_kill()?;
     host.wait().await?;
-    let out_of_order = (0..contacts)
-        .filter(|i| {
-            let c = emulator.contact(&format!("email:{label}-{i}@example.com"));
-            c.is_none_or(|c| c["lists"] != serde_json::json!([]))
-        })
-        .count();
+    let out_of_order = out_of_order(emulator, label, contacts);
     Ok(Figures {
         events,
         seconds,

@@ -7,6 +7,7 @@ pub mod capture;
 pub mod cli;
 pub mod harness;
 pub mod http;
+pub mod load;
 pub mod measure;
 pub mod rate_limits;
 pub mod realtime_job;
