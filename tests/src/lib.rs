@@ -11,6 +11,7 @@ pub mod load;
 pub mod measure;
 pub mod rate_limits;
 pub mod realtime_job;
+pub mod redis;
 pub mod registry;
 pub mod serving;
 pub mod sftp;

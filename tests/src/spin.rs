@@ -58,6 +58,8 @@ pub struct Deployment {
     pub component_variables: Vec<(String, String, String)>,
     /// Application variables left unset (to see Spin refuse to start).
     pub unset: Vec<String>,
+    /// A Redis URL for the key-value store (replicas sharing it), instead of a SQLite file.
+    pub redis: Option<String>,
 }
 
 impl Deployment {
@@ -74,6 +76,11 @@ impl Deployment {
 
     pub fn without(mut self, name: &str) -> Self {
         self.unset.push(name.into());
+        self
+    }
+
+    pub fn redis(mut self, url: &str) -> Self {
+        self.redis = Some(url.into());
         self
     }
 }
@@ -215,12 +222,16 @@ impl SpinApp {
             toml::to_string(&manifest).unwrap(),
         )
         .unwrap();
-        std::fs::write(
-            self.dir.path().join("runtime-config.toml"),
-            format!(
-                "[key_value_store.default]\ntype = \"spin\"\npath = \"{}\"\n",
+        let store = match &deployment.redis {
+            Some(url) => format!("type = \"redis\"\nurl = \"{url}\""),
+            None => format!(
+                "type = \"spin\"\npath = \"{}\"",
                 self.dir.path().join("kv.db").display()
             ),
+        };
+        std::fs::write(
+            self.dir.path().join("runtime-config.toml"),
+            format!("[key_value_store.default]\n{store}\n"),
         )
         .unwrap();
     }

@@ -456,3 +456,87 @@ async fn a_429_holds_the_outbox_until_retry_after_and_keeps_each_contacts_order(
     );
     assert_eq!(h.lists("bob@x.io"), ["Lytics_vip_customers"]);
 }
+
+/// Delivers what is pending through `/run` on every replica in turn until a full round
+/// finds nothing to do (no batch, no hold, no lease held).
+async fn drain_all(replicas: &[&SpinApp]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut idle = true;
+        let mut answers: Vec<Value> = Vec::new();
+        for spin in replicas {
+            let (status, answer) = post_as(&spin.url("/run/export-realtime"), "", RUN_SECRET).await;
+            assert_eq!(status, 200, "{answer}");
+            let d = &answer["delivery"];
+            if d["delivered"] != 0
+                || d["retrying"] != 0
+                || d["batches_left"] != 0
+                || !d["skipped"].is_null()
+            {
+                idle = false;
+            }
+            answers.push(answer);
+        }
+        if idle {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox never emptied: {answers:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_on_one_redis_deliver_every_event_exactly_once() {
+    let h = Harness::start().await;
+    let redis = cordial_e2e::redis::RedisServer::start().await;
+    let deployment = Deployment::default().redis(&redis.url);
+    let a = SpinApp::start(&h, deployment.clone()).await;
+    let b = SpinApp::start(&h, deployment).await;
+    // 20 batches of 10 contacts (enter, then exit), posted to both replicas at once.
+    let mut posts = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let url = if n % 2 == 0 { a.url(HOOK) } else { b.url(HOOK) };
+        let events: Vec<String> = (0..10)
+            .flat_map(|i| {
+                let email = format!("r{n}-{i}@x.io");
+                [
+                    default_payload(1, &email, "enter", "vip_customers", r#","first_name":"R""#),
+                    default_payload(2, &email, "exit", "vip_customers", ""),
+                ]
+            })
+            .collect();
+        posts.spawn(async move { post_as(&url, batch(&events), WEBHOOK_SECRET).await });
+    }
+    let mut busy = 0;
+    while let Some(answer) = posts.join_next().await {
+        let (status, answer) = answer.unwrap();
+        assert_eq!(status, 202, "{answer}");
+        busy += usize::from(
+            answer["delivery"]["skipped"]
+                .as_str()
+                .is_some_and(|s| s.contains("lease")),
+        );
+    }
+    drain_all(&[&a, &b]).await;
+
+    let upserts = h
+        .emulator
+        .handle()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v2/contacts")
+        .count();
+    for n in 0..20 {
+        for i in 0..10 {
+            let email = format!("r{n}-{i}@x.io");
+            assert!(h.lists(&email).is_empty(), "{email} entered, then left");
+        }
+    }
+    assert_eq!(
+        upserts, 400,
+        "each of the 400 events reached Cordial exactly once"
+    );
+    eprintln!("{busy} of 20 requests found the lease taken by the other replica or request");
+}

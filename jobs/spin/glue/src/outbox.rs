@@ -319,9 +319,16 @@ impl Outbox {
         );
         match atomics::swap(cas, token.as_bytes()) {
             Ok(()) => Ok(Some(token)),
-            Err(CasError::CasFailed(_)) => Ok(None),
+            // Spin 4.1's Redis backend answers a swap that did happen as failed; the token
+            // is unique, so reading it back says whose lease it is.
+            Err(CasError::CasFailed(_)) => Ok(self.holds(&key, &token)?.then_some(token)),
             Err(CasError::StoreError(e)) => Err(kv("take the lease")(e)),
         }
+    }
+
+    fn holds(&self, key: &str, token: &str) -> Result<bool, String> {
+        let current = self.bucket.get(key).map_err(kv("read the lease"))?;
+        Ok(current.as_deref() == Some(token.as_bytes()))
     }
 
     /// Ends the lease if it is still ours (an expired one may have been taken over).
