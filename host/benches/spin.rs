@@ -3,11 +3,12 @@
 //! `cordial-host serve` (release, its own process) and to `spin up` running the composed
 //! component, each against its own emulator on loopback, CPU-bound and with 50 ms added to
 //! every Cordial response; plus each one's start and first delivered event.
-//! Events per scenario: BENCH_EVENTS (default 20000).
+//! Events per scenario: BENCH_EVENTS (default 20000); medians of BENCH_RUNS (default 3).
 
 use cordial_e2e::cli::ServeProcess;
 use cordial_e2e::harness::Harness;
 use cordial_e2e::load::{out_of_order, post_enter_exit};
+use cordial_e2e::measure::median;
 use cordial_e2e::realtime_job::vip;
 use cordial_e2e::spin::{Deployment, RUN_SECRET, SpinApp, WEBHOOK_SECRET};
 use std::time::{Duration, Instant};
@@ -114,12 +115,20 @@ fn main() -> anyhow::Result<()> {
             host_first.as_secs_f64() * 1e3,
             spin_first.as_secs_f64() * 1e3
         );
+        let runs = cordial_e2e::measure::env_usize("BENCH_RUNS", 3);
         for (label, latency) in [("CPU-bound", 0), ("50 ms per Cordial response", 50)] {
             let latency = Duration::from_millis(latency);
-            let (host, host_disorder) = through_host(events, latency).await?;
-            let (spin, spin_disorder) = through_spin(events, latency).await?;
+            let (mut hosts, mut spins, mut disorder) = (Vec::new(), Vec::new(), 0);
+            for _ in 0..runs {
+                let (host, host_disorder) = through_host(events, latency).await?;
+                let (spin, spin_disorder) = through_spin(events, latency).await?;
+                hosts.push(host);
+                spins.push(spin);
+                disorder += host_disorder + spin_disorder;
+            }
+            let (host, spin) = (median(hosts), median(spins));
             println!(
-                "  {label:<28} host {host:>7.0} events/s | spin {spin:>7.0} events/s | spin/host {:.2}× | out of order: host {host_disorder}, spin {spin_disorder}",
+                "  {label:<28} host {host:>7.0} events/s | spin {spin:>7.0} events/s | spin/host {:.2}× (medians of {runs}) | out of order: {disorder}",
                 spin / host
             );
         }
