@@ -89,39 +89,36 @@ impl Deployment {
 pub struct SpinApp {
     pub base: String,
     dir: tempfile::TempDir,
-    command: Vec<(String, String)>,
+    environment: Vec<(String, String)>,
     child: Option<Child>,
 }
 
 impl SpinApp {
     /// Starts the deployment against `h`'s emulator and waits until it answers.
     pub async fn start(h: &Harness, deployment: Deployment) -> SpinApp {
-        let dir = tempfile::tempdir().unwrap();
-        let mut app = SpinApp {
-            base: String::new(),
-            command: environment(h, &deployment),
-            child: None,
-            dir,
-        };
-        app.write_manifest(&deployment);
+        let mut app = SpinApp::prepare(h, &deployment);
         app.launch().await.unwrap_or_else(|e| panic!("{e}"));
         app
     }
 
     /// Starts it expecting Spin to refuse; returns what Spin printed.
     pub async fn refused(h: &Harness, deployment: Deployment) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let mut app = SpinApp {
-            base: String::new(),
-            command: environment(h, &deployment),
-            child: None,
-            dir,
-        };
-        app.write_manifest(&deployment);
-        match app.launch().await {
+        match SpinApp::prepare(h, &deployment).launch().await {
             Ok(()) => panic!("spin up started although it should have refused"),
             Err(printed) => printed,
         }
+    }
+
+    /// The manifest and runtime config written to a fresh folder; not started.
+    fn prepare(h: &Harness, deployment: &Deployment) -> SpinApp {
+        let app = SpinApp {
+            base: String::new(),
+            environment: environment(h, deployment),
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        app.write_manifest(deployment);
+        app
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -255,7 +252,7 @@ impl SpinApp {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .envs(self.command.iter().map(|(k, v)| (k, v)))
+            .envs(self.environment.iter().map(|(k, v)| (k, v)))
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -6,39 +6,17 @@
 use cordial_jobs::intake::{self, CAPTURE_LIMIT};
 use cordial_jobs::job::RunContext;
 use cordial_jobs::settings::{CaptureSettings, JobKind};
-use cordial_spin_glue::entry::{EntryJob, Intake, handle};
+use cordial_spin_glue::entry::{EntryJob, Intake};
 use cordial_spin_glue::items::Submission;
 use cordial_spin_glue::outbox::{Item, Verdict};
 use cordial_spin_glue::{run_context, verdict};
 use serde_json::{Map, Value, json};
-use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
-wit_bindgen::generate!({
-    path: "../../../wit",
-    inline: "
-        package cordial:spin-entries;
-        world capture-entry {
-            import cordial:jobs/capture@0.2.0;
-        }
-    ",
-    world: "cordial:spin-entries/capture-entry",
-    with: {
-        "cordial:jobs/types@0.2.0": cordial_spin_glue::types,
-        "cordial:jobs/outcomes@0.2.0": cordial_spin_glue::outcomes,
-        "cordial:jobs/items@0.2.0": cordial_spin_glue::items,
-    },
-    generate_all,
-});
-
-struct Entry;
-
-impl wasip2::exports::http::incoming_handler::Guest for Entry {
-    fn handle(request: IncomingRequest, out: ResponseOutparam) {
-        handle::<Capture>(request, out)
-    }
-}
-
-wasip2::http::proxy::export!(Entry);
+cordial_spin_glue::entry_component!(
+    Capture,
+    "cordial:spin-entries/capture-entry",
+    "package cordial:spin-entries; world capture-entry { import cordial:jobs/capture@0.2.0; }"
+);
 
 struct Capture;
 

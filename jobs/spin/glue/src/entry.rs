@@ -7,7 +7,7 @@
 //! - `POST /run/<job>`: the scheduler's call (its own secret), which delivers what is
 //!   pending: retries, and whatever a busy or held outbox left behind.
 
-use crate::outbox::{Drained, Item, Outbox, Policy, Verdict};
+use crate::outbox::{Drained, Item, Outbox, Policy, Verdict, now_ms};
 use crate::request::{BodyError, Head, read_body};
 use crate::respond;
 use crate::settings::Variables;
@@ -188,7 +188,35 @@ fn route<J: EntryJob>(head: &Head, job: &str) -> Result<Call, (u16, Value)> {
     Ok(call)
 }
 
-fn now_ms() -> u64 {
-    let now = wasip2::clocks::wall_clock::now();
-    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
+/// The whole WIT side of an entry component: bindings for its world (the job interface it
+/// imports, with the shared types of this crate), and the HTTP handler export calling
+/// [`handle`] for `$job`. `$world` is the world's name in `$wit` (inline WIT text).
+#[macro_export]
+macro_rules! entry_component {
+    ($job:ty, $world:literal, $wit:literal) => {
+        wit_bindgen::generate!({
+            path: "../../../wit",
+            inline: $wit,
+            world: $world,
+            with: {
+                "cordial:jobs/types@0.2.0": cordial_spin_glue::types,
+                "cordial:jobs/outcomes@0.2.0": cordial_spin_glue::outcomes,
+                "cordial:jobs/items@0.2.0": cordial_spin_glue::items,
+            },
+            generate_all,
+        });
+
+        struct Entry;
+
+        impl wasip2::exports::http::incoming_handler::Guest for Entry {
+            fn handle(
+                request: wasip2::http::types::IncomingRequest,
+                out: wasip2::http::types::ResponseOutparam,
+            ) {
+                cordial_spin_glue::entry::handle::<$job>(request, out)
+            }
+        }
+
+        wasip2::http::proxy::export!(Entry);
+    };
 }

@@ -206,7 +206,8 @@ impl Outbox {
                             continue;
                         }
                         if let Some(after) = after_ms {
-                            hold_until = hold_until.max(policy.now_ms + after);
+                            // From now, when the answer has arrived, not from the start.
+                            hold_until = hold_until.max(now_ms() + after);
                         }
                         drained.retrying += 1;
                         left.push(item);
@@ -341,6 +342,12 @@ impl Outbox {
             let _ = atomics::swap(cas, b"0");
         }
     }
+}
+
+/// The wall clock in milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    let now = wasip2::clocks::wall_clock::now();
+    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
 }
 
 fn encode(items: &[Item]) -> String {

@@ -6,39 +6,17 @@
 use cordial_jobs::intake::{self, HOOKS_LIMIT};
 use cordial_jobs::job::RunContext;
 use cordial_jobs::settings::{ExportSettings, JobKind};
-use cordial_spin_glue::entry::{EntryJob, Intake, handle};
+use cordial_spin_glue::entry::{EntryJob, Intake};
 use cordial_spin_glue::items::{AudienceEvent, Membership};
 use cordial_spin_glue::outbox::{Item, Verdict};
 use cordial_spin_glue::{run_context, verdict};
 use serde_json::{Map, Value, json};
-use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
-wit_bindgen::generate!({
-    path: "../../../wit",
-    inline: "
-        package cordial:spin-entries;
-        world realtime-entry {
-            import cordial:jobs/realtime@0.2.0;
-        }
-    ",
-    world: "cordial:spin-entries/realtime-entry",
-    with: {
-        "cordial:jobs/types@0.2.0": cordial_spin_glue::types,
-        "cordial:jobs/outcomes@0.2.0": cordial_spin_glue::outcomes,
-        "cordial:jobs/items@0.2.0": cordial_spin_glue::items,
-    },
-    generate_all,
-});
-
-struct Entry;
-
-impl wasip2::exports::http::incoming_handler::Guest for Entry {
-    fn handle(request: IncomingRequest, out: ResponseOutparam) {
-        handle::<Realtime>(request, out)
-    }
-}
-
-wasip2::http::proxy::export!(Entry);
+cordial_spin_glue::entry_component!(
+    Realtime,
+    "cordial:spin-entries/realtime-entry",
+    "package cordial:spin-entries; world realtime-entry { import cordial:jobs/realtime@0.2.0; }"
+);
 
 struct Realtime;
 
