@@ -161,10 +161,15 @@ impl SpinApp {
         std::fs::read_to_string(self.dir.path().join("spin-output.txt")).unwrap_or_default()
     }
 
+    /// Spin's key-value file (SQLite), when the store is not Redis.
+    pub fn key_value_file(&self) -> PathBuf {
+        self.dir.path().join("kv.db")
+    }
+
     /// The entries (key, value as text) in Spin's default key-value store whose keys start
     /// with `prefix`, read from its SQLite file.
     pub fn stored(&self, prefix: &str) -> Vec<(String, String)> {
-        let path = self.dir.path().join("kv.db");
+        let path = self.key_value_file();
         let Ok(db) = rusqlite::Connection::open_with_flags(
             &path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -223,7 +228,7 @@ impl SpinApp {
             Some(url) => format!("type = \"redis\"\nurl = \"{url}\""),
             None => format!(
                 "type = \"spin\"\npath = \"{}\"",
-                self.dir.path().join("kv.db").display()
+                self.key_value_file().display()
             ),
         };
         std::fs::write(

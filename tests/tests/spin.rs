@@ -540,3 +540,35 @@ async fn two_replicas_on_one_redis_deliver_every_event_exactly_once() {
     );
     eprintln!("{busy} of 20 requests found the lease taken by the other replica or request");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_store_locked_a_webhook_gets_503_and_its_retry_is_delivered() {
+    let h = Harness::start().await;
+    let spin = SpinApp::start(&h, Deployment::default()).await;
+    let enter = default_payload(1, "ann@x.io", "enter", "vip_customers", "");
+    // Another process holds Spin's key-value file locked: no write can be made durable.
+    let lock = rusqlite::Connection::open(spin.key_value_file()).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (status, answer) = post_as(&spin.url(HOOK), enter.clone(), WEBHOOK_SECRET).await;
+    assert_eq!(
+        status, 503,
+        "not durable, so the platform must retry: {answer}"
+    );
+    assert!(
+        answer["error"].as_str().unwrap().contains("retry later"),
+        "{answer}"
+    );
+    assert!(
+        h.find_contact("ann@x.io").is_none(),
+        "nothing was sent either"
+    );
+
+    lock.execute_batch("COMMIT").unwrap();
+    let (status, answer) = post_as(&spin.url(HOOK), enter, WEBHOOK_SECRET).await;
+    assert_eq!(
+        (status, &answer["delivery"]["delivered"]),
+        (202, &json!(1)),
+        "{answer}"
+    );
+    assert_eq!(h.lists("ann@x.io"), ["Lytics_vip_customers"]);
+}

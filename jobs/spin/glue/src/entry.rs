@@ -73,28 +73,7 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
     if !matches!(head.method, Method::Post) {
         return Err(fail(405, "only POST is answered here"));
     }
-    let (secret_name, what) = match call {
-        Call::Intake => ("secret", "the webhook secret"),
-        Call::Run => ("run_secret", "the run secret"),
-    };
-    match vars.ingress(secret_name) {
-        Some(expected)
-            if !intake::presented(
-                head.header("authorization"),
-                head.header("x-webhook-secret"),
-                expected,
-            ) =>
-        {
-            return Err(fail(401, intake::SECRET_ADVICE));
-        }
-        None if matches!(call, Call::Run) => {
-            return Err(fail(
-                403,
-                format!("{what} is not set: set the Spin variable `ingress_{secret_name}`"),
-            ));
-        }
-        _ => {}
-    }
+    authorize(&vars, head, &call)?;
     let settings: J::Settings = settings::typed(
         J::KIND,
         &settings::from_pairs(J::KIND, &vars.job_settings()),
@@ -103,19 +82,7 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         fail(500, format!("job `{job}` settings: {}", lines.join("; ")))
     })?;
-    let policy = Policy {
-        now_ms: now_ms(),
-        lease_ms: vars
-            .ingress_number("lease_secs", 60)
-            .map_err(|e| fail(500, e))?
-            * 1000,
-        max_items: vars
-            .ingress_number("drain_max", 500)
-            .map_err(|e| fail(500, e))? as usize,
-        max_attempts: vars
-            .ingress_number("max_attempts", 8)
-            .map_err(|e| fail(500, e))? as u32,
-    };
+    let policy = policy(&vars).map_err(|e| fail(500, e))?;
     let ctx = RunContext {
         job_name: job.clone(),
         run_id: format!("spin-{:016x}", wasip2::random::random::get_random_u64()),
@@ -125,7 +92,8 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
             .unwrap_or("http://cordial-proxy.spin.internal")
             .to_owned(),
     };
-    let outbox = Outbox::open(&job).map_err(|e| fail(503, e))?;
+    let outbox = Outbox::open(&job)
+        .map_err(|e| fail(503, format!("the store is unavailable; retry later ({e})")))?;
     let mut answer = Map::new();
     let status = match call {
         Call::Intake => {
@@ -159,6 +127,40 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
         });
     answer.insert("delivery".into(), drained.to_json());
     Ok((status, Value::Object(answer)))
+}
+
+/// The webhook secret for an intake (when one is set), the run secret for a run (always).
+fn authorize(vars: &Variables, head: &Head, call: &Call) -> Result<(), (u16, Value)> {
+    let (secret_name, what) = match call {
+        Call::Intake => ("secret", "the webhook secret"),
+        Call::Run => ("run_secret", "the run secret"),
+    };
+    match vars.ingress(secret_name) {
+        Some(expected)
+            if !intake::presented(
+                head.header("authorization"),
+                head.header("x-webhook-secret"),
+                expected,
+            ) =>
+        {
+            Err(fail(401, intake::SECRET_ADVICE))
+        }
+        None if matches!(call, Call::Run) => Err(fail(
+            403,
+            format!("{what} is not set: set the Spin variable `ingress_{secret_name}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// How deliveries go, from the entry's variables (their defaults otherwise).
+fn policy(vars: &Variables) -> Result<Policy, String> {
+    Ok(Policy {
+        now_ms: now_ms(),
+        lease_ms: vars.ingress_number("lease_secs", 60)? * 1000,
+        max_items: vars.ingress_number("drain_max", 500)? as usize,
+        max_attempts: vars.ingress_number("max_attempts", 8)? as u32,
+    })
 }
 
 /// `/<ROUTE>/<job>` or `/run/<job>`, for this component's job only.
