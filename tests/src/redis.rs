@@ -6,32 +6,14 @@ use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     pub url: String,
-    addr: String,
-    child: Option<Child>,
+    child: Child,
 }
 
 impl RedisServer {
     /// Starts it without persistence and waits until it accepts connections.
     pub async fn start() -> RedisServer {
         let addr = crate::http::free_local_addr();
-        let mut server = RedisServer {
-            url: format!("redis://{addr}"),
-            addr,
-            child: None,
-        };
-        server.launch().await;
-        server
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    async fn launch(&mut self) {
-        let port = self.addr.rsplit(':').next().unwrap();
+        let port = addr.rsplit(':').next().unwrap();
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -47,21 +29,24 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server runs (./dev setup installs Debian's redis-server)");
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(&self.addr).await.is_err() {
+        while tokio::net::TcpStream::connect(&addr).await.is_err() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server did not listen on {}",
-                self.addr
+                "redis-server did not listen on {addr}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        RedisServer {
+            url: format!("redis://{addr}"),
+            child,
         }
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -146,16 +146,6 @@ impl SpinApp {
         self.launch().await.unwrap_or_else(|e| panic!("{e}"));
     }
 
-    /// What a component wrote to stderr (Spin keeps it under `.spin/logs`).
-    pub fn component_log(&self, component: &str) -> String {
-        std::fs::read_to_string(
-            self.dir
-                .path()
-                .join(format!(".spin/logs/{component}_stderr.txt")),
-        )
-        .unwrap_or_default()
-    }
-
     /// What `spin up` itself printed (its own log lines, not the components').
     pub fn output(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("spin-output.txt")).unwrap_or_default()

@@ -133,7 +133,7 @@ impl Outbox {
         policy: Policy,
         deliver: impl FnOnce(&[&Item]) -> Vec<Verdict>,
     ) -> Result<Drained, String> {
-        let hold = self.number(&self.key("hold"))?;
+        let hold = self.until(&self.key("hold"))?;
         if hold > policy.now_ms {
             return Ok(Drained {
                 skipped: Some(format!(
@@ -230,18 +230,6 @@ impl Outbox {
         Ok(drained)
     }
 
-    /// Dead letters so far, as stored (for the operator and the tests).
-    pub fn dead_letters(&self) -> Result<Vec<Value>, String> {
-        let prefix = self.key("dead/");
-        let mut out = Vec::new();
-        for key in self.keys_under(&prefix)? {
-            if let Some(bytes) = self.bucket.get(&key).map_err(kv("read a dead letter"))? {
-                out.push(serde_json::from_slice(&bytes).map_err(|e| e.to_string())?);
-            }
-        }
-        Ok(out)
-    }
-
     fn dead_letter(
         &self,
         batch: &str,
@@ -291,26 +279,16 @@ impl Outbox {
         Ok(keys)
     }
 
-    fn number(&self, key: &str) -> Result<u64, String> {
-        Ok(self
-            .bucket
-            .get(key)
-            .map_err(kv("read a marker"))?
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.split(':').next()?.parse().ok())
-            .unwrap_or(0))
+    /// The time stored under `key` (the hold), 0 when there is none.
+    fn until(&self, key: &str) -> Result<u64, String> {
+        Ok(until(self.bucket.get(key).map_err(kv("read the hold"))?))
     }
 
     /// Takes the lease by compare-and-swap when it is free or expired: `<until>:<random>`.
     fn take_lease(&self, policy: Policy) -> Result<Option<String>, String> {
         let key = self.key("lease");
         let cas = Cas::new(&self.bucket, &key).map_err(kv("read the lease"))?;
-        let current = cas.current().map_err(kv("read the lease"))?;
-        let until = current
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.split(':').next()?.parse::<u64>().ok())
-            .unwrap_or(0);
-        if until > policy.now_ms {
+        if until(cas.current().map_err(kv("read the lease"))?) > policy.now_ms {
             return Ok(None);
         }
         let token = format!(
@@ -342,6 +320,14 @@ impl Outbox {
             let _ = atomics::swap(cas, b"0");
         }
     }
+}
+
+/// The time a hold or lease value (`<until>` or `<until>:<token>`) runs to; 0 for none.
+fn until(value: Option<Vec<u8>>) -> u64 {
+    value
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split(':').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The wall clock in milliseconds since the epoch.
