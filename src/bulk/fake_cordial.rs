@@ -53,7 +53,8 @@ pub struct Model {
     /// The files an activity export writes: name suffix after the export's name, bytes.
     pub export_files: Vec<(String, Vec<u8>)>,
     pub folder: Folder,
-    /// The folder's absolute path on the server (`Remote::folder`).
+    /// The folder's absolute path on the server (`Remote::folder`), or the address the
+    /// runtime serves it at (`Files::files_url`).
     pub root: String,
 }
 
@@ -173,7 +174,8 @@ impl Model {
                 json_response(200, json!({"_id": id, "status": "Done"}))
             }
             _ => {
-                let path = self.jobs[i].body["source"]["path"].as_str().unwrap();
+                let source = &self.jobs[i].body["source"];
+                let path = source["path"].as_str().or(source["url"].as_str()).unwrap();
                 let name = path
                     .strip_prefix(&format!("{}/", self.root))
                     .expect("the file is in the job's folder");

@@ -6,7 +6,16 @@ use serde_json::{Value, json};
 
 use super::csv_cells::UNSET;
 
-/// Where Cordial fetches the file from.
+/// Where Cordial fetches the file from: the customer's SFTP server, or an HTTPS address
+/// the runtime serves the file at (Spin, which has no SFTP client to put it on a server).
+#[derive(Debug, Clone)]
+pub enum ImportSource {
+    Sftp(SftpSource),
+    /// `source.transport: https`: the file's whole URL, a capability that needs no password.
+    Https(String),
+}
+
+/// A file on the customer's SFTP server.
 #[derive(Debug, Clone)]
 pub struct SftpSource {
     pub server: String,
@@ -18,20 +27,26 @@ pub struct SftpSource {
     pub saved_key: Option<String>,
 }
 
-/// The import request body: SFTP source, a header row, `\N` cells left unchanged, subscribe
+/// The import request body: the source, a header row, `\N` cells left unchanged, subscribe
 /// status of existing contacts left as it is, no triggered messages.
-pub fn import_body(import_name: &str, source: &SftpSource) -> Value {
-    let mut src = json!({
-        "transport": "sftp",
-        "server": source.server,
-        "port": source.port,
-        "username": source.username,
-        "path": source.path,
-    });
-    match &source.saved_key {
-        Some(key) => src["savedKey"] = json!(key),
-        None => src["password"] = json!(PASSWORD_PLACEHOLDER),
-    }
+pub fn import_body(import_name: &str, source: &ImportSource) -> Value {
+    let src = match source {
+        ImportSource::Sftp(sftp) => {
+            let mut src = json!({
+                "transport": "sftp",
+                "server": sftp.server,
+                "port": sftp.port,
+                "username": sftp.username,
+                "path": sftp.path,
+            });
+            match &sftp.saved_key {
+                Some(key) => src["savedKey"] = json!(key),
+                None => src["password"] = json!(PASSWORD_PLACEHOLDER),
+            }
+            src
+        }
+        ImportSource::Https(url) => json!({ "transport": "https", "url": url }),
+    };
     json!({
         "importName": import_name,
         "source": src,
@@ -43,7 +58,7 @@ pub fn import_body(import_name: &str, source: &SftpSource) -> Value {
     })
 }
 
-pub fn create_import(base: &str, import_name: &str, source: &SftpSource) -> HttpRequest {
+pub fn create_import(base: &str, import_name: &str, source: &ImportSource) -> HttpRequest {
     HttpRequest {
         method: Method::Post,
         url: format!("{base}/v2/contactimports"),
@@ -97,16 +112,16 @@ mod tests {
             path: "/home/u/a.csv".into(),
             saved_key: None,
         };
-        let body = import_body("job-1-1", &source);
+        let body = import_body("job-1-1", &ImportSource::Sftp(source.clone()));
         assert_eq!(body["source"]["password"], PASSWORD_PLACEHOLDER);
         assert_eq!(body["hasHeader"], true);
         assert_eq!(body["subscribe"], false);
         let keyed = import_body(
             "n",
-            &SftpSource {
+            &ImportSource::Sftp(SftpSource {
                 saved_key: Some("k".into()),
                 ..source
-            },
+            }),
         );
         assert_eq!(keyed["source"]["savedKey"], "k");
         assert!(keyed["source"].get("password").is_none());

@@ -35,9 +35,8 @@ pub fn run(
         .list
         .clone()
         .unwrap_or_else(|| audience_list_name(&settings.audience));
-    let remote = files
-        .describe()
-        .map_err(|e| JobError::from_files("connecting", e))?;
+    let origin =
+        register::Origin::of(files).map_err(|e| JobError::from_files("connecting", e))?;
     let mut batch = match Batch::load(env.state)? {
         Some(batch) => {
             env.info(&format!(
@@ -70,7 +69,7 @@ pub fn run(
         };
         files::write_all(env, files, members, &rows, &mut batch)?;
     }
-    register::register_all(env, &remote, &settings, &mut batch)?;
+    register::register_all(env, &origin, &settings, &mut batch)?;
     if let ControlFlow::Break(waiting) = follow::poll_round(env, &settings, &mut batch)? {
         return Ok(waiting);
     }

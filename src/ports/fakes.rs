@@ -169,6 +169,8 @@ impl Clock for FakeClock {
 pub struct MemoryFiles {
     pub files: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
     pub remote: Remote,
+    /// What [`Files::files_url`] answers: `Some` plays a runtime that serves the files.
+    pub files_url: Option<String>,
     pub crash: Crash,
     /// When set, every operation fails with this error (an unreachable server, say).
     pub fail_with: Option<FileError>,
@@ -188,6 +190,7 @@ impl Default for MemoryFiles {
                 username: "cordial".into(),
                 folder: "/upload".into(),
             },
+            files_url: None,
             crash: Crash::default(),
             fail_with: None,
             failing_uploads: 0,
@@ -276,6 +279,11 @@ impl Files for MemoryFiles {
     fn describe(&mut self) -> Result<Remote, FileError> {
         self.check()?;
         Ok(self.remote.clone())
+    }
+
+    fn files_url(&mut self) -> Result<Option<String>, FileError> {
+        self.check()?;
+        Ok(self.files_url.clone())
     }
 
     fn create(&mut self, path: &str) -> Result<Box<dyn Upload + '_>, FileError> {

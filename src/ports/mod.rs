@@ -150,6 +150,9 @@ pub trait Download {
 /// The job's folder on the customer's file server (SFTP). Paths are relative to it.
 pub trait Files {
     fn describe(&mut self) -> Result<Remote, FileError>;
+    /// Where Cordial can fetch the files over HTTPS (`<url>/<path>`), when the runtime
+    /// serves them itself (Spin); `None` where [`describe`](Files::describe) names the server.
+    fn files_url(&mut self) -> Result<Option<String>, FileError>;
     fn create(&mut self, path: &str) -> Result<Box<dyn Upload + '_>, FileError>;
     fn open(&mut self, path: &str) -> Result<Box<dyn Download + '_>, FileError>;
     fn list_dir(&mut self, dir: &str) -> Result<Vec<FileEntry>, FileError>;

@@ -89,7 +89,7 @@ fn bodiless_requests_have_no_body() {
 
 #[test]
 fn bulk_import_requests_match_the_post_contactimports_schema() {
-    use cordial_jobs::bulk::imports::{SftpSource, create_import};
+    use cordial_jobs::bulk::imports::{ImportSource, SftpSource, create_import};
     let source = SftpSource {
         server: "sftp.example.com".into(),
         port: 22,
@@ -98,11 +98,14 @@ fn bulk_import_requests_match_the_post_contactimports_schema() {
         saved_key: None,
     };
     for source in [
-        source.clone(),
-        SftpSource {
+        ImportSource::Sftp(source.clone()),
+        ImportSource::Sftp(SftpSource {
             saved_key: Some("lytics-key".into()),
             ..source
-        },
+        }),
+        ImportSource::Https(
+            "https://jobs.example.com/files/bulk/3f9c/bulk-20261122T030000Z-abc123-0001.csv".into(),
+        ),
     ] {
         let request = create_import(BASE, "bulk-20261122T030000Z-abc123-0001", &source);
         assert_eq!(request.url, "https://api.cordial.io/v2/contactimports");

@@ -100,6 +100,11 @@ impl Host for WithTable<'_, SftpCtx> {
         }))
     }
 
+    /// The bundled host names its SFTP server (`describe`); it serves no files itself.
+    async fn files_url(&mut self) -> wasmtime::Result<Result<Option<String>, SftpError>> {
+        Ok(Ok(None))
+    }
+
     async fn create(
         &mut self,
         path: String,

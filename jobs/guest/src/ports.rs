@@ -116,6 +116,10 @@ impl Files for SftpFiles {
         })
     }
 
+    fn files_url(&mut self) -> Result<Option<String>, FileError> {
+        sftp::files_url().map_err(file_error)
+    }
+
     fn create(&mut self, path: &str) -> Result<Box<dyn Upload + '_>, FileError> {
         Ok(Box::new(sftp::create(path).map_err(file_error)?))
     }

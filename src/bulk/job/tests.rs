@@ -147,6 +147,25 @@ fn pending_members_are_written_imported_and_acknowledged() {
 }
 
 #[test]
+fn files_the_runtime_serves_are_imported_from_their_https_address() {
+    let served = "https://jobs.test/files/bulk/7f3a";
+    let mut w = World::with(3);
+    w.ports.files.files_url = Some(served.into());
+    w.ports.model.borrow_mut().root = served.into();
+    let report = w.run().0.unwrap();
+    assert_eq!(report.records_written, 3);
+    let imports = w.imports();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(
+        imports[0].body["source"],
+        json!({"transport": "https", "url": format!("{served}/{}", file(1))}),
+        "no server, path or password: the address is the capability"
+    );
+    assert_eq!(imports[0].imported_lines.as_ref().unwrap().len(), 4);
+    assert!(w.own.waiting.is_empty());
+}
+
+#[test]
 fn nothing_pending_is_nothing_to_do() {
     let mut w = World::with(0);
     w.own.waiting.clear();
