@@ -29,3 +29,10 @@ pub async fn post(url: &str, body: impl Into<String>, headers: &[(&str, &str)]) 
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// Gets `url`: the status and the body's text.
+pub async fn get(url: &str) -> (u16, String) {
+    let response = client().get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}

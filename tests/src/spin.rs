@@ -247,6 +247,8 @@ impl SpinApp {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            // Cordial fetches the bulk files from the app's own address.
+            .env("SPIN_VARIABLE_PUBLIC_URL", format!("http://{addr}"))
             .envs(self.environment.iter().map(|(k, v)| (k, v)))
             .process_group(0)
             .stdin(Stdio::null())
@@ -296,6 +298,7 @@ fn environment(h: &Harness, deployment: &Deployment) -> Vec<(String, String)> {
         ("capture_secret", CAPTURE_SECRET.to_owned()),
         ("run_secret", RUN_SECRET.to_owned()),
         ("realtime_audience", "vip_customers".to_owned()),
+        ("bulk_audience", "vip_customers".to_owned()),
         (
             "realtime_field_mapping",
             r#"{"first_name":"first_name","age":"age"}"#.to_owned(),

@@ -28,7 +28,7 @@ async fn post_as(url: &str, body: impl Into<String>, secret: &str) -> (u16, Valu
 
 #[test]
 fn each_composed_component_exports_one_http_handler_and_imports_only_what_spin_provides() {
-    for (_, _, name) in cordial_spin::COMPOSED {
+    for cordial_spin::Composed { name, .. } in cordial_spin::COMPOSED {
         let bytes = std::fs::read(dist().join(format!("{name}.wasm"))).unwrap();
         cordial_spin::check_for_spin(&bytes).unwrap();
         let (imports, exports) = cordial_spin::interface(&bytes).unwrap();
@@ -571,4 +571,106 @@ async fn with_the_store_locked_a_webhook_gets_503_and_its_retry_is_delivered() {
         "{answer}"
     );
     assert_eq!(h.lists("ann@x.io"), ["Lytics_vip_customers"]);
+}
+
+const BULK_HOOK: &str = "/hooks/export-bulk";
+const BULK_RUN: &str = "/run/export-bulk";
+
+/// Calls `/run/export-bulk` as the scheduler does until the run says `finished`; between
+/// calls it waits for Cordial's import jobs to end (the emulator says when), which is what
+/// the run is waiting for. Returns every answer.
+async fn run_bulk_to_the_end(h: &Harness, spin: &SpinApp) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        let (status, answer) = post_as(&spin.url(BULK_RUN), "", RUN_SECRET).await;
+        assert_eq!(status, 200, "{answer}");
+        answers.push(answer.clone());
+        if answer["progress"] == "finished" {
+            return answers;
+        }
+        let handle = h.emulator.handle();
+        for job in handle.import_jobs() {
+            let id = job["_id"].as_str().unwrap().to_owned();
+            tokio::time::timeout(Duration::from_secs(60), handle.wait_for_job(&id))
+                .await
+                .expect("the emulator finishes its import");
+        }
+    }
+    panic!("the bulk run did not finish in 20 calls: {answers:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_run_on_spin_is_imported_by_cordial_from_the_apps_own_address() {
+    let h = Harness::start().await;
+    let spin = SpinApp::start(
+        &h,
+        Deployment::default().variable(
+            "bulk_field_mapping",
+            r#"{"first_name":"first_name","age":"age"}"#,
+        ),
+    )
+    .await;
+    let mut accepted = 0;
+    for body in webhook_scenario() {
+        let (status, answer) = post_as(&spin.url(BULK_HOOK), body, WEBHOOK_SECRET).await;
+        assert_eq!(status, 202, "{answer}");
+        accepted += answer["accepted"].as_u64().unwrap();
+    }
+    assert_eq!(
+        accepted, 6,
+        "every event of the audience, none of the other one"
+    );
+    assert_eq!(
+        post_as(&spin.url(BULK_RUN), "", WEBHOOK_SECRET).await.0,
+        401,
+        "a run needs the run secret"
+    );
+
+    let answers = run_bulk_to_the_end(&h, &spin).await;
+    let last = answers.last().unwrap();
+    assert_eq!(answers[0]["received"], 6, "{answers:#?}");
+    assert_eq!(last["records_written"], 3, "ann, bob and cy: {last}");
+    assert_eq!(
+        last["records_rejected"], 1,
+        "the event without an email: {last}"
+    );
+
+    // Cordial fetched the file from the app, over the HTTPS source, at a granted address.
+    let imports = h.emulator.handle().import_jobs();
+    assert_eq!(imports.len(), 1, "{imports:#?}");
+    let fetched = imports[0].to_string();
+    let files = spin.url("/files/export-bulk/");
+    assert!(fetched.contains(&files), "{fetched}");
+    assert_eq!(imports[0]["status"], "Done", "{fetched}");
+
+    // The same Cordial state the bundled host's real-time export reaches for these events,
+    // but for the list flag: a bulk file's row sets the list membership of its last state.
+    let state = cordial_state(&h, &EMAILS);
+    assert_eq!(state[0]["first_name"], "Annie", "{state:#?}");
+    assert_eq!(state[0]["lists"], json!(["Lytics_vip_customers"]));
+    assert_eq!(state[1]["lists"], json!([]), "bob left: {state:#?}");
+    assert_eq!(state[2]["age"], 41);
+    assert_eq!(
+        state[3]["absent"], true,
+        "another audience's member is not sent"
+    );
+
+    // The files are gone once imported, and a made-up grant opens nothing.
+    let url = fetched
+        .split('"')
+        .find(|s| s.starts_with(&files))
+        .unwrap()
+        .to_owned();
+    assert_eq!(cordial_e2e::http::get(&url).await.0, 404, "{url}");
+    let guessed = spin.url("/files/export-bulk/00000000000000000000000000000000/x.csv");
+    assert_eq!(cordial_e2e::http::get(&guessed).await.0, 404);
+    assert!(
+        spin.stored("files/export-bulk/p/").is_empty(),
+        "no file parts left"
+    );
+
+    // Nothing more is waiting: the next run does nothing.
+    let (_, again) = post_as(&spin.url(BULK_RUN), "", RUN_SECRET).await;
+    assert_eq!(again["progress"], "finished", "{again}");
+    assert_eq!(again["records_read"], 0, "{again}");
 }

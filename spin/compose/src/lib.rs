@@ -1,10 +1,11 @@
-//! The Spin deployment's build: each event-driven job component, byte for byte the one the
-//! bundled host runs, composed with two thin Spin-side components (see `spin/README.md`):
+//! The Spin deployment's build: each job component, byte for byte the one the bundled host
+//! runs, composed with thin Spin-side components (see the README, "Deploy on Spin"):
 //!
 //! ```text
 //!   Spin variables ─▶ settings-scope ─▶ job ─▶ entry ─▶ wasi:http/incoming-handler
 //!   Spin variables, key-value ───────────────▶ entry
-//!   Spin's wasi:http, clocks, random ─▶ job, entry
+//!   Spin variables, key-value ─▶ adapter ─▶ job        (bulk: sftp and members)
+//!   Spin's wasi:http, clocks, random ─▶ job, entry, adapter
 //! ```
 //!
 //! Everything the composition leaves unsatisfied becomes an import of the composed
@@ -28,6 +29,9 @@ pub struct Composition<'a> {
     pub entry: &'a [u8],
     /// The settings scope (`settings_scope.wasm`).
     pub scope: &'a [u8],
+    /// What serves the job's other project imports on Spin (`bulk_store.wasm`: `sftp` and
+    /// `members` over the key-value store), for a job that has any.
+    pub adapter: Option<&'a [u8]>,
 }
 
 impl Composition<'_> {
@@ -45,6 +49,11 @@ impl Composition<'_> {
         // Spin's own variables (its secrets) and takes only the types from the scope.
         plug(&mut graph, scope, job, |_| true)?;
         plug(&mut graph, scope, entry, |name| name != CONFIG)?;
+        if let Some(adapter) = self.adapter {
+            let adapter = register(&mut graph, "cordial:adapter", adapter)?;
+            let adapter = (adapter, graph.instantiate(adapter));
+            plug(&mut graph, adapter, job, |_| true)?;
+        }
         let called = plug(&mut graph, job, entry, |_| true)?;
         if called == 0 {
             bail!("the job exports nothing its entry calls");
@@ -150,19 +159,35 @@ pub fn check_for_spin(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// The composed components of the deployment and the parts each is made of: the job
-/// component's file name, its entry's, and the Spin component's name in `spin.toml`.
-pub const COMPOSED: &[(&str, &str, &str)] = &[
-    (
-        "export_realtime.wasm",
-        "realtime_entry.wasm",
-        "export-realtime",
-    ),
-    (
-        "experience_capture.wasm",
-        "capture_entry.wasm",
-        "experience-capture",
-    ),
+/// One Spin component of the deployment and the files it is composed of.
+pub struct Composed {
+    /// Its name in `spin.toml` (and `dist/<name>.wasm`).
+    pub name: &'static str,
+    pub job: &'static str,
+    pub entry: &'static str,
+    pub adapter: Option<&'static str>,
+}
+
+/// The composed components of the deployment.
+pub const COMPOSED: &[Composed] = &[
+    Composed {
+        name: "export-realtime",
+        job: "export_realtime.wasm",
+        entry: "realtime_entry.wasm",
+        adapter: None,
+    },
+    Composed {
+        name: "experience-capture",
+        job: "experience_capture.wasm",
+        entry: "capture_entry.wasm",
+        adapter: None,
+    },
+    Composed {
+        name: "export-bulk",
+        job: "export_bulk.wasm",
+        entry: "bulk_entry.wasm",
+        adapter: Some("bulk_store.wasm"),
+    },
 ];
 
 /// Builds `out/<name>.wasm` for every composed component, and copies the proxy; returns
@@ -180,11 +205,19 @@ pub fn build(components: &Path, out: &Path) -> Result<Vec<(String, u64)>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let scope = read("settings_scope.wasm")?;
     let mut written = Vec::new();
-    for (job, entry, name) in COMPOSED {
+    for Composed {
+        name,
+        job,
+        entry,
+        adapter,
+    } in COMPOSED
+    {
+        let adapter = adapter.map(read).transpose()?;
         let bytes = Composition {
             job: &read(job)?,
             entry: &read(entry)?,
             scope: &scope,
+            adapter: adapter.as_deref(),
         }
         .encode()
         .with_context(|| format!("composing {name}"))?;

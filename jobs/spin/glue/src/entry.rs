@@ -7,7 +7,8 @@
 //! - `POST /run/<job>`: the scheduler's call (its own secret), which delivers what is
 //!   pending: retries, and whatever a busy or held outbox left behind.
 
-use crate::outbox::{Drained, Item, Outbox, Policy, Verdict, now_ms};
+use crate::kv::now_ms;
+use crate::outbox::{Drained, Item, Outbox, Policy, Verdict};
 use crate::request::{BodyError, Head, read_body};
 use crate::respond;
 use crate::settings::Variables;
@@ -37,7 +38,7 @@ pub trait EntryJob {
 }
 
 /// Where a request goes.
-enum Call {
+pub enum Call {
     Intake,
     Run,
 }
@@ -56,42 +57,58 @@ pub fn handle<J: EntryJob>(request: IncomingRequest, out: ResponseOutparam) {
 }
 
 /// A status and its JSON body, for success and refusal alike.
-type Answer = Result<(u16, Value), (u16, Value)>;
+pub type Answer = Result<(u16, Value), (u16, Value)>;
 
 /// A refusal: `{"error": message}`.
-fn fail(status: u16, message: impl Into<String>) -> (u16, Value) {
+pub fn fail(status: u16, message: impl Into<String>) -> (u16, Value) {
     (status, serde_json::json!({ "error": message.into() }))
 }
 
-fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
+/// The variables and the job's name (`ingress_job`).
+pub fn variables() -> Result<(Variables, String), (u16, Value)> {
     let vars = Variables::read().map_err(|e| fail(500, e))?;
     let job = vars
         .ingress("job")
         .ok_or_else(|| fail(500, "set the Spin variable `ingress_job` (the job's name)"))?
         .to_owned();
-    let call = route::<J>(head, &job)?;
-    if !matches!(head.method, Method::Post) {
-        return Err(fail(405, "only POST is answered here"));
-    }
-    authorize(&vars, head, &call)?;
-    let settings: J::Settings = settings::typed(
-        J::KIND,
-        &settings::from_pairs(J::KIND, &vars.job_settings()),
-    )
-    .map_err(|problems| {
+    Ok((vars, job))
+}
+
+/// The job's settings, checked as the job will check them.
+pub fn job_settings<S: serde::de::DeserializeOwned>(
+    vars: &Variables,
+    kind: JobKind,
+    job: &str,
+) -> Result<S, (u16, Value)> {
+    settings::typed(kind, &settings::from_pairs(kind, &vars.job_settings())).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         fail(500, format!("job `{job}` settings: {}", lines.join("; ")))
-    })?;
-    let policy = policy(&vars).map_err(|e| fail(500, e))?;
-    let ctx = RunContext {
-        job_name: job.clone(),
+    })
+}
+
+/// A new run of `job`, reaching Cordial through the proxy.
+pub fn run_context(vars: &Variables, job: &str) -> RunContext {
+    RunContext {
+        job_name: job.to_owned(),
         run_id: format!("spin-{:016x}", wasip2::random::random::get_random_u64()),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cordial_base_url: vars
             .ingress("cordial_url")
             .unwrap_or("http://cordial-proxy.spin.internal")
             .to_owned(),
-    };
+    }
+}
+
+fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
+    let (vars, job) = variables()?;
+    let call = route(head, J::ROUTE, &job)?;
+    if !matches!(head.method, Method::Post) {
+        return Err(fail(405, "only POST is answered here"));
+    }
+    authorize(&vars, head, &call)?;
+    let settings: J::Settings = job_settings(&vars, J::KIND, &job)?;
+    let policy = policy(&vars).map_err(|e| fail(500, e))?;
+    let ctx = run_context(&vars, &job);
     let outbox = Outbox::open(&job)
         .map_err(|e| fail(503, format!("the store is unavailable; retry later ({e})")))?;
     let mut answer = Map::new();
@@ -130,7 +147,7 @@ fn answer<J: EntryJob>(request: IncomingRequest, head: &Head) -> Answer {
 }
 
 /// The webhook secret for an intake (when one is set), the run secret for a run (always).
-fn authorize(vars: &Variables, head: &Head, call: &Call) -> Result<(), (u16, Value)> {
+pub fn authorize(vars: &Variables, head: &Head, call: &Call) -> Result<(), (u16, Value)> {
     let (secret_name, what) = match call {
         Call::Intake => ("secret", "the webhook secret"),
         Call::Run => ("run_secret", "the run secret"),
@@ -163,20 +180,19 @@ fn policy(vars: &Variables) -> Result<Policy, String> {
     })
 }
 
-/// `/<ROUTE>/<job>` or `/run/<job>`, for this component's job only.
-fn route<J: EntryJob>(head: &Head, job: &str) -> Result<Call, (u16, Value)> {
+/// `/<intake>/<job>` or `/run/<job>`, for this component's job only.
+pub fn route(head: &Head, intake: &str, job: &str) -> Result<Call, (u16, Value)> {
     let mut parts = head.path.trim_matches('/').splitn(2, '/');
     let (first, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let call = match first {
         "run" => Call::Run,
-        r if r == J::ROUTE => Call::Intake,
+        r if r == intake => Call::Intake,
         _ => {
             return Err(fail(
                 404,
                 format!(
                     "no route {}; this component answers /{}/{job} and /run/{job}",
-                    head.path,
-                    J::ROUTE
+                    head.path, intake
                 ),
             ));
         }

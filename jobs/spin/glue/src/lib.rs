@@ -3,10 +3,15 @@
 //! calls the job, and a settings scope that shows the job its own settings only. Their
 //! common parts live here: the WIT bindings of Spin's key-value and variables, reading a
 //! request and answering it, telling the entry's variables from the job's settings, and the
-//! durable outbox in Spin's key-value store.
+//! durable outbox, the bulk export's waiting members and files, and leases in Spin's
+//! key-value store.
 
 pub mod bindings;
 pub mod entry;
+pub mod files;
+pub mod kv;
+pub mod lease;
+pub mod members;
 pub mod outbox;
 pub mod request;
 pub mod respond;

@@ -14,8 +14,9 @@
 //! `Retry-After`) and `lease` (who is delivering, until when; taken by compare-and-swap so
 //! two Spin processes on one shared store never deliver the same items side by side).
 
-use crate::keyvalue::atomics::{self, Cas, CasError};
-use crate::keyvalue::store::{self, Bucket};
+use crate::keyvalue::store::Bucket;
+use crate::kv::{self, now_ms, until};
+use crate::lease::Lease;
 use serde_json::{Value, json};
 
 /// One item waiting to be delivered.
@@ -85,29 +86,21 @@ pub struct Outbox {
     prefix: String,
 }
 
-fn kv<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
-    move |e| format!("Spin key-value store, {what}: {e:?}")
-}
-
 impl Outbox {
     /// The outbox of `job` in the `default` store.
     pub fn open(job: &str) -> Result<Outbox, String> {
         Ok(Outbox {
-            bucket: store::open("default").map_err(kv("open `default`"))?,
+            bucket: kv::open()?,
             prefix: format!("outbox/{job}/"),
         })
     }
 
     /// Stores the items of one request as one batch. Once this returns, they are durable.
     pub fn append(&self, items: &[Item], now_ms: u64) -> Result<(), String> {
-        let key = format!(
-            "{}batch/{now_ms:013}-{:016x}",
-            self.prefix,
-            wasip2::random::random::get_random_u64()
-        );
+        let key = format!("{}batch/{now_ms:013}-{}", self.prefix, kv::random_token());
         self.bucket
             .set(&key, encode(items).as_bytes())
-            .map_err(kv("write a batch"))
+            .map_err(kv::error("write a batch"))
     }
 
     /// Hands the oldest pending items to `deliver` (one call, in arrival order) and records
@@ -117,14 +110,20 @@ impl Outbox {
         policy: Policy,
         deliver: impl FnOnce(&[&Item]) -> Vec<Verdict>,
     ) -> Result<Drained, String> {
-        let Some(lease) = self.take_lease(policy)? else {
+        let lease = Lease::take(
+            &self.bucket,
+            self.key("lease"),
+            policy.now_ms,
+            policy.lease_ms,
+        )?;
+        let Some(lease) = lease else {
             return Ok(Drained {
                 skipped: Some("another delivery holds the lease".into()),
                 ..Drained::default()
             });
         };
         let result = self.drain_leased(policy, deliver);
-        self.give_back(&lease);
+        lease.give_back();
         result
     }
 
@@ -150,7 +149,7 @@ impl Outbox {
             if taken >= policy.max_items {
                 break;
             }
-            let items = match self.bucket.get(key).map_err(kv("read a batch"))? {
+            let items = match self.bucket.get(key).map_err(kv::error("read a batch"))? {
                 Some(bytes) => decode(&bytes)?,
                 None => continue,
             };
@@ -215,17 +214,19 @@ impl Outbox {
                 }
             }
             if left.is_empty() {
-                self.bucket.delete(&key).map_err(kv("remove a batch"))?;
+                self.bucket
+                    .delete(&key)
+                    .map_err(kv::error("remove a batch"))?;
             } else {
                 self.bucket
                     .set(&key, encode(&left).as_bytes())
-                    .map_err(kv("rewrite a batch"))?;
+                    .map_err(kv::error("rewrite a batch"))?;
             }
         }
         if hold_until > 0 {
             self.bucket
                 .set(&self.key("hold"), hold_until.to_string().as_bytes())
-                .map_err(kv("write the hold"))?;
+                .map_err(kv::error("write the hold"))?;
         }
         Ok(drained)
     }
@@ -249,91 +250,24 @@ impl Outbox {
                 &self.key(&format!("dead/{stamp}-{index:05}")),
                 value.to_string().as_bytes(),
             )
-            .map_err(kv("write a dead letter"))
+            .map_err(kv::error("write a dead letter"))
     }
 
     fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
+    /// The pending batches, oldest first (their keys sort in arrival order).
     fn batch_keys(&self) -> Result<Vec<String>, String> {
-        self.keys_under(&self.key("batch/"))
-    }
-
-    /// Every key under `prefix`, sorted (batch keys sort in arrival order).
-    fn keys_under(&self, prefix: &str) -> Result<Vec<String>, String> {
-        let mut keys = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .bucket
-                .list_keys(cursor.as_deref())
-                .map_err(kv("list keys"))?;
-            keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        keys.sort();
-        Ok(keys)
+        kv::keys_under(&self.bucket, &self.key("batch/"))
     }
 
     /// The time stored under `key` (the hold), 0 when there is none.
     fn until(&self, key: &str) -> Result<u64, String> {
-        Ok(until(self.bucket.get(key).map_err(kv("read the hold"))?))
+        Ok(until(
+            self.bucket.get(key).map_err(kv::error("read the hold"))?,
+        ))
     }
-
-    /// Takes the lease by compare-and-swap when it is free or expired: `<until>:<random>`.
-    fn take_lease(&self, policy: Policy) -> Result<Option<String>, String> {
-        let key = self.key("lease");
-        let cas = Cas::new(&self.bucket, &key).map_err(kv("read the lease"))?;
-        if until(cas.current().map_err(kv("read the lease"))?) > policy.now_ms {
-            return Ok(None);
-        }
-        let token = format!(
-            "{}:{:016x}",
-            policy.now_ms + policy.lease_ms,
-            wasip2::random::random::get_random_u64()
-        );
-        match atomics::swap(cas, token.as_bytes()) {
-            Ok(()) => Ok(Some(token)),
-            // Spin 4.1's Redis backend answers a swap that did happen as failed; the token
-            // is unique, so reading it back says whose lease it is.
-            Err(CasError::CasFailed(_)) => Ok(self.holds(&key, &token)?.then_some(token)),
-            Err(CasError::StoreError(e)) => Err(kv("take the lease")(e)),
-        }
-    }
-
-    fn holds(&self, key: &str, token: &str) -> Result<bool, String> {
-        let current = self.bucket.get(key).map_err(kv("read the lease"))?;
-        Ok(current.as_deref() == Some(token.as_bytes()))
-    }
-
-    /// Ends the lease if it is still ours (an expired one may have been taken over).
-    fn give_back(&self, token: &str) {
-        let key = self.key("lease");
-        let Ok(cas) = Cas::new(&self.bucket, &key) else {
-            return;
-        };
-        if cas.current().ok().flatten().as_deref() == Some(token.as_bytes()) {
-            let _ = atomics::swap(cas, b"0");
-        }
-    }
-}
-
-/// The time a hold or lease value (`<until>` or `<until>:<token>`) runs to; 0 for none.
-fn until(value: Option<Vec<u8>>) -> u64 {
-    value
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split(':').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The wall clock in milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    let now = wasip2::clocks::wall_clock::now();
-    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
 }
 
 fn encode(items: &[Item]) -> String {

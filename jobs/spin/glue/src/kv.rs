@@ -1,0 +1,57 @@
+//! Small helpers over Spin's key-value store shared by the outbox, the bulk members, the
+//! served files and the leases: opening the `default` store, errors that say which step
+//! failed, and listing the keys under a prefix.
+
+use crate::keyvalue::store::{self, Bucket};
+
+/// The app's `default` store (local SQLite, or Redis through a runtime config).
+pub fn open() -> Result<Bucket, String> {
+    store::open("default").map_err(error("open `default`"))
+}
+
+/// Turns a store error into a message naming the step.
+pub fn error<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("Spin key-value store, {what}: {e:?}")
+}
+
+/// Every key under `prefix`, sorted. Spin's stores list the whole bucket, so callers keep
+/// what they list small (one job's batches, files or grants).
+pub fn keys_under(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = bucket
+            .list_keys(cursor.as_deref())
+            .map_err(error("list keys"))?;
+        keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// The time a hold, lease or grant value (`<until>` or `<until>:<token>`) runs to; 0 for none.
+pub fn until(value: Option<Vec<u8>>) -> u64 {
+    value
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split(':').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The wall clock in milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    let now = wasip2::clocks::wall_clock::now();
+    now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
+}
+
+/// 128 random bits as hex: batch names, lease tokens, file-address capabilities.
+pub fn random_token() -> String {
+    format!(
+        "{:016x}{:016x}",
+        wasip2::random::random::get_random_u64(),
+        wasip2::random::random::get_random_u64()
+    )
+}
