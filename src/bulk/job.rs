@@ -35,8 +35,7 @@ pub fn run(
         .list
         .clone()
         .unwrap_or_else(|| audience_list_name(&settings.audience));
-    let origin =
-        register::Origin::of(files).map_err(|e| JobError::from_files("connecting", e))?;
+    let origin = register::Origin::of(files).map_err(|e| JobError::from_files("connecting", e))?;
     let mut batch = match Batch::load(env.state)? {
         Some(batch) => {
             env.info(&format!(
