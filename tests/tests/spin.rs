@@ -576,16 +576,15 @@ async fn with_the_store_locked_a_webhook_gets_503_and_its_retry_is_delivered() {
 const BULK_HOOK: &str = "/hooks/export-bulk";
 const BULK_RUN: &str = "/run/export-bulk";
 
-/// Calls `/run/export-bulk` as the scheduler does until the run says `finished`; between
-/// calls it waits for Cordial's import jobs to end (the emulator says when), which is what
-/// the run is waiting for. Returns every answer.
-async fn run_bulk_to_the_end(h: &Harness, spin: &SpinApp) -> Vec<Value> {
+/// Calls `/run/export-bulk` as the scheduler does until the run ends (`finished`, or an
+/// error status); between calls it waits for Cordial's import jobs to end (the emulator
+/// says when), which is what the run is waiting for. Returns every answer.
+async fn run_bulk_to_the_end(h: &Harness, spin: &SpinApp) -> Vec<(u16, Value)> {
     let mut answers = Vec::new();
     for _ in 0..20 {
         let (status, answer) = post_as(&spin.url(BULK_RUN), "", RUN_SECRET).await;
-        assert_eq!(status, 200, "{answer}");
-        answers.push(answer.clone());
-        if answer["progress"] == "finished" {
+        answers.push((status, answer.clone()));
+        if status != 200 || answer["progress"] == "finished" {
             return answers;
         }
         let handle = h.emulator.handle();
@@ -627,8 +626,9 @@ async fn a_bulk_run_on_spin_is_imported_by_cordial_from_the_apps_own_address() {
     );
 
     let answers = run_bulk_to_the_end(&h, &spin).await;
-    let last = answers.last().unwrap();
-    assert_eq!(answers[0]["received"], 6, "{answers:#?}");
+    let (status, last) = answers.last().unwrap();
+    assert_eq!(*status, 200, "{answers:#?}");
+    assert_eq!(answers[0].1["received"], 6, "{answers:#?}");
     assert_eq!(last["records_written"], 3, "ann, bob and cy: {last}");
     assert_eq!(
         last["records_rejected"], 1,
@@ -673,4 +673,98 @@ async fn a_bulk_run_on_spin_is_imported_by_cordial_from_the_apps_own_address() {
     let (_, again) = post_as(&spin.url(BULK_RUN), "", RUN_SECRET).await;
     assert_eq!(again["progress"], "finished", "{again}");
     assert_eq!(again["records_read"], 0, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_file_address_fails_the_import_and_keeps_the_members_waiting() {
+    let h = Harness::start().await;
+    let spin = SpinApp::start(
+        &h,
+        Deployment::default().variable("bulk_file_url_secs", "0"),
+    )
+    .await;
+    let enter = default_payload(1, "ann@x.io", "enter", "vip_customers", "");
+    assert_eq!(
+        post_as(&spin.url(BULK_HOOK), enter, WEBHOOK_SECRET).await.0,
+        202
+    );
+    let answers = run_bulk_to_the_end(&h, &spin).await;
+    let (status, last) = answers.last().unwrap();
+    assert_eq!(
+        *status, 500,
+        "a failed import is a permanent error: {answers:#?}"
+    );
+    assert_eq!(last["kind"], "permanent", "{last}");
+    let imports = h.emulator.handle().import_jobs();
+    assert_eq!(imports.len(), 1, "{imports:#?}");
+    assert_eq!(imports[0]["status"], "Failed", "{:#}", imports[0]);
+    assert!(imports[0].to_string().contains("404"), "{:#}", imports[0]);
+    let error = last["error"].as_str().unwrap();
+    assert!(error.contains("could not import 1 of 1 file(s)"), "{error}");
+    assert!(
+        error.contains("404"),
+        "Cordial's reason is passed on: {error}"
+    );
+    assert!(h.find_contact("ann@x.io").is_none());
+    assert_eq!(
+        spin.stored("members/export-bulk/m/").len(),
+        1,
+        "Ann waits for the next batch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_on_one_redis_run_the_bulk_export_once() {
+    let h = Harness::start().await;
+    let redis = cordial_e2e::redis::RedisServer::start().await;
+    let deployment = Deployment::default().redis(&redis.url);
+    let a = SpinApp::start(&h, deployment.clone()).await;
+    let b = SpinApp::start(&h, deployment).await;
+    for n in 0..10 {
+        let spin = if n % 2 == 0 { &a } else { &b };
+        let events: Vec<String> = (0..10)
+            .map(|i| default_payload(1, &format!("r{n}-{i}@x.io"), "enter", "vip_customers", ""))
+            .collect();
+        let (status, answer) = post_as(&spin.url(BULK_HOOK), batch(&events), WEBHOOK_SECRET).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    // Both replicas are called at once, as two schedulers (or a retried call) would.
+    let mut written = 0;
+    let mut skipped = 0;
+    for _ in 0..20 {
+        let (run_a, run_b) = (a.url(BULK_RUN), b.url(BULK_RUN));
+        let (first, second) = tokio::join!(
+            post_as(&run_a, "", RUN_SECRET),
+            post_as(&run_b, "", RUN_SECRET)
+        );
+        let mut finished = false;
+        for (status, answer) in [first, second] {
+            assert_eq!(status, 200, "{answer}");
+            skipped += usize::from(answer["skipped"].is_string());
+            written += answer["records_written"].as_u64().unwrap_or(0);
+            finished |= answer["progress"] == "finished" && answer["records_read"] != 0;
+        }
+        if finished {
+            break;
+        }
+        let handle = h.emulator.handle();
+        for job in handle.import_jobs() {
+            let id = job["_id"].as_str().unwrap().to_owned();
+            tokio::time::timeout(Duration::from_secs(60), handle.wait_for_job(&id))
+                .await
+                .expect("the emulator finishes its import");
+        }
+    }
+    assert_eq!(written, 100, "every member exported once");
+    assert_eq!(
+        h.emulator.handle().import_jobs().len(),
+        1,
+        "one file, registered once"
+    );
+    for n in 0..10 {
+        for i in 0..10 {
+            assert_eq!(h.lists(&format!("r{n}-{i}@x.io")), ["Lytics_vip_customers"]);
+        }
+    }
+    eprintln!("{skipped} run calls found the run lease taken");
 }
