@@ -5,10 +5,7 @@
 //! `{"jobId": "<24 hex>"}` straight away and the file is fetched and applied by a
 //! background job ([`crate::imports::job`]), which `GET /v2/jobs/{id}` reports on.
 //!
-//! Only `transport: "sftp"` is emulated: the emulator logs in to the named server
-//! with the request's `password`, or with the private key that
-//! [`crate::EmulatorConfig::saved_sftp_keys`] holds under the `savedKey` name, and
-//! reads `source.path` (absolute, or relative to the login's home directory).
+//! `source` is read by [`crate::imports::source`] (SFTP and HTTP(S) are emulated).
 //! `confirmEmail`, `suppressTriggers` and `jobStatusWebhookUrl` are checked or
 //! accepted but have no effect: the emulator sends no mail, fires no triggers and
 //! posts no job webhooks.
@@ -28,8 +25,8 @@ use crate::http::app::App;
 use crate::http::errors::ApiError;
 use crate::http::pipeline::ParsedBody;
 use crate::imports::job;
+use crate::imports::source::ImportSource;
 use crate::jobs::fields::{delimiter, text};
-use crate::jobs::sftp::Login;
 use crate::model::ids;
 use crate::model::job::Job;
 use crate::model::store::Store;
@@ -49,8 +46,8 @@ pub enum Strategy {
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
     pub import_name: Option<String>,
-    /// `source`: `path` is the file, as given.
-    pub login: Login,
+    /// `source`: where the file is.
+    pub source: ImportSource,
     pub has_header: bool,
     pub columns: Option<Vec<String>>,
     pub delimiter: u8,
@@ -75,7 +72,7 @@ pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBod
     app.add_job(Job::new_import(
         id.clone(),
         request.import_name.clone(),
-        request.login.path.clone(),
+        request.source.shown(),
     ));
     job::spawn(app.clone(), id.clone(), request);
     Ok((StatusCode::CREATED, Json(json!({"jobId": id}))))
@@ -109,14 +106,7 @@ pub fn parse_request(
         Some(Value::Object(s)) => s,
         _ => &empty,
     };
-    let transport = text(source, "transport")
-        .ok_or_else(|| refuse("The source.transport field is required."))?;
-    if !transport.trim().eq_ignore_ascii_case("sftp") {
-        return Err(refuse(
-            "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
-        ));
-    }
-    let login = Login::parse(source, "source", saved_keys).map_err(refuse)?;
+    let source = ImportSource::parse(source, saved_keys).map_err(refuse)?;
 
     let has_header = flag(fields, "hasHeader", false)?;
     let columns = match fields.get("columns") {
@@ -178,7 +168,7 @@ pub fn parse_request(
     flag(fields, "suppressTriggers", true)?;
     Ok(ImportRequest {
         import_name: text(fields, "importName"),
-        login,
+        source,
         has_header,
         columns,
         delimiter,
@@ -233,9 +223,17 @@ mod tests {
 
     use super::*;
     use crate::config::Seed;
+    use crate::jobs::sftp::Login;
 
     fn keys() -> HashMap<String, PathBuf> {
         HashMap::from([("k".to_owned(), PathBuf::from("/keys/k"))])
+    }
+
+    fn login(r: &ImportRequest) -> &Login {
+        match &r.source {
+            ImportSource::Sftp(login) => login,
+            ImportSource::Http { .. } => panic!("not an SFTP source"),
+        }
     }
 
     fn parse(body: Value) -> Result<ImportRequest, String> {
@@ -257,11 +255,11 @@ mod tests {
     #[test]
     fn a_good_request_is_read_with_defaults() {
         let r = parse(good()).unwrap();
-        assert_eq!(r.login.port, 22);
+        assert_eq!(login(&r).port, 22);
         assert_eq!(r.delimiter, b',');
         assert_eq!(r.strategy, Strategy::Upsert);
         assert!(r.subscribe && r.has_header && r.columns.is_none());
-        assert!(matches!(r.login.credential, Credential::Password(ref p) if p == "p"));
+        assert!(matches!(login(&r).credential, Credential::Password(ref p) if p == "p"));
         let mut b = good();
         b["source"]["savedKey"] = json!("k");
         b["lists"] = json!({"addTo": ["newsletter"], "removeFrom": []});
@@ -269,10 +267,10 @@ mod tests {
         b["source"]["port"] = json!("2222");
         let r = parse(b).unwrap();
         assert!(
-            matches!(r.login.credential, Credential::PrivateKey(ref p) if p == &PathBuf::from("/keys/k"))
+            matches!(login(&r).credential, Credential::PrivateKey(ref p) if p == &PathBuf::from("/keys/k"))
         );
         assert_eq!(r.add_to, vec![1]);
-        assert_eq!(r.login.port, 2222);
+        assert_eq!(login(&r).port, 2222);
         assert!(!r.subscribe);
     }
 

@@ -358,8 +358,12 @@ async fn configuration_errors_answer_406_and_start_no_job() {
             "The source.transport field is required.",
         ),
         (
+            changed(&good, |b| b["source"]["transport"] = json!("s3")),
+            "The selected source.transport is invalid. (This emulator fetches import files over SFTP, HTTP and HTTPS only.)",
+        ),
+        (
             changed(&good, |b| b["source"]["transport"] = json!("https")),
-            "The selected source.transport is invalid. (This emulator fetches import files over SFTP only.)",
+            "The source.url field is required.",
         ),
         (
             without(&good, &["source", "server"]),
@@ -405,7 +409,7 @@ async fn configuration_errors_answer_406_and_start_no_job() {
     assert_eq!(unauthenticated.status().as_u16(), 401);
     let recorded = api.handle().requests();
     assert!(recorded.iter().all(|r| r.path == "/v2/contactimports"));
-    assert_eq!(recorded.len(), 9);
+    assert_eq!(recorded.len(), 10);
 
     assert!(api.handle().import_jobs().is_empty());
     assert_eq!(api.get("/v2/jobs").await.1, json!([]));

@@ -1,9 +1,10 @@
 //! The emulator's jobs end to end, each test with a real OpenSSH sshd on loopback and the
 //! emulator driven over real HTTP: contact activity exports write their files to the sshd,
-//! contact imports read theirs from it. Needs root and `/usr/sbin/sshd` (as
+//! contact imports read theirs from it (or from a loopback HTTP server, `http_imports`). Needs root and `/usr/sbin/sshd` (as
 //! `cordial_sftp::sshd` does).
 
 mod activity_export;
 mod api;
 mod contact_imports;
 mod home;
+mod http_imports;
