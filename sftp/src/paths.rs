@@ -4,35 +4,10 @@
 use crate::SftpFailure;
 
 /// `root` joined with the job's relative `path`, or `OutsideRoot` when the path is absolute
-/// or climbs out with `..`. Empty and `.` segments are dropped; `""` and `"."` name the root.
+/// or climbs out with `..` (the rule every `Files` runtime shares,
+/// [`cordial_jobs::ports::paths::join_inside`]).
 pub fn join_inside(root: &str, path: &str) -> Result<String, SftpFailure> {
-    if path.starts_with('/') || path.starts_with('\\') {
-        return Err(SftpFailure::OutsideRoot(format!(
-            "`{path}` is absolute; give a path relative to the folder"
-        )));
-    }
-    let mut parts = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                return Err(SftpFailure::OutsideRoot(format!(
-                    "`{path}` uses `..`; give a path inside the folder"
-                )));
-            }
-            s if s.contains('\0') => {
-                return Err(SftpFailure::OutsideRoot(format!("`{path}` holds a NUL")));
-            }
-            s => parts.push(s),
-        }
-    }
-    let root = root.trim_end_matches('/');
-    Ok(match (root.is_empty(), parts.is_empty()) {
-        (true, true) => ".".into(),
-        (true, false) => parts.join("/"),
-        (false, true) => root.to_owned(),
-        (false, false) => format!("{root}/{}", parts.join("/")),
-    })
+    cordial_jobs::ports::paths::join_inside(root, path).map_err(SftpFailure::OutsideRoot)
 }
 
 /// Whether the server's resolved `resolved` lies inside the resolved `root`; returns the

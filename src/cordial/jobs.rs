@@ -9,6 +9,19 @@ use serde_json::Value;
 /// one on the way to the Cordial origin, so the job never holds it.
 pub const PASSWORD_PLACEHOLDER: &str = "{{sftp.password}}";
 
+/// `body` with each [`PASSWORD_PLACEHOLDER`] replaced by the JSON-escaped password, the
+/// runtime's last step before the Cordial origin (the bundled host's HTTP capability, the
+/// proxy on Spin); `None` when the body holds no placeholder and goes out as it is.
+pub fn fill_password(body: &[u8], password: &str) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.contains(PASSWORD_PLACEHOLDER) {
+        return None;
+    }
+    let escaped = serde_json::to_string(password).expect("a string serialises");
+    let escaped = &escaped[1..escaped.len() - 1];
+    Some(text.replace(PASSWORD_PLACEHOLDER, escaped).into_bytes())
+}
+
 /// `GET /v2/jobs/{id}`: where an export or import job stands.
 pub fn get_job(base: &str, job_id: &str) -> HttpRequest {
     HttpRequest {

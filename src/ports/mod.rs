@@ -17,6 +17,8 @@
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod flat;
+pub mod paths;
 
 use crate::cordial::HttpTransport;
 use chrono::{DateTime, Utc};

@@ -36,3 +36,33 @@ pub async fn get(url: &str) -> (u16, String) {
     let status = response.status().as_u16();
     (status, response.text().await.unwrap_or_default())
 }
+
+/// Announces a JSON body of `length` bytes to `url` (`http://host:port/path`) with `headers`
+/// and reads the status line without sending the body: a server that refuses a body on its
+/// `content-length` answers at once and may close the connection, which a client still
+/// writing the body sees as a broken pipe instead of the answer.
+pub async fn status_for_announced_body(url: &str, length: usize, headers: &[(&str, &str)]) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut status_line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut status_line)
+        .await
+        .unwrap();
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status line: {status_line:?}"))
+}

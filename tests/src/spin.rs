@@ -288,8 +288,8 @@ impl Drop for SpinApp {
     }
 }
 
-/// The variables every test gives: the emulator as Cordial, the secrets, the real-time
-/// job's audience and mapping (the same as the host's `vip` job in the other tests).
+/// The variables every test gives: the emulator as Cordial, the secrets, an SFTP login, the
+/// real-time job's audience and mapping (the same as the host's `vip` job in the other tests).
 fn environment(h: &Harness, deployment: &Deployment) -> Vec<(String, String)> {
     let mut variables: Vec<(String, String)> = [
         ("cordial_api_key", API_KEY.to_owned()),
@@ -299,6 +299,12 @@ fn environment(h: &Harness, deployment: &Deployment) -> Vec<(String, String)> {
         ("run_secret", RUN_SECRET.to_owned()),
         ("realtime_audience", "vip_customers".to_owned()),
         ("bulk_audience", "vip_customers".to_owned()),
+        // Import Activity's server; the tests that run it give a real sshd's.
+        ("sftp_server", "127.0.0.1".to_owned()),
+        ("sftp_username", "nobody".to_owned()),
+        ("sftp_password", "unused".to_owned()),
+        ("sftp_host_key", "SHA256:unused".to_owned()),
+        ("sftp_folder", "exports".to_owned()),
         (
             "realtime_field_mapping",
             r#"{"first_name":"first_name","age":"age"}"#.to_owned(),

@@ -6,11 +6,12 @@
 use cordial_e2e::audience_events::{batch, cloud_event, default_payload};
 use cordial_e2e::capture::{self, capture_job};
 use cordial_e2e::harness::Harness;
-use cordial_e2e::http::post;
+use cordial_e2e::http::{post, status_for_announced_body};
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::Serving;
 use cordial_e2e::spin::{CAPTURE_SECRET, Deployment, RUN_SECRET, SpinApp, WEBHOOK_SECRET, dist};
 use cordial_emulator::Fault;
+use cordial_jobs::intake::{CAPTURE_LIMIT, HOOKS_LIMIT};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -201,22 +202,19 @@ async fn secrets_routes_and_sizes_are_refused_as_the_host_refuses_them() {
         status, 401,
         "the run route takes the run secret only: {answer}"
     );
-    let huge = format!(
-        "[{}]",
-        vec![enter.as_str(); (33 << 20) / enter.len()].join(",")
+    // Refused on their content-length, before the body is read.
+    let hook_secret = format!("Bearer {WEBHOOK_SECRET}");
+    let hook = [("authorization", hook_secret.as_str())];
+    assert_eq!(
+        status_for_announced_body(&spin.url(HOOK), HOOKS_LIMIT.max_bytes + 1, &hook).await,
+        413
     );
-    assert!(huge.len() > 32 << 20);
-    // Refused on its content-length, before it is read (so the sender may not get to read
-    // the answer's body while it is still sending).
-    assert_eq!(post_as(&spin.url(HOOK), huge, WEBHOOK_SECRET).await.0, 413);
-    let big_submission = json!({"email": "a@x.io", "answers": {"x": "y".repeat(5 << 20)}});
-    let (status, _) = post_as(
-        &spin.url(CAPTURE),
-        big_submission.to_string(),
-        CAPTURE_SECRET,
-    )
-    .await;
-    assert_eq!(status, 413);
+    let capture_secret = format!("Bearer {CAPTURE_SECRET}");
+    let capture = [("authorization", capture_secret.as_str())];
+    assert_eq!(
+        status_for_announced_body(&spin.url(CAPTURE), CAPTURE_LIMIT.max_bytes + 1, &capture).await,
+        413
+    );
     assert_eq!(h.emulator.handle().contact_count(), 0, "nothing was sent");
     assert!(h.emulator.handle().requests().is_empty());
 }
@@ -629,6 +627,10 @@ async fn a_bulk_run_on_spin_is_imported_by_cordial_from_the_apps_own_address() {
     let (status, last) = answers.last().unwrap();
     assert_eq!(*status, 200, "{answers:#?}");
     assert_eq!(answers[0].1["received"], 6, "{answers:#?}");
+    assert_eq!(
+        last["records_read"], 4,
+        "the latest state of each contact: {last}"
+    );
     assert_eq!(last["records_written"], 3, "ann, bob and cy: {last}");
     assert_eq!(
         last["records_rejected"], 1,

@@ -5,7 +5,6 @@
 //! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
 
 mod capture;
-mod flat;
 mod lock;
 mod members;
 mod queue;

@@ -2,7 +2,7 @@
 //! stream is skipped), and the quarantine of records a job could not use.
 
 use super::Db;
-use super::flat::is_flat_record;
+use cordial_jobs::ports::flat::is_flat_record;
 use rusqlite::{Connection, params};
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -3,7 +3,7 @@
 
 use crate::config::Secret;
 use bytes::Bytes;
-use cordial_jobs::cordial::jobs::PASSWORD_PLACEHOLDER;
+use cordial_jobs::cordial::jobs::fill_password;
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
@@ -27,13 +27,7 @@ pub async fn substitute(
 }
 
 fn replace(body: &Bytes, password: &str) -> Bytes {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) if text.contains(PASSWORD_PLACEHOLDER) => text,
-        _ => return body.clone(),
-    };
-    let escaped = serde_json::to_string(password).expect("a string serialises");
-    let escaped = &escaped[1..escaped.len() - 1];
-    Bytes::from(text.replace(PASSWORD_PLACEHOLDER, escaped))
+    fill_password(body, password).map_or_else(|| body.clone(), Bytes::from)
 }
 
 #[cfg(test)]

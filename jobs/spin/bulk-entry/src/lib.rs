@@ -14,13 +14,11 @@ use cordial_jobs::intake::{self, HOOKS_LIMIT};
 use cordial_jobs::settings::{ExportSettings, JobKind};
 use cordial_spin_glue::entry::{self, Answer, Call, fail};
 use cordial_spin_glue::files::{Folder, FolderError};
-use cordial_spin_glue::kv::{self, now_ms};
-use cordial_spin_glue::lease::Lease;
+use cordial_spin_glue::kv::now_ms;
 use cordial_spin_glue::members::{Members, Received};
 use cordial_spin_glue::request::{BodyError, Head, read_body};
-use cordial_spin_glue::types::{JobError, RunProgress};
-use cordial_spin_glue::{respond, run_context};
-use serde_json::{Value, json};
+use cordial_spin_glue::{respond, scheduled};
+use serde_json::{Map, Value, json};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 wit_bindgen::generate!({
@@ -99,73 +97,20 @@ fn answer(request: IncomingRequest, head: &Head) -> Answer {
                 json!({ "accepted": received.len(), "ignored_other_audiences": ignored }),
             ))
         }
-        Call::Run => run(&vars, &job, &members),
-    }
-}
-
-/// One step of the run, under the job's run lease so two calls (two replicas, a retried
-/// cron call) never run the job side by side.
-fn run(vars: &cordial_spin_glue::settings::Variables, job: &str, members: &Members) -> Answer {
-    let lease_ms = vars
-        .ingress_number("lease_secs", 600)
-        .map_err(|e| fail(500, e))?
-        * 1000;
-    let bucket = kv::open().map_err(|e| fail(503, e))?;
-    let lease = Lease::take(&bucket, format!("run/{job}/lease"), now_ms(), lease_ms)
-        .map_err(|e| fail(503, format!("the store is unavailable; retry later ({e})")))?;
-    let Some(lease) = lease else {
-        return Ok((
-            200,
-            json!({ "skipped": "another call is running this job (the run lease is held)" }),
-        ));
-    };
-    let result = step(vars, job, members);
-    lease.give_back();
-    result
-}
-
-fn step(vars: &cordial_spin_glue::settings::Variables, job: &str, members: &Members) -> Answer {
-    let received = members.sequence().map_err(|e| {
-        fail(
-            503,
-            format!("the received members could not be numbered ({e})"),
-        )
-    })?;
-    let ctx = run_context(&entry::run_context(vars, job));
-    match cordial::jobs::scheduled::run(&ctx) {
-        Ok(RunProgress::Finished(report)) => Ok((
-            200,
-            json!({
-                "run_id": ctx.run_id,
-                "received": received,
-                "progress": "finished",
-                "records_read": report.records_read,
-                "records_written": report.records_written,
-                "records_rejected": report.records_rejected,
-                "summary": report.summary,
-            }),
-        )),
-        Ok(RunProgress::Waiting(waiting)) => Ok((
-            200,
-            json!({
-                "run_id": ctx.run_id,
-                "received": received,
-                "progress": "waiting",
-                "call_again_after_ms": waiting.after_ms,
-                "reason": waiting.reason,
-            }),
-        )),
-        Err(error) => {
-            let (status, kind, message) = match error {
-                JobError::InvalidConfig(m) => (500, "invalid-config", m),
-                JobError::Transient(m) => (503, "transient", m),
-                JobError::Permanent(m) => (500, "permanent", m),
-            };
-            Err((
-                status,
-                json!({ "error": message, "kind": kind, "run_id": ctx.run_id }),
-            ))
-        }
+        Call::Run => scheduled::step(
+            &vars,
+            &job,
+            || {
+                let received = members.sequence().map_err(|e| {
+                    fail(
+                        503,
+                        format!("the received members could not be numbered ({e})"),
+                    )
+                })?;
+                Ok(Map::from_iter([("received".into(), json!(received))]))
+            },
+            cordial::jobs::scheduled::run,
+        ),
     }
 }
 

@@ -3,10 +3,13 @@
 //! chaining on a private route); this adds `Authorization: Basic base64("<key>:")`, as the
 //! bundled host does, and passes the request on to the Cordial origin, the one host it may
 //! reach. Spin gives each component only its own variables, so the key never enters a job's
-//! memory: the same isolation the bundled host gives by adding the header itself.
+//! memory: the same isolation the bundled host gives by adding the header itself. The SFTP
+//! password is kept the same way: a job writes a placeholder where Cordial needs it and
+//! this fills it in from `sftp_password`.
 
 use base64::Engine as _;
 use cordial_guest::WasiHttp;
+use cordial_jobs::cordial::jobs::{PASSWORD_PLACEHOLDER, fill_password};
 use cordial_jobs::cordial::{HttpRequest, HttpTransport, Method, TransportError};
 use cordial_spin_glue::config::store;
 use cordial_spin_glue::request::{BodyError, Head, read_body};
@@ -65,10 +68,18 @@ fn forward(request: IncomingRequest, head: &Head) -> Result<Forwarded, (u16, Str
     };
     let key = variable("cordial_api_key")?;
     let origin = variable("cordial_origin")?;
-    let body = read_body(request, head, 64 << 20).map_err(|e| match e {
+    let mut body = read_body(request, head, 64 << 20).map_err(|e| match e {
         BodyError::TooLarge => (413, "the request is larger than 64 MiB".to_owned()),
         BodyError::Broken(why) => (400, format!("the body could not be read: {why}")),
     })?;
+    if body
+        .windows(PASSWORD_PLACEHOLDER.len())
+        .any(|w| w == PASSWORD_PLACEHOLDER.as_bytes())
+    {
+        // The job asked Cordial to use the SFTP server without holding its password.
+        let password = variable("sftp_password")?;
+        body = fill_password(&body, &password).unwrap_or(body);
+    }
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
     let mut headers: Vec<(String, String)> = head
         .headers()

@@ -33,6 +33,22 @@ pub fn keys_under(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, String> 
     Ok(keys)
 }
 
+/// A counter's value (0 when it was never written).
+pub fn number(bucket: &Bucket, key: &str) -> Result<u64, String> {
+    let value = bucket.get(key).map_err(error("read a counter"))?;
+    Ok(value
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0))
+}
+
+/// Writes a counter.
+pub fn set_number(bucket: &Bucket, key: &str, value: u64) -> Result<(), String> {
+    bucket
+        .set(key, value.to_string().as_bytes())
+        .map_err(error("write a counter"))
+}
+
 /// The time a hold, lease or grant value (`<until>` or `<until>:<token>`) runs to; 0 for none.
 pub fn until(value: Option<Vec<u8>>) -> u64 {
     value

@@ -3,8 +3,8 @@
 //! calls the job, and a settings scope that shows the job its own settings only. Their
 //! common parts live here: the WIT bindings of Spin's key-value and variables, reading a
 //! request and answering it, telling the entry's variables from the job's settings, and the
-//! durable outbox, the bulk export's waiting members and files, and leases in Spin's
-//! key-value store.
+//! durable outbox, the bulk export's waiting members and files, the activity import's
+//! streams, and leases in Spin's key-value store; and one step of a scheduled job.
 
 pub mod bindings;
 pub mod entry;
@@ -15,7 +15,9 @@ pub mod members;
 pub mod outbox;
 pub mod request;
 pub mod respond;
+pub mod scheduled;
 pub mod settings;
+pub mod stream;
 
 pub use bindings::cordial::jobs::{items, outcomes, types};
 pub use bindings::wasi::{config, keyvalue};

@@ -80,8 +80,11 @@ impl Members {
                     .get(&contact)
                     .map_err(kv::error("read a contact"))?;
                 self.put(&contact, &json!(seq))?;
-                if let Some(older) = older.and_then(|b| String::from_utf8(b).ok()) {
-                    self.delete(&self.key(&format!("m/{:020}", older.trim())))?;
+                let older = older
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.trim().parse::<u64>().ok());
+                if let Some(older) = older {
+                    self.delete(&self.key(&format!("m/{older:020}")))?;
                 }
             }
             self.delete(&key)?;
@@ -153,18 +156,11 @@ impl Members {
     }
 
     fn number(&self, name: &str) -> Result<u64, String> {
-        let value = self
-            .bucket
-            .get(&self.key(name))
-            .map_err(kv::error("read a counter"))?;
-        Ok(value
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0))
+        kv::number(&self.bucket, &self.key(name))
     }
 
     fn put_number(&self, name: &str, value: u64) -> Result<(), String> {
-        self.put(&self.key(name), &json!(value))
+        kv::set_number(&self.bucket, &self.key(name), value)
     }
 
     fn put(&self, key: &str, value: &Value) -> Result<(), String> {

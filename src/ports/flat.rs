@@ -1,6 +1,8 @@
 //! Checking that a stream record is flat — a JSON object of scalars and arrays of scalars,
 //! as the platform's collect API accepts — without building a `serde_json::Value`: every
 //! record of every import passes here, so the check walks the text and allocates nothing.
+//! Every [`Streams`](super::Streams) store applies it: the bundled host's SQLite and the
+//! key-value store on Spin.
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
