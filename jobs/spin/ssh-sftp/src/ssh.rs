@@ -21,12 +21,9 @@ const READ_BUF: usize = 16 * 1024;
 /// What the login still needs while the handshake runs; dropped once the channel is open.
 struct Handshake {
     username: String,
-    host_key: HostKey,
     password: Option<String>,
     /// Taken when offered, so a refused key is not offered twice.
     key: Option<SignKey>,
-    /// Why the host key was refused, when it was: sunset then fails with a generic error.
-    host_key_refused: Option<String>,
     /// Whether the server has accepted the credentials.
     authenticated: bool,
     /// Set once the subsystem is requested on the opened channel.
@@ -40,6 +37,8 @@ pub(crate) struct Session<S> {
     /// `None` until the server opens the session channel.
     channel: Option<ChanHandle>,
     handshake: Option<Handshake>,
+    /// Checked at the first key exchange and at every re-key the server starts later.
+    host_key: HostKey,
     /// Bytes read from the stream that sunset has not taken yet.
     pending: Vec<u8>,
     /// Channel data (SFTP bytes) not yet taken by [`Session::receive`].
@@ -69,13 +68,12 @@ impl<S: Read + Write> Session<S> {
             channel: None,
             handshake: Some(Handshake {
                 username: login.username.clone(),
-                host_key: login.host_key.clone(),
                 password,
                 key,
-                host_key_refused: None,
                 authenticated: false,
                 subsystem_requested: false,
             }),
+            host_key: login.host_key.clone(),
             pending: Vec::new(),
             received: Vec::new(),
             peer: format!("{}:{}", login.host, login.port),
@@ -205,18 +203,14 @@ impl<S: Read + Write> Session<S> {
                 Ok(Event::Progressed | Event::Serv(_)) => Ok(()),
                 Ok(Event::Cli(event)) => {
                     match (event, self.handshake.as_mut()) {
-                        (CliEvent::Hostkey(k), Some(h)) => {
+                        (CliEvent::Hostkey(k), _) => {
                             let verdict = k.hostkey().map_err(|e| {
                                 Error::HostKey(format!("the server's host key is unreadable ({e})"))
                             });
-                            match verdict.and_then(|key| check_host_key(&h.host_key, &key)) {
-                                Ok(()) => k.accept(),
-                                Err(Error::HostKey(why)) => {
-                                    h.host_key_refused = Some(why);
-                                    k.reject()
-                                }
-                                Err(e) => return Err(e),
-                            }
+                            // A refused key ends the connection: sunset's own error for the
+                            // rejection says less than ours.
+                            verdict.and_then(|key| check_host_key(&self.host_key, &key))?;
+                            k.accept()
                         }
                         (CliEvent::Username(u), Some(h)) => u.username(&h.username),
                         (CliEvent::Password(p), Some(h)) => match h.password.take() {
@@ -334,13 +328,10 @@ fn lost(peer: &str, e: sunset::Error) -> Error {
     Error::Connection(format!("the SSH connection to {peer} failed ({e})"))
 }
 
-/// A sunset error, named after the handshake step it ended: a refused host key and
-/// exhausted credentials surface from sunset as generic errors.
+/// A sunset error, named after the handshake step it ended: exhausted credentials surface
+/// from sunset as `NoAuthMethods`.
 fn fail(handshake: &Option<Handshake>, peer: &str, e: sunset::Error) -> Error {
     match handshake {
-        Some(h) if h.host_key_refused.is_some() => {
-            Error::HostKey(h.host_key_refused.clone().expect("checked"))
-        }
         Some(h) if !h.authenticated && matches!(e, sunset::Error::NoAuthMethods) => {
             Error::Login(format!(
                 "{peer} accepted none of the credentials offered for user {:?}",
