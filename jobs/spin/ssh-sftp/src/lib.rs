@@ -28,6 +28,10 @@
 //! One request is answered before the next method returns, but large reads and writes are
 //! split into [`CHUNK`]-sized requests that are kept in flight together, so a transfer does
 //! not wait one round trip per chunk.
+//!
+//! Known limit: sunset 0.6 offers the server a fixed 1000-byte receive window per channel,
+//! so downloads move about 1000 bytes per network round trip (fast on a LAN, slow across
+//! continents); uploads use the server's window (2 MiB with OpenSSH) and are not limited so.
 
 mod error;
 mod ssh;
@@ -115,6 +119,9 @@ pub struct Sftp<S: Read + Write> {
 
 impl Sftp<TcpStream> {
     /// Connects over TCP (on `wasm32-wasip2`, through `wasi:sockets`) and logs in.
+    ///
+    /// No timeouts are set, so a server that stops answering blocks the call; where that
+    /// matters, connect the stream yourself, set its timeouts and use [`Sftp::over`].
     pub fn connect(login: &Login) -> Result<Self, Error> {
         let stream = TcpStream::connect((login.host.as_str(), login.port)).map_err(|e| {
             Error::Connection(format!(
