@@ -188,6 +188,12 @@ pub const COMPOSED: &[Composed] = &[
         entry: "bulk_entry.wasm",
         adapter: Some("bulk_store.wasm"),
     },
+    Composed {
+        name: "import-activity",
+        job: "import_activity.wasm",
+        entry: "activity_entry.wasm",
+        adapter: Some("activity_store.wasm"),
+    },
 ];
 
 /// Builds `out/<name>.wasm` for every composed component, and copies the proxy; returns
