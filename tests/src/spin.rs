@@ -323,3 +323,32 @@ fn environment(h: &Harness, deployment: &Deployment) -> Vec<(String, String)> {
         .map(|(k, v)| (format!("SPIN_VARIABLE_{}", k.to_uppercase()), v))
         .collect()
 }
+
+/// Calls `route` (a `/run/<job>`) with the run secret until the run finishes or fails, and
+/// between calls waits for the emulator's jobs that `jobs` lists (its imports, its exports)
+/// as a scheduler would wait; every answer.
+pub async fn run_to_the_end(
+    h: &Harness,
+    app: &SpinApp,
+    route: &str,
+    jobs: fn(&cordial_emulator::EmulatorHandle) -> Vec<serde_json::Value>,
+) -> Vec<(u16, serde_json::Value)> {
+    let secret = format!("Bearer {RUN_SECRET}");
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        let (status, answer) =
+            crate::http::post(&app.url(route), "", &[("authorization", &secret)]).await;
+        answers.push((status, answer.clone()));
+        if status != 200 || answer["progress"] == "finished" {
+            return answers;
+        }
+        let handle = h.emulator.handle();
+        for job in jobs(&handle) {
+            let id = job["_id"].as_str().unwrap().to_owned();
+            tokio::time::timeout(Duration::from_secs(60), handle.wait_for_job(&id))
+                .await
+                .expect("the emulator finishes its job");
+        }
+    }
+    panic!("the run of {route} did not finish in 20 calls: {answers:#?}");
+}

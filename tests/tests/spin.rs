@@ -9,7 +9,9 @@ use cordial_e2e::harness::Harness;
 use cordial_e2e::http::{post, status_for_announced_body};
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::Serving;
-use cordial_e2e::spin::{CAPTURE_SECRET, Deployment, RUN_SECRET, SpinApp, WEBHOOK_SECRET, dist};
+use cordial_e2e::spin::{
+    CAPTURE_SECRET, Deployment, RUN_SECRET, SpinApp, WEBHOOK_SECRET, dist, run_to_the_end,
+};
 use cordial_emulator::Fault;
 use cordial_jobs::intake::{CAPTURE_LIMIT, HOOKS_LIMIT};
 use serde_json::{Value, json};
@@ -485,13 +487,20 @@ async fn drain_all(replicas: &[&SpinApp]) {
     }
 }
 
+/// Two `spin up` replicas of the shipped deployment sharing one Redis key-value store, and
+/// that Redis, to keep for as long as the replicas run.
+async fn two_replicas(h: &Harness) -> (cordial_e2e::redis::RedisServer, SpinApp, SpinApp) {
+    let redis = cordial_e2e::redis::RedisServer::start().await;
+    let deployment = Deployment::default().redis(&redis.url);
+    let a = SpinApp::start(h, deployment.clone()).await;
+    let b = SpinApp::start(h, deployment).await;
+    (redis, a, b)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_on_one_redis_deliver_every_event_exactly_once() {
     let h = Harness::start().await;
-    let redis = cordial_e2e::redis::RedisServer::start().await;
-    let deployment = Deployment::default().redis(&redis.url);
-    let a = SpinApp::start(&h, deployment.clone()).await;
-    let b = SpinApp::start(&h, deployment).await;
+    let (_redis, a, b) = two_replicas(&h).await;
     // 20 batches of 10 contacts (enter, then exit), posted to both replicas at once.
     let mut posts = tokio::task::JoinSet::new();
     for n in 0..20 {
@@ -574,26 +583,10 @@ async fn with_the_store_locked_a_webhook_gets_503_and_its_retry_is_delivered() {
 const BULK_HOOK: &str = "/hooks/export-bulk";
 const BULK_RUN: &str = "/run/export-bulk";
 
-/// Calls `/run/export-bulk` as the scheduler does until the run ends (`finished`, or an
-/// error status); between calls it waits for Cordial's import jobs to end (the emulator
-/// says when), which is what the run is waiting for. Returns every answer.
+/// The bulk run called as the scheduler does until it ends, waiting between calls for
+/// Cordial's imports (what the run waits for).
 async fn run_bulk_to_the_end(h: &Harness, spin: &SpinApp) -> Vec<(u16, Value)> {
-    let mut answers = Vec::new();
-    for _ in 0..20 {
-        let (status, answer) = post_as(&spin.url(BULK_RUN), "", RUN_SECRET).await;
-        answers.push((status, answer.clone()));
-        if status != 200 || answer["progress"] == "finished" {
-            return answers;
-        }
-        let handle = h.emulator.handle();
-        for job in handle.import_jobs() {
-            let id = job["_id"].as_str().unwrap().to_owned();
-            tokio::time::timeout(Duration::from_secs(60), handle.wait_for_job(&id))
-                .await
-                .expect("the emulator finishes its import");
-        }
-    }
-    panic!("the bulk run did not finish in 20 calls: {answers:#?}");
+    run_to_the_end(h, spin, BULK_RUN, |e| e.import_jobs()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -718,10 +711,7 @@ async fn an_expired_file_address_fails_the_import_and_keeps_the_members_waiting(
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_on_one_redis_run_the_bulk_export_once() {
     let h = Harness::start().await;
-    let redis = cordial_e2e::redis::RedisServer::start().await;
-    let deployment = Deployment::default().redis(&redis.url);
-    let a = SpinApp::start(&h, deployment.clone()).await;
-    let b = SpinApp::start(&h, deployment).await;
+    let (_redis, a, b) = two_replicas(&h).await;
     for n in 0..10 {
         let spin = if n % 2 == 0 { &a } else { &b };
         let events: Vec<String> = (0..10)

@@ -4,9 +4,9 @@
 //! the app.
 
 use chrono::{Duration, Utc};
-use cordial_e2e::http::{client, post};
+use cordial_e2e::http::client;
 use cordial_e2e::sftp::harness_for;
-use cordial_e2e::spin::{Deployment, RUN_SECRET, SpinApp};
+use cordial_e2e::spin::{Deployment, RUN_SECRET, SpinApp, run_to_the_end};
 use cordial_jobs::activity::export::RESERVED_ACTIONS;
 use cordial_sftp::sshd::{LocalSshd, password_account};
 use serde_json::Value;
@@ -61,30 +61,13 @@ fn sftp_login(sshd: &LocalSshd, folder: &ExportFolder) -> Deployment {
         .variable("sftp_folder", &folder.0.display().to_string())
 }
 
-/// Calls `/run/import-activity` until the run finishes (waiting for Cordial's export between
-/// calls, as a scheduler would); every answer.
-async fn run_to_the_end(h: &cordial_e2e::harness::Harness, spin: &SpinApp) -> Vec<(u16, Value)> {
-    let mut answers = Vec::new();
-    for _ in 0..20 {
-        let (status, answer) = post(
-            &spin.url(RUN),
-            "",
-            &[("authorization", &format!("Bearer {RUN_SECRET}"))],
-        )
-        .await;
-        answers.push((status, answer.clone()));
-        if status != 200 || answer["progress"] == "finished" {
-            return answers;
-        }
-        let handle = h.emulator.handle();
-        for job in handle.export_jobs() {
-            let id = job["_id"].as_str().unwrap().to_owned();
-            tokio::time::timeout(std::time::Duration::from_secs(60), handle.wait_for_job(&id))
-                .await
-                .expect("the emulator finishes its export");
-        }
-    }
-    panic!("the activity run did not finish in 20 calls: {answers:#?}");
+/// The activity run called as the scheduler does until it ends, waiting between calls for
+/// Cordial's export (what the run waits for).
+async fn run_activity_to_the_end(
+    h: &cordial_e2e::harness::Harness,
+    spin: &SpinApp,
+) -> Vec<(u16, Value)> {
+    run_to_the_end(h, spin, RUN, |e| e.export_jobs()).await
 }
 
 /// Reads the whole stream from the app, a page at a time: the records' event ids.
@@ -142,7 +125,7 @@ async fn an_activity_run_on_spin_reads_the_export_over_ssh_into_the_stream() {
     let folder = ExportFolder::new(&user, &format!("spin-activity-{}", std::process::id()));
     let spin = SpinApp::start(&h, sftp_login(&sshd, &folder)).await;
 
-    let answers = run_to_the_end(&h, &spin).await;
+    let answers = run_activity_to_the_end(&h, &spin).await;
     let (status, last) = answers.last().unwrap();
     assert_eq!(*status, 200, "{answers:#?}");
     assert_eq!(last["records_written"], expected.len(), "{last}");
@@ -160,7 +143,7 @@ async fn an_activity_run_on_spin_reads_the_export_over_ssh_into_the_stream() {
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), expected);
 
     // The next run's window overlaps this one; the overlap's events are not stored twice.
-    let answers = run_to_the_end(&h, &spin).await;
+    let answers = run_activity_to_the_end(&h, &spin).await;
     assert_eq!(answers.last().unwrap().0, 200, "{answers:#?}");
     assert_eq!(stream_ids(&spin, 1000).await.len(), expected.len());
 
@@ -186,7 +169,7 @@ async fn a_server_that_is_not_the_pinned_one_is_refused_and_the_window_kept() {
     )
     .await;
 
-    let answers = run_to_the_end(&h, &spin).await;
+    let answers = run_activity_to_the_end(&h, &spin).await;
     let (status, last) = answers.last().unwrap();
     assert_eq!(
         *status, 503,

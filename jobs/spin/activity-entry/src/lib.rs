@@ -12,7 +12,7 @@
 use cordial_spin_glue::entry::{self, Answer, Call, fail};
 use cordial_spin_glue::request::Head;
 use cordial_spin_glue::stream::Stream;
-use cordial_spin_glue::{respond, scheduled};
+use cordial_spin_glue::scheduled;
 use serde_json::{Map, Value, json};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
@@ -37,14 +37,8 @@ struct Entry;
 impl wasip2::exports::http::incoming_handler::Guest for Entry {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let head = Head::of(&request);
-        match answer(&head) {
-            Ok((status, body)) | Err((status, body)) => {
-                if status >= 500 {
-                    eprintln!("{status} {}: {body}", head.path);
-                }
-                respond::json(out, status, &body)
-            }
-        }
+        let answer = answer(&head);
+        entry::send(&head, out, answer);
     }
 }
 

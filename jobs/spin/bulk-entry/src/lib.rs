@@ -44,14 +44,8 @@ impl wasip2::exports::http::incoming_handler::Guest for Entry {
         if head.path.starts_with("/files/") {
             return serve_file(&head, out);
         }
-        match answer(request, &head) {
-            Ok((status, body)) | Err((status, body)) => {
-                if status >= 500 {
-                    eprintln!("{status} {}: {body}", head.path);
-                }
-                respond::json(out, status, &body)
-            }
-        }
+        let answer = answer(request, &head);
+        entry::send(&head, out, answer);
     }
 }
 

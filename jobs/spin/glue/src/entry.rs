@@ -46,14 +46,17 @@ pub enum Call {
 /// Handles one request end to end.
 pub fn handle<J: EntryJob>(request: IncomingRequest, out: ResponseOutparam) {
     let head = Head::of(&request);
-    match answer::<J>(request, &head) {
-        Ok((status, body)) | Err((status, body)) => {
-            if status >= 500 {
-                eprintln!("{status} {}: {body}", head.path);
-            }
-            respond::json(out, status, &body)
-        }
+    let answer = answer::<J>(request, &head);
+    send(&head, out, answer);
+}
+
+/// Sends an answer as JSON; a server-side failure is logged with its path too.
+pub fn send(head: &Head, out: ResponseOutparam, answer: Answer) {
+    let (Ok((status, body)) | Err((status, body))) = answer;
+    if status >= 500 {
+        eprintln!("{status} {}: {body}", head.path);
     }
+    respond::json(out, status, &body)
 }
 
 /// A status and its JSON body, for success and refusal alike.
