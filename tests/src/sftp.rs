@@ -3,9 +3,9 @@
 
 use crate::harness::Harness;
 use cordial_emulator::{EmulatorConfig, Seed};
-use cordial_sftp::sshd::LocalSshd;
+use cordial_sftp::sshd::{LocalSshd, password_account};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The name the emulator knows the sshd's client key by.
 pub const SAVED_KEY: &str = "test-key";
@@ -45,4 +45,44 @@ pub fn sftp_table(sshd: &LocalSshd, user: &str, credential: &str, folder: &Path)
         folder = folder.display(),
         fp = sshd.host_fingerprint(),
     )
+}
+
+/// A folder of its own in the password account's home (`./dev setup` makes the account),
+/// owned by the account: where Cordial, logged in with the password, writes an export.
+/// Removed when dropped.
+pub struct HomeFolder(PathBuf);
+
+impl HomeFolder {
+    pub fn new(name: &str) -> HomeFolder {
+        let (user, _) = password_account().expect("the password account (./dev setup)");
+        let path = PathBuf::from("/home").join(&user).join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        let owner = std::process::Command::new("chown")
+            .arg(format!("{user}:"))
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(owner.success(), "chown {}", path.display());
+        HomeFolder(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The names of the files in it.
+    pub fn files(&self) -> Vec<String> {
+        std::fs::read_dir(&self.0)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+impl Drop for HomeFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -79,6 +79,23 @@ impl Deployment {
         self
     }
 
+    /// Import Activity's SFTP variables: `sshd`, its key pinned, logging in as the password
+    /// account to work in `folder`.
+    pub fn sftp(
+        self,
+        sshd: &cordial_sftp::sshd::LocalSshd,
+        folder: &crate::sftp::HomeFolder,
+    ) -> Self {
+        let (user, password) =
+            cordial_sftp::sshd::password_account().expect("the password account (./dev setup)");
+        self.variable("sftp_server", "127.0.0.1")
+            .variable("sftp_port", &sshd.port().to_string())
+            .variable("sftp_username", &user)
+            .variable("sftp_password", &password)
+            .variable("sftp_host_key", sshd.host_fingerprint())
+            .variable("sftp_folder", &folder.path().display().to_string())
+    }
+
     pub fn redis(mut self, url: &str) -> Self {
         self.redis = Some(url.into());
         self

@@ -5,61 +5,15 @@
 
 use chrono::{Duration, Utc};
 use cordial_e2e::http::client;
-use cordial_e2e::sftp::harness_for;
+use cordial_e2e::sftp::{HomeFolder, harness_for};
 use cordial_e2e::spin::{Deployment, RUN_SECRET, SpinApp, run_to_the_end};
 use cordial_jobs::activity::export::RESERVED_ACTIONS;
-use cordial_sftp::sshd::{LocalSshd, password_account};
+use cordial_sftp::sshd::LocalSshd;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 const RUN: &str = "/run/import-activity";
 const STREAM: &str = "/streams/import-activity/cordial_activity";
-
-/// A folder of its own in the password account's home, which the account owns: where
-/// Cordial writes the export and the app reads it. Removed when dropped.
-struct ExportFolder(PathBuf);
-
-impl ExportFolder {
-    fn new(user: &str, name: &str) -> ExportFolder {
-        let path = PathBuf::from("/home").join(user).join(name);
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        let owner = std::process::Command::new("chown")
-            .arg(format!("{user}:"))
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(owner.success(), "chown {}", path.display());
-        ExportFolder(path)
-    }
-
-    fn files(&self) -> Vec<String> {
-        std::fs::read_dir(&self.0)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-}
-
-impl Drop for ExportFolder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The deployment's SFTP variables for `sshd`, logging in as the password account.
-fn sftp_login(sshd: &LocalSshd, folder: &ExportFolder) -> Deployment {
-    let (user, password) = password_account().expect("the password account (./dev setup)");
-    Deployment::default()
-        .variable("sftp_server", "127.0.0.1")
-        .variable("sftp_port", &sshd.port().to_string())
-        .variable("sftp_username", &user)
-        .variable("sftp_password", &password)
-        .variable("sftp_host_key", sshd.host_fingerprint())
-        .variable("sftp_folder", &folder.0.display().to_string())
-}
 
 /// The activity run called as the scheduler does until it ends, waiting between calls for
 /// Cordial's export (what the run waits for).
@@ -121,9 +75,8 @@ async fn an_activity_run_on_spin_reads_the_export_over_ssh_into_the_stream() {
         .map(|e| e["_id"].as_str().unwrap().to_owned())
         .collect();
     assert!(expected.len() > 100, "a real amount of activity");
-    let (user, _) = password_account().unwrap();
-    let folder = ExportFolder::new(&user, &format!("spin-activity-{}", std::process::id()));
-    let spin = SpinApp::start(&h, sftp_login(&sshd, &folder)).await;
+    let folder = HomeFolder::new(&format!("spin-activity-{}", std::process::id()));
+    let spin = SpinApp::start(&h, Deployment::default().sftp(&sshd, &folder)).await;
 
     let answers = run_activity_to_the_end(&h, &spin).await;
     let (status, last) = answers.last().unwrap();
@@ -160,12 +113,13 @@ async fn a_server_that_is_not_the_pinned_one_is_refused_and_the_window_kept() {
     h.emulator
         .handle()
         .generate_events(50, 3, now - Duration::days(1), now - Duration::minutes(5));
-    let (user, _) = password_account().unwrap();
-    let folder = ExportFolder::new(&user, &format!("spin-hostkey-{}", std::process::id()));
+    let folder = HomeFolder::new(&format!("spin-hostkey-{}", std::process::id()));
     let other_key = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let spin = SpinApp::start(
         &h,
-        sftp_login(&sshd, &folder).variable("sftp_host_key", other_key),
+        Deployment::default()
+            .sftp(&sshd, &folder)
+            .variable("sftp_host_key", other_key),
     )
     .await;
 
