@@ -11,8 +11,8 @@
 
 use cordial_spin_glue::entry::{self, Answer, Call, fail};
 use cordial_spin_glue::request::Head;
-use cordial_spin_glue::stream::Stream;
 use cordial_spin_glue::scheduled;
+use cordial_spin_glue::stream::Stream;
 use serde_json::{Map, Value, json};
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 

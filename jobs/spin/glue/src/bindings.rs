@@ -11,6 +11,7 @@ wit_bindgen::generate!({
             import cordial:jobs/items@0.2.0;
             import wasi:keyvalue/store@0.2.0-draft2;
             import wasi:keyvalue/atomics@0.2.0-draft2;
+            import wasi:keyvalue/batch@0.2.0-draft2;
             import wasi:config/store@0.2.0-draft-2024-09-27;
         }
     ",

@@ -33,6 +33,19 @@ pub fn keys_under(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, String> 
     Ok(keys)
 }
 
+/// A key and its value, if it has one.
+pub type Entry = (String, Option<Vec<u8>>);
+
+/// The values of `keys` (`None` for a missing one), in order. One `get` each, not
+/// `wasi:keyvalue/batch` `get-many`: Spin's Redis store answers `get-many` with a `KEYS`
+/// command (crates/key-value-redis in Spin 4.1) and fails. Reads take no transaction, so
+/// one by one costs little; writes go through `set-many`, which both stores do at once.
+pub fn get_each(bucket: &Bucket, keys: &[String]) -> Result<Vec<Entry>, String> {
+    keys.iter()
+        .map(|key| Ok((key.clone(), bucket.get(key).map_err(error("read"))?)))
+        .collect()
+}
+
 /// A counter's value (0 when it was never written).
 pub fn number(bucket: &Bucket, key: &str) -> Result<u64, String> {
     let value = bucket.get(key).map_err(error("read a counter"))?;

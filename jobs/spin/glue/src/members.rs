@@ -13,9 +13,14 @@
 //! `seq` (the last number given), `m/<seq>` (a waiting member), `c/<contact>` (the seq of
 //! the contact's waiting member) and `acked` (everything up to it is in Cordial).
 
+use crate::keyvalue::batch;
 use crate::keyvalue::store::Bucket;
 use crate::kv;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Members read or forgotten per `get-many` / `delete-many`.
+const WINDOW: u64 = 2000;
 
 /// A member as received: whose, in or out of the audience, the user's fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,35 +65,54 @@ impl Members {
     /// Gives the received members their sequence numbers, replacing each contact's older
     /// waiting state; returns how many. Call it only while holding the job's run lease.
     ///
-    /// A batch's numbers are reserved (`seq` written) before its members are, and the batch
-    /// is removed last: a call that dies part-way is redone by the next with fresh numbers,
-    /// which at worst exports a contact's same state twice.
+    /// Each batch is one `set-many` (its members, their contacts' pointers and the new
+    /// `seq`: one transaction in SQLite, one `MSET` in Redis), then the contacts' older
+    /// states and the batch itself are removed. A call that dies part-way is redone by the
+    /// next with fresh numbers, which at worst exports a contact's older state before its
+    /// newer one in the same file.
     pub fn sequence(&self) -> Result<usize, String> {
         let mut count = 0;
         for key in kv::keys_under(&self.bucket, &self.key("in/"))? {
             let Some(bytes) = self.bucket.get(&key).map_err(kv::error("read members"))? else {
                 continue;
             };
-            let batch = decode_batch(&bytes)?;
+            let received = decode_batch(&bytes)?;
+            let pointers: Vec<String> = received
+                .iter()
+                .map(|m| self.key(&format!("c/{}", m.contact)))
+                .collect();
+            let older: Vec<String> = kv::get_each(&self.bucket, &pointers)?
+                .into_iter()
+                .filter_map(|(_, seq)| String::from_utf8(seq?).ok()?.trim().parse::<u64>().ok())
+                .map(|seq| self.key(&format!("m/{seq:020}")))
+                .collect();
             let first = self.number("seq")? + 1;
-            self.put_number("seq", first - 1 + batch.len() as u64)?;
-            for (seq, member) in (first..).zip(&batch) {
-                self.put(&self.key(&format!("m/{seq:020}")), &encode(member))?;
-                let contact = self.key(&format!("c/{}", member.contact));
-                let older = self
-                    .bucket
-                    .get(&contact)
-                    .map_err(kv::error("read a contact"))?;
-                self.put(&contact, &json!(seq))?;
-                let older = older
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                if let Some(older) = older {
-                    self.delete(&self.key(&format!("m/{older:020}")))?;
+            // A contact twice in one batch: its later state is the one that waits.
+            let latest: HashMap<&str, u64> = (first..)
+                .zip(&received)
+                .map(|(seq, m)| (m.contact.as_str(), seq))
+                .collect();
+            let mut writes = Vec::with_capacity(2 * latest.len() + 1);
+            for (seq, member) in (first..).zip(&received) {
+                if latest[member.contact.as_str()] == seq {
+                    writes.push((
+                        self.key(&format!("m/{seq:020}")),
+                        encode(member).to_string().into_bytes(),
+                    ));
+                    writes.push((
+                        self.key(&format!("c/{}", member.contact)),
+                        seq.to_string().into_bytes(),
+                    ));
                 }
             }
-            self.delete(&key)?;
-            count += batch.len();
+            let last = first - 1 + received.len() as u64;
+            writes.push((self.key("seq"), last.to_string().into_bytes()));
+            batch::set_many(&self.bucket, &writes).map_err(kv::error("number members"))?;
+            batch::delete_many(&self.bucket, &older).map_err(kv::error("replace members"))?;
+            self.bucket
+                .delete(&key)
+                .map_err(kv::error("remove members"))?;
+            count += received.len();
         }
         Ok(count)
     }
@@ -102,17 +126,19 @@ impl Members {
     /// Waiting members with `after < seq <= up_to`, in order, at most `limit`.
     pub fn page(&self, after: u64, up_to: u64, limit: usize) -> Result<Vec<Waiting>, String> {
         let mut page = Vec::new();
-        for seq in after.max(self.number("acked")?) + 1..=up_to {
-            if page.len() >= limit {
-                break;
+        let mut from = after.max(self.number("acked")?) + 1;
+        while from <= up_to && page.len() < limit {
+            let to = up_to.min(from + WINDOW - 1);
+            for (seq, member) in self.members(from, to)? {
+                if page.len() < limit {
+                    page.push(Waiting {
+                        seq,
+                        entered: member.entered,
+                        user: member.user,
+                    });
+                }
             }
-            if let Some(member) = self.member(seq)? {
-                page.push(Waiting {
-                    seq,
-                    entered: member.entered,
-                    user: member.user,
-                });
-            }
+            from = to + 1;
         }
         Ok(page)
     }
@@ -120,35 +146,60 @@ impl Members {
     /// Forgets the members with `seq <= up_to`; returns how many there were.
     pub fn acknowledge(&self, up_to: u64) -> Result<u64, String> {
         let mut forgotten = 0;
-        for seq in self.number("acked")? + 1..=up_to {
-            let Some(member) = self.member(seq)? else {
-                continue;
-            };
-            let contact = self.key(&format!("c/{}", member.contact));
-            let current = self
-                .bucket
-                .get(&contact)
-                .map_err(kv::error("read a contact"))?;
-            if current.as_deref() == Some(seq.to_string().as_bytes()) {
-                self.delete(&contact)?;
-            }
-            self.delete(&self.key(&format!("m/{seq:020}")))?;
-            forgotten += 1;
+        let mut from = self.number("acked")? + 1;
+        while from <= up_to {
+            let to = up_to.min(from + WINDOW - 1);
+            let members = self.members(from, to)?;
+            let pointers: Vec<String> = members
+                .iter()
+                .map(|(_, m)| self.key(&format!("c/{}", m.contact)))
+                .collect();
+            // A pointer goes only if it still names this member (not a newer state).
+            let mut gone: Vec<String> = kv::get_each(&self.bucket, &pointers)?
+                .into_iter()
+                .filter(|(_, seq)| {
+                    seq.as_deref()
+                        .and_then(|b| std::str::from_utf8(b).ok())
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .is_some_and(|seq| (from..=to).contains(&seq))
+                })
+                .map(|(key, _)| key)
+                .collect();
+            gone.extend(
+                members
+                    .iter()
+                    .map(|(seq, _)| self.key(&format!("m/{seq:020}"))),
+            );
+            batch::delete_many(&self.bucket, &gone).map_err(kv::error("forget members"))?;
+            forgotten += members.len() as u64;
+            from = to + 1;
         }
-        self.put_number("acked", up_to.max(self.number("acked")?))?;
+        kv::set_number(
+            &self.bucket,
+            &self.key("acked"),
+            up_to.max(self.number("acked")?),
+        )?;
         Ok(forgotten)
     }
 
-    fn member(&self, seq: u64) -> Result<Option<Received>, String> {
-        let key = self.key(&format!("m/{seq:020}"));
-        match self.bucket.get(&key).map_err(kv::error("read a member"))? {
-            Some(bytes) => {
-                let value: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("member {seq} is not JSON: {e}"))?;
-                decode(&value).map(Some)
-            }
-            None => Ok(None),
+    /// The waiting members numbered `from..=to`, in order, read at once.
+    fn members(&self, from: u64, to: u64) -> Result<Vec<(u64, Received)>, String> {
+        let keys: Vec<String> = (from..=to)
+            .map(|seq| self.key(&format!("m/{seq:020}")))
+            .collect();
+        let mut members = Vec::new();
+        for (key, value) in kv::get_each(&self.bucket, &keys)? {
+            let (Some(bytes), Some(seq)) =
+                (value, key.rsplit('/').next().and_then(|s| s.parse().ok()))
+            else {
+                continue;
+            };
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("member {seq} is not JSON: {e}"))?;
+            members.push((seq, decode(&value)?));
         }
+        members.sort_by_key(|(seq, _)| *seq);
+        Ok(members)
     }
 
     fn key(&self, name: &str) -> String {
@@ -157,20 +208,6 @@ impl Members {
 
     fn number(&self, name: &str) -> Result<u64, String> {
         kv::number(&self.bucket, &self.key(name))
-    }
-
-    fn put_number(&self, name: &str, value: u64) -> Result<(), String> {
-        kv::set_number(&self.bucket, &self.key(name), value)
-    }
-
-    fn put(&self, key: &str, value: &Value) -> Result<(), String> {
-        self.bucket
-            .set(key, value.to_string().as_bytes())
-            .map_err(kv::error("write members"))
-    }
-
-    fn delete(&self, key: &str) -> Result<(), String> {
-        self.bucket.delete(key).map_err(kv::error("remove members"))
     }
 }
 
