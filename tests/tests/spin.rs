@@ -68,7 +68,7 @@ fn the_api_key_reaches_only_the_proxy_and_no_job_imports_spins_own_variables() {
         .map(|(name, _)| name)
         .collect();
     assert_eq!(holders, ["cordial-proxy"]);
-    for job in ["export_realtime.wasm", "experience_capture.wasm"] {
+    for cordial_spin::Composed { job, .. } in cordial_spin::COMPOSED {
         let bytes = std::fs::read(cordial_e2e::harness::components_dir().join(job)).unwrap();
         let (imports, _) = cordial_spin::interface(&bytes).unwrap();
         assert!(
@@ -80,6 +80,11 @@ fn the_api_key_reaches_only_the_proxy_and_no_job_imports_spins_own_variables() {
         // Its settings come from `wasi:config/store`, which the composition gives it from
         // the settings scope, never from Spin's variables directly.
         assert!(imports.iter().any(|i| i.starts_with("wasi:config/store@")));
+        // Nor does it open sockets: the SSH session (and the SFTP password) is the adapter's.
+        assert!(
+            !imports.iter().any(|i| i.starts_with("wasi:sockets/")),
+            "{job}: {imports:?}"
+        );
     }
 }
 
