@@ -14,6 +14,7 @@ mod session;
 
 use cordial_jobs::ports::paths::join_inside;
 use cordial_spin_glue::kv::now_ms;
+use cordial_spin_glue::settings::Variables;
 use cordial_spin_glue::stream::{Record, Stream};
 use exports::cordial::jobs::sftp::{self, Entry, Remote, SftpError};
 use exports::cordial::jobs::streams::{self, EmitSummary, Quarantined, StreamRecord};
@@ -146,7 +147,7 @@ impl sftp::GuestDownload for Download {
 
 /// The job's stream `name`.
 fn stream(name: &str) -> Result<Stream, String> {
-    Stream::open(&login::job()?, name)
+    Stream::open(Variables::read()?.job()?, name)
 }
 
 impl streams::Guest for Store {

@@ -15,14 +15,6 @@ pub struct Login {
     pub folder: String,
 }
 
-/// The job's name (`ingress_job`).
-pub fn job() -> Result<String, String> {
-    Variables::read()?
-        .ingress("job")
-        .map(str::to_owned)
-        .ok_or_else(|| "set the Spin variable `ingress_job` (the job's name)".into())
-}
-
 pub fn read() -> Result<Login, SftpError> {
     let vars = Variables::read().map_err(SftpError::NotConfigured)?;
     let required = |name: &str, what: &str| {

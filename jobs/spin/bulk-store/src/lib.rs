@@ -39,10 +39,7 @@ impl Place {
     fn read() -> Result<Place, String> {
         let vars = Variables::read()?;
         Ok(Place {
-            job: vars
-                .ingress("job")
-                .ok_or("set the Spin variable `ingress_job` (the job's name)")?
-                .to_owned(),
+            job: vars.job()?.to_owned(),
             public_url: vars.ingress("public_url").map(str::to_owned),
             ttl_ms: vars.ingress_number("file_url_secs", 3600)? * 1000,
         })

@@ -70,10 +70,7 @@ pub fn fail(status: u16, message: impl Into<String>) -> (u16, Value) {
 /// The variables and the job's name (`ingress_job`).
 pub fn variables() -> Result<(Variables, String), (u16, Value)> {
     let vars = Variables::read().map_err(|e| fail(500, e))?;
-    let job = vars
-        .ingress("job")
-        .ok_or_else(|| fail(500, "set the Spin variable `ingress_job` (the job's name)"))?
-        .to_owned();
+    let job = vars.job().map_err(|e| fail(500, e))?.to_owned();
     Ok((vars, job))
 }
 

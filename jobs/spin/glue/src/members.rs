@@ -77,14 +77,11 @@ impl Members {
                 continue;
             };
             let received = decode_batch(&bytes)?;
-            let pointers: Vec<String> = received
-                .iter()
-                .map(|m| self.key(&format!("c/{}", m.contact)))
-                .collect();
+            let pointers: Vec<String> = received.iter().map(|m| self.pointer(&m.contact)).collect();
             let older: Vec<String> = kv::get_each(&self.bucket, &pointers)?
                 .into_iter()
                 .filter_map(|(_, seq)| String::from_utf8(seq?).ok()?.trim().parse::<u64>().ok())
-                .map(|seq| self.key(&format!("m/{seq:020}")))
+                .map(|seq| self.member_key(seq))
                 .collect();
             let first = self.number("seq")? + 1;
             // A contact twice in one batch: its later state is the one that waits.
@@ -96,13 +93,10 @@ impl Members {
             for (seq, member) in (first..).zip(&received) {
                 if latest[member.contact.as_str()] == seq {
                     writes.push((
-                        self.key(&format!("m/{seq:020}")),
+                        self.member_key(seq),
                         encode(member).to_string().into_bytes(),
                     ));
-                    writes.push((
-                        self.key(&format!("c/{}", member.contact)),
-                        seq.to_string().into_bytes(),
-                    ));
+                    writes.push((self.pointer(&member.contact), seq.to_string().into_bytes()));
                 }
             }
             let last = first - 1 + received.len() as u64;
@@ -152,7 +146,7 @@ impl Members {
             let members = self.members(from, to)?;
             let pointers: Vec<String> = members
                 .iter()
-                .map(|(_, m)| self.key(&format!("c/{}", m.contact)))
+                .map(|(_, m)| self.pointer(&m.contact))
                 .collect();
             // A pointer goes only if it still names this member (not a newer state).
             let mut gone: Vec<String> = kv::get_each(&self.bucket, &pointers)?
@@ -165,11 +159,7 @@ impl Members {
                 })
                 .map(|(key, _)| key)
                 .collect();
-            gone.extend(
-                members
-                    .iter()
-                    .map(|(seq, _)| self.key(&format!("m/{seq:020}"))),
-            );
+            gone.extend(members.iter().map(|(seq, _)| self.member_key(*seq)));
             batch::delete_many(&self.bucket, &gone).map_err(kv::error("forget members"))?;
             forgotten += members.len() as u64;
             from = to + 1;
@@ -184,9 +174,7 @@ impl Members {
 
     /// The waiting members numbered `from..=to`, in order, read at once.
     fn members(&self, from: u64, to: u64) -> Result<Vec<(u64, Received)>, String> {
-        let keys: Vec<String> = (from..=to)
-            .map(|seq| self.key(&format!("m/{seq:020}")))
-            .collect();
+        let keys: Vec<String> = (from..=to).map(|seq| self.member_key(seq)).collect();
         let mut members = Vec::new();
         for (key, value) in kv::get_each(&self.bucket, &keys)? {
             let (Some(bytes), Some(seq)) =
@@ -204,6 +192,16 @@ impl Members {
 
     fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
+    }
+
+    /// Where the waiting member numbered `seq` is kept.
+    fn member_key(&self, seq: u64) -> String {
+        self.key(&format!("m/{seq:020}"))
+    }
+
+    /// Where the number of `contact`'s waiting member is kept.
+    fn pointer(&self, contact: &str) -> String {
+        self.key(&format!("c/{contact}"))
     }
 
     fn number(&self, name: &str) -> Result<u64, String> {

@@ -42,6 +42,12 @@ impl Variables {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// The job's name (`ingress_job`), which every Spin-side piece of a job keys its state by.
+    pub fn job(&self) -> Result<&str, String> {
+        self.ingress("job")
+            .ok_or_else(|| "set the Spin variable `ingress_job` (the job's name)".into())
+    }
+
     /// A whole-number variable, or `default` when unset.
     pub fn ingress_number(&self, name: &str, default: u64) -> Result<u64, String> {
         match self.ingress(name) {

@@ -57,12 +57,17 @@ impl Stream {
         format!("{}{rest}", self.prefix)
     }
 
+    /// Where the number of the record with `key` is kept.
+    fn pointer(&self, key: &str) -> String {
+        self.key(&format!("k/{key}"))
+    }
+
     /// Appends `records` in order; durable when this returns.
     pub fn append(&self, records: &[Record<'_>]) -> Result<Appended, String> {
         let named: Vec<String> = records
             .iter()
             .filter_map(|r| r.key)
-            .map(|k| self.key(&format!("k/{k}")))
+            .map(|k| self.pointer(k))
             .collect();
         let held: HashSet<String> = kv::get_each(&self.bucket, &named)?
             .into_iter()
@@ -77,7 +82,7 @@ impl Stream {
                 counts.rejected += 1;
             } else if record
                 .key
-                .is_some_and(|k| held.contains(&self.key(&format!("k/{k}"))) || !taken.insert(k))
+                .is_some_and(|k| held.contains(&self.pointer(k)) || !taken.insert(k))
             {
                 counts.duplicates += 1;
             } else {
@@ -92,7 +97,7 @@ impl Stream {
                 record.body.as_bytes().to_vec(),
             ));
             if let Some(key) = record.key {
-                writes.push((self.key(&format!("k/{key}")), seq.to_string().into_bytes()));
+                writes.push((self.pointer(key), seq.to_string().into_bytes()));
             }
         }
         let last = first - 1 + fresh.len() as u64;
