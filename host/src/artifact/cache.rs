@@ -64,6 +64,15 @@ impl Cache {
         Ok(path)
     }
 
+    /// The folder that holds the compiled form of the component from `source` (one file at a
+    /// time: a newer compilation replaces the older ones there).
+    pub fn compiled_folder(&self, source: &str) -> PathBuf {
+        let digest = sha256(source.as_bytes());
+        self.dir
+            .join("compiled")
+            .join(&digest["sha256:".len()..][..16])
+    }
+
     /// Notes that the manifest `manifest_digest` names the blob `blob_digest`.
     pub fn remember(&self, manifest_digest: &str, blob_digest: &str) -> anyhow::Result<()> {
         write_atomically(
@@ -83,7 +92,7 @@ impl Cache {
 }
 
 /// Writes a file whole or not at all: a temporary file beside it, renamed over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().expect("cache paths have a folder");
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("creating the component cache {}: {e}", dir.display()))?;

@@ -1,12 +1,14 @@
-//! Loading job components: checked (package version, world), compiled once, linked once
+//! Loading job components: checked (package version, world), compiled once (and cached on
+//! disk for later starts), linked once
 //! (`InstancePre`) into their kind's driver, then instantiated cheaply for every call.
 
+use super::compiled;
 use super::run_state::RunState;
 use crate::artifact::{ComponentSource, cache::Cache, inspect, world};
 use crate::jobs::Driver;
 use cordial_jobs::settings::JobKind;
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::error::Context;
 
 /// Fetches (from a registry, into `cache`), checks, compiles and links the component at
@@ -27,8 +29,7 @@ pub async fn load(
     inspect::inspect(&bytes)
         .and_then(|facts| world::check(&facts, kind))
         .map_err(|e| wasmtime::format_err!("component {source} cannot run as this job: {e:#}"))?;
-    let component = Component::from_binary(engine, &bytes)
-        .with_context(|| format!("compiling component {source}"))?;
+    let component = compiled::component(engine, &bytes, &source.to_string(), cache)?;
     let pre = linker.instantiate_pre(&component).with_context(|| {
         format!("component {source} imports something this host does not provide")
     })?;

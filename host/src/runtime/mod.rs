@@ -2,6 +2,7 @@
 //! store per call with a memory limit, an optional fuel budget and a wall-clock deadline.
 
 pub mod bindings;
+mod compiled;
 mod components;
 mod engine;
 mod errors;
