@@ -6,6 +6,7 @@ pub mod export;
 pub mod job;
 pub mod reader;
 pub mod record;
+mod timestamp;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 

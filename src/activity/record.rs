@@ -1,8 +1,8 @@
 //! One Cordial activity record → one `cordial_activity` stream record, with Lytics' default
 //! mapping plus the job's extra mappings. Timestamps become RFC 3339 UTC; `first` a boolean.
 
+use super::timestamp::to_utc;
 use crate::bulk::member::{pick, raw_text};
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -105,7 +105,7 @@ fn map_record(
             }
             Kind::Date => {
                 let text = raw_text(raw)?;
-                let t = timestamp_text(&text).map_err(|e| format!("`{source}`: {e}"))?;
+                let t = to_utc(&text).map_err(|e| format!("`{source}`: {e}"))?;
                 push_json_string(&mut out, &t);
             }
         }
@@ -149,8 +149,30 @@ fn field(out: &mut String, name: &str) {
     out.push(':');
 }
 
+/// `text` as a JSON string, escaped in place (no string of its own per field).
 fn push_json_string(out: &mut String, text: &str) {
-    out.push_str(&serde_json::to_string(text).expect("a string serialises"));
+    out.push('"');
+    let mut clean = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[clean..i]);
+        if escape.is_empty() {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        clean = i + 1;
+    }
+    out.push_str(&text[clean..]);
+    out.push('"');
 }
 
 /// Streams hold flat records: nested objects become JSON text.
@@ -183,21 +205,9 @@ pub fn boolean(value: &Value) -> Result<bool, String> {
 /// milliseconds, `+00:00`, a space for the `T`) → RFC 3339 UTC.
 pub fn timestamp(value: &Value) -> Result<String, String> {
     match value {
-        Value::String(text) => timestamp_text(text),
+        Value::String(text) => to_utc(text),
         other => Err(format!("{other} is not a timestamp")),
     }
-}
-
-/// [`timestamp`] of a text.
-pub fn timestamp_text(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    let parsed = DateTime::parse_from_rfc3339(t)
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%z"))
-        .map_err(|_| format!("`{t}` is not a timestamp Cordial writes"))?;
-    Ok(parsed
-        .with_timezone(&Utc)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
 #[cfg(test)]
@@ -228,6 +238,25 @@ mod tests {
                 "cr_message_name": "Spring sale", "cr_url": "https://x.io/a"
             })
         );
+    }
+
+    #[test]
+    fn strings_are_written_as_the_json_strings_they_were() {
+        for s in [
+            "plain",
+            "quote\"back\\slash",
+            "new\nline\ttab\r",
+            "\u{1}\u{1f}\u{7f}",
+            "é ü 🎉",
+        ] {
+            let mut out = String::from("x");
+            push_json_string(&mut out, s);
+            assert_eq!(
+                serde_json::from_str::<String>(&out[1..]).unwrap(),
+                s,
+                "{out}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// How often the epoch advances; a call's deadline is counted in these ticks.
 pub(super) const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -57,6 +59,10 @@ impl Runtime {
             .epoch_interruption(true)
             .consume_fuel(fuel_enabled)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool_for(&config)));
+        if std::env::var_os("CORDIAL_PERF_MAP").is_some() {
+            // `/tmp/perf-<pid>.map` names the jobs' compiled functions for `perf report`.
+            cfg.profiler(ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&cfg)?;
 
         let mut linker = Linker::<RunState>::new(&engine);
