@@ -71,6 +71,7 @@ use tokio::task::JoinHandle;
 pub use config::{AttributeSeed, AttributeType, EmulatorConfig, Seed};
 pub use http::faults::Fault;
 pub use http::handle::EmulatorHandle;
+pub use http::rate_limit::RateLimit;
 pub use http::recording::RecordedRequest;
 pub use imports::file as import_file;
 

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::EmulatorConfig;
 use crate::http::faults::{Fault, FaultQueue};
+use crate::http::rate_limit::{RateLimit, RateLimiter};
 use crate::http::recording::RecordedRequest;
 use crate::model::events::{EventStore, Snapshot};
 use crate::model::job::Job;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub api_key: String,
     store: Mutex<Store>,
     faults: Mutex<FaultQueue>,
+    /// Per-endpoint token buckets, while a rate limit is set.
+    rate_limiter: Mutex<Option<RateLimiter>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     latency_nanos: AtomicU64,
     /// SFTP private keys by the name an import's `source.savedKey` gives.
@@ -59,6 +62,7 @@ impl Shared {
             api_key: config.api_key.clone(),
             store: Mutex::new(Store::from_seed(&config.seed)),
             faults: Mutex::new(FaultQueue::default()),
+            rate_limiter: Mutex::new(None),
             requests: Mutex::new(VecDeque::new()),
             latency_nanos: AtomicU64::new(0),
             saved_sftp_keys: config.saved_sftp_keys.clone(),
@@ -80,6 +84,23 @@ impl Shared {
 
     pub fn take_fault(&self) -> Option<Fault> {
         lock(&self.faults).take()
+    }
+
+    /// Sets (or with `None` lifts) the per-endpoint rate limit, with full buckets.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        *lock(&self.rate_limiter) = limit.map(RateLimiter::new);
+    }
+
+    /// Takes a token for a request to `method path`; when its endpoint has none left, how
+    /// long until the next and the limit in force.
+    pub fn take_rate_token(&self, method: &str, path: &str) -> Option<(Duration, RateLimit)> {
+        let mut limiter = lock(&self.rate_limiter);
+        let limiter = limiter.as_mut()?;
+        let endpoint = crate::http::rate_limit::endpoint(method, path);
+        limiter
+            .take(endpoint, std::time::Instant::now())
+            .err()
+            .map(|wait| (wait, limiter.limit()))
     }
 
     pub fn record(&self, request: RecordedRequest) {

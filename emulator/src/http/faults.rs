@@ -58,20 +58,7 @@ impl Fault {
             }
             | Self::RateLimitedEvery {
                 retry_after_secs, ..
-            } => {
-                let body = json!({
-                    "error": true,
-                    "errorKey": "TOO_MANY_REQUESTS",
-                    "message": "Too Many Requests",
-                });
-                let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-                let h = r.headers_mut();
-                h.insert("retry-after", HeaderValue::from(*retry_after_secs));
-                h.insert("x-rate-limit-limit", HeaderValue::from(REPORTED_LIMIT));
-                h.insert("x-rate-limit-remaining", HeaderValue::from(0u64));
-                h.insert("x-rate-limit-reset", HeaderValue::from(*retry_after_secs));
-                r
-            }
+            } => too_many_requests(*retry_after_secs, REPORTED_LIMIT),
             Self::ServerError { status, .. } => {
                 let status =
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -79,6 +66,23 @@ impl Fault {
             }
         }
     }
+}
+
+/// Cordial's 429: its body and rate-limit headers, with `Retry-After` and
+/// `X-Rate-Limit-Reset` of `retry_after_secs` and `X-Rate-Limit-Limit` of `limit`.
+pub fn too_many_requests(retry_after_secs: u64, limit: u64) -> Response {
+    let body = json!({
+        "error": true,
+        "errorKey": "TOO_MANY_REQUESTS",
+        "message": "Too Many Requests",
+    });
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let h = r.headers_mut();
+    h.insert("retry-after", HeaderValue::from(retry_after_secs));
+    h.insert("x-rate-limit-limit", HeaderValue::from(limit));
+    h.insert("x-rate-limit-remaining", HeaderValue::from(0u64));
+    h.insert("x-rate-limit-reset", HeaderValue::from(retry_after_secs));
+    r
 }
 
 /// Queued faults, each with how many requests it still has to answer.

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::http::app::App;
 use crate::http::faults::Fault;
+use crate::http::rate_limit::RateLimit;
 use crate::http::recording::RecordedRequest;
 use crate::model::job::Job;
 
@@ -48,6 +49,13 @@ impl EmulatorHandle {
     /// authentication, get its answer. Faults queued together are served in order.
     pub fn inject(&self, fault: Fault) {
         self.app.push_fault(fault);
+    }
+
+    /// Limits every endpoint (method and route) to `limit`, answering requests beyond it
+    /// with Cordial's 429 and a `Retry-After` of the seconds until the endpoint's next
+    /// token; `None` lifts the limit.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.app.set_rate_limit(limit);
     }
 
     /// Delays every later response by `d` (zero turns the delay off).

@@ -17,4 +17,5 @@ pub mod faults;
 pub mod handle;
 pub mod pipeline;
 pub mod query;
+pub mod rate_limit;
 pub mod recording;

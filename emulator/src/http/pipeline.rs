@@ -1,5 +1,5 @@
-//! What happens to every request before its handler: latency, logging, faults,
-//! authentication and body decoding, in that order.
+//! What happens to every request before its handler: latency, logging, faults and
+//! the rate limit, authentication and body decoding, in that order.
 //!
 //! Faults come before authentication so that "the next N requests fail" holds
 //! whatever the request; authentication comes before the body so that a client
@@ -17,7 +17,7 @@ use crate::http::app::App;
 use crate::http::auth;
 use crate::http::body;
 use crate::http::errors::ApiError;
-use crate::http::faults::Fault;
+use crate::http::faults::too_many_requests;
 use crate::http::recording::RecordedRequest;
 
 /// Largest body accepted; bulk contact calls are far smaller.
@@ -63,10 +63,16 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
 
-    let fault = app.take_fault();
+    let refusal = app.take_fault().map(|f| f.response()).or_else(|| {
+        app.take_rate_token(parts.method.as_str(), parts.uri.path())
+            .map(|(wait, limit)| {
+                let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                too_many_requests(seconds, u64::from(limit.burst))
+            })
+    });
     app.record(RecordedRequest {
         received_at: std::time::Instant::now(),
-        fault_status: fault.as_ref().map(Fault::status),
+        fault_status: refusal.as_ref().map(|r| r.status().as_u16()),
         method: parts.method.to_string(),
         path: parts
             .uri
@@ -76,8 +82,8 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
         body: body::for_log(content_type.as_deref(), &bytes),
     });
 
-    if let Some(fault) = fault {
-        return fault.response();
+    if let Some(refusal) = refusal {
+        return refusal;
     }
     if !auth::is_authorized(authorization, &app.api_key) {
         return ApiError::Unauthorized.into_response();
