@@ -1,10 +1,13 @@
-//! How an emulator is started: its key, its address and the account it begins with.
+//! How an emulator is started: its key, its address, the account it begins with and
+//! its rate limit.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
+
+use crate::http::rate_limit::RateLimit;
 
 /// Settings of one emulator instance.
 #[derive(Debug, Clone)]
@@ -25,6 +28,11 @@ pub struct EmulatorConfig {
     /// objects as [`crate::EmulatorHandle::add_events`] takes them. An invalid
     /// event makes [`crate::start`] fail.
     pub events: Vec<serde_json::Value>,
+    /// A rate limit per endpoint from the first request, as
+    /// [`crate::EmulatorHandle::set_rate_limit`] sets one later; `None` for no limit.
+    /// Here so that the binary's `--rate-limit` and a benchmark that never touches the
+    /// handle can have one.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for EmulatorConfig {
@@ -35,6 +43,7 @@ impl Default for EmulatorConfig {
             seed: Seed::default(),
             saved_sftp_keys: HashMap::new(),
             events: Vec::new(),
+            rate_limit: None,
         }
     }
 }

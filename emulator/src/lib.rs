@@ -34,6 +34,11 @@
 //!   `Processing` → `Done` (with `result` counts for imports, files for exports) or
 //!   `Failed` (with `message`).
 //!
+//! Every endpoint can be put under a rate limit ([`EmulatorConfig::rate_limit`],
+//! [`EmulatorHandle::set_rate_limit`]): a token bucket per method and route, refusing
+//! with Cordial's 429 and the seconds until the next token, so that a client's pacing can
+//! be checked against a known allowance.
+//!
 //! Tests steer and inspect jobs through [`EmulatorHandle::hold_jobs`],
 //! [`EmulatorHandle::wait_for_job`], [`EmulatorHandle::import_jobs`] (which also
 //! gives each rejected row's reason), [`EmulatorHandle::export_jobs`] and
@@ -50,7 +55,8 @@
 
 // The folders depend on each other one way only, from the top down:
 // `routes` → `imports`, `exports` → `account`, `jobs` → `http` → `model`,
-// with `config` and `time` below them all.
+// with `config` and `time` below them all (but that `config` names `RateLimit`, a plain
+// value defined beside the buckets it sets, as one of its settings).
 mod account;
 mod config;
 mod exports;

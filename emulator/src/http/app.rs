@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::EmulatorConfig;
 use crate::http::faults::{Fault, FaultQueue};
-use crate::http::rate_limit::{RateLimit, RateLimiter};
+use crate::http::rate_limit::{self, RateLimit, RateLimiter};
 use crate::http::recording::RecordedRequest;
 use crate::model::events::{EventStore, Snapshot};
 use crate::model::job::Job;
@@ -62,7 +62,7 @@ impl Shared {
             api_key: config.api_key.clone(),
             store: Mutex::new(Store::from_seed(&config.seed)),
             faults: Mutex::new(FaultQueue::default()),
-            rate_limiter: Mutex::new(None),
+            rate_limiter: Mutex::new(config.rate_limit.map(RateLimiter::new)),
             requests: Mutex::new(VecDeque::new()),
             latency_nanos: AtomicU64::new(0),
             saved_sftp_keys: config.saved_sftp_keys.clone(),
@@ -86,17 +86,19 @@ impl Shared {
         lock(&self.faults).take()
     }
 
-    /// Sets (or with `None` lifts) the per-endpoint rate limit, with full buckets.
+    /// Sets (or with `None` lifts) the per-endpoint rate limit. Either way the buckets
+    /// start again full: a new limit is measured from the moment it is set.
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         *lock(&self.rate_limiter) = limit.map(RateLimiter::new);
     }
 
-    /// Takes a token for a request to `method path`; when its endpoint has none left, how
-    /// long until the next and the limit in force.
+    /// Takes a token for a request to `method path` (see [`rate_limit::endpoint`] for
+    /// the key); when its endpoint has none left, how long until the next and the limit in
+    /// force. `None` also when no limit is set.
     pub fn take_rate_token(&self, method: &str, path: &str) -> Option<(Duration, RateLimit)> {
         let mut limiter = lock(&self.rate_limiter);
         let limiter = limiter.as_mut()?;
-        let endpoint = crate::http::rate_limit::endpoint(method, path);
+        let endpoint = rate_limit::endpoint(method, path);
         limiter
             .take(endpoint, std::time::Instant::now())
             .err()

@@ -51,9 +51,14 @@ impl EmulatorHandle {
         self.app.push_fault(fault);
     }
 
-    /// Limits every endpoint (method and route) to `limit`, answering requests beyond it
-    /// with Cordial's 429 and a `Retry-After` of the seconds until the endpoint's next
-    /// token; `None` lifts the limit.
+    /// Limits every endpoint (method and route, e.g. `PUT /v2/contacts/{id}`, one bucket
+    /// for all contacts) to `limit`: a token bucket per endpoint, `burst` deep, refilled
+    /// continuously at `requests_per_second` and full when set. A request finding its
+    /// bucket empty gets Cordial's 429 (as [`Fault::RateLimited`], after any queued fault
+    /// and before authentication) with `Retry-After` the seconds until the next token,
+    /// rounded up, and `X-Rate-Limit-Limit` the burst; the request log shows it with
+    /// `fault_status: Some(429)`. `None` lifts the limit and drops the buckets, so a later
+    /// limit starts full again.
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         self.app.set_rate_limit(limit);
     }

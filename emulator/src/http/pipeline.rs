@@ -63,11 +63,15 @@ pub async fn pipeline(State(app): State<App>, request: Request, next: Next) -> R
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
 
+    // A queued fault answers first and then the request takes no token: the fault stands
+    // for Cordial refusing it, so it must not also count against the endpoint's allowance.
     let refusal = app.take_fault().map(|f| f.response()).or_else(|| {
         app.take_rate_token(parts.method.as_str(), parts.uri.path())
             .map(|(wait, limit)| {
+                // Whole seconds, as Cordial sends them: rounded up, so that a client that
+                // waits as told finds the token there, and never 0, which reads as "now".
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-                too_many_requests(seconds, u64::from(limit.burst))
+                too_many_requests(seconds, u64::from(limit.depth()))
             })
     });
     app.record(RecordedRequest {
