@@ -4,9 +4,13 @@
 //!
 //! - CPU-bound: the emulator answers at once.
 //! - Latency-bound: the emulator adds 50 ms to every response, like a WAN round trip; at
-//!   the default settings (8 component calls, at most 32 requests in flight) and at 64
-//!   requests in flight, against the naive baseline of one sequential request per event
+//!   the default settings (8 component calls, at most 128 requests in flight) and at the
+//!   former default of 32, against the naive baseline of one sequential request per event
 //!   measured in the same run.
+//!
+//! - Rate-limited: the emulator allows 1,000 requests/s per endpoint; the host at its
+//!   defaults must learn the limit from Cordial's 429s and converge near it
+//!   (BENCH_LIMITED_EVENTS events, default 60000).
 //!
 //! Every contact gets an enter then an exit; afterwards no contact may still be in the list,
 //! which checks per-contact ordering. Events per run: BENCH_EVENTS (default 100000).
@@ -15,7 +19,7 @@ use cordial_e2e::cli::host_binary;
 use cordial_e2e::harness::components_dir;
 use cordial_e2e::load::{BATCH, POSTERS, out_of_order, post_enter_exit};
 use cordial_e2e::measure::{env_usize, peak_rss_mb, run_measuring_rss};
-use cordial_emulator::{EmulatorConfig, EmulatorHandle, Seed};
+use cordial_emulator::{EmulatorConfig, EmulatorHandle, RateLimit, Seed};
 use cordial_host::db::Db;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -171,6 +175,55 @@ fn backfill_peak_rss_mb(members: usize) -> anyhow::Result<f64> {
     Ok(peak)
 }
 
+/// The emulator allows ALLOWED requests/s per endpoint (a token bucket as deep as one
+/// second); the host at its defaults learns the limit from the 429s. Requests/s achieved
+/// against allowed, over the whole run and its second half, and 429s per minute.
+async fn rate_limited(emulator: &EmulatorHandle, base: &str, events: usize) -> anyhow::Result<()> {
+    const ALLOWED: f64 = 1_000.0;
+    emulator.set_rate_limit(Some(RateLimit {
+        requests_per_second: ALLOWED,
+        burst: ALLOWED as u32,
+    }));
+    let marker = Instant::now();
+    let figures = scenario(emulator, base, "limited", events, None).await?;
+    emulator.set_rate_limit(None);
+    let requests: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.received_at >= marker && r.path.starts_with("/v2/contacts"))
+        .collect();
+    let (Some(first), Some(last)) = (requests.first(), requests.last()) else {
+        anyhow::bail!("no requests reached the emulator");
+    };
+    let (start, end) = (first.received_at, last.received_at);
+    let rate = |from: Instant| {
+        let ok = requests
+            .iter()
+            .filter(|r| r.received_at >= from && r.fault_status.is_none())
+            .count();
+        ok as f64 / (end - from).as_secs_f64().max(1e-9)
+    };
+    let half = start + (end - start) / 2;
+    let refused = requests
+        .iter()
+        .filter(|r| r.fault_status == Some(429))
+        .count();
+    let minutes = (end - start).as_secs_f64() / 60.0;
+    report(
+        &format!("rate-limited to {ALLOWED:.0} req/s, defaults"),
+        &figures,
+    );
+    println!(
+        "  achieved {:.0} req/s = {:.2} of allowed (second half {:.0} req/s = {:.2}); {refused} 429s = {:.1} per minute",
+        rate(start),
+        rate(start) / ALLOWED,
+        rate(half),
+        rate(half) / ALLOWED,
+        refused as f64 / minutes
+    );
+    Ok(())
+}
+
 fn report(label: &str, f: &Figures) {
     println!(
         "  {label:<40} {:>7} events in {:>6.1} s = {:>6.0} events/s | host overhead/call {:>4} µs | in-call work/event {:>4} µs | host peak RSS {:>4.0} MiB | out of order: {}",
@@ -206,15 +259,17 @@ fn main() -> anyhow::Result<()> {
         handle.set_latency(Duration::from_millis(50));
         let baseline = naive_baseline(&base, 100).await?;
         println!("  {:<44} {baseline:>7.1} events/s (one sequential request per event, 100 events)", "naive baseline, 50 ms latency");
-        let default = scenario(&handle, &base, "slow32", big, None).await?;
-        report("50 ms latency, default (32 in flight)", &default);
-        let wide = scenario(&handle, &base, "slow64", big, Some(64)).await?;
-        report("50 ms latency, 64 in flight", &wide);
+        let default = scenario(&handle, &base, "slow128", big, None).await?;
+        report("50 ms latency, default (128 in flight)", &default);
+        let narrow = scenario(&handle, &base, "slow32", big, Some(32)).await?;
+        report("50 ms latency, 32 in flight", &narrow);
         println!(
-            "  speed-up over the naive baseline: {:.1}× at the default settings, {:.1}× at 64 in flight",
+            "  speed-up over the naive baseline: {:.1}× at the default settings, {:.1}× at 32 in flight",
             default.events as f64 / default.seconds / baseline,
-            wide.events as f64 / wide.seconds / baseline
+            narrow.events as f64 / narrow.seconds / baseline
         );
+        handle.set_latency(Duration::ZERO);
+        rate_limited(&handle, &base, env_usize("BENCH_LIMITED_EVENTS", 60_000)).await?;
         emulator.shutdown().await;
 
         let small = backfill_peak_rss_mb(big)?;

@@ -56,12 +56,18 @@ async fn a_component_is_compiled_once_then_loaded_compiled_until_it_changes() {
     let config = h.config_file(&job(&component));
 
     let first = check(&config).await;
-    assert!(first.contains(COMPILED) && !first.contains(LOADED), "{first}");
+    assert!(
+        first.contains(COMPILED) && !first.contains(LOADED),
+        "{first}"
+    );
     let copies = compiled_copies(&h);
     assert_eq!(copies.len(), 1, "{copies:?}");
 
     let second = check(&config).await;
-    assert!(second.contains(LOADED) && !second.contains(COMPILED), "{second}");
+    assert!(
+        second.contains(LOADED) && !second.contains(COMPILED),
+        "{second}"
+    );
     assert_eq!(compiled_copies(&h), copies);
 
     let mut changed = std::fs::read(&component).unwrap();
@@ -93,5 +99,8 @@ async fn a_damaged_compiled_copy_is_compiled_again_and_replaced() {
         damaged.contains("cannot be used") && damaged.contains(COMPILED),
         "{damaged}"
     );
-    assert!(check(&config).await.contains(LOADED), "the copy was replaced");
+    assert!(
+        check(&config).await.contains(LOADED),
+        "the copy was replaced"
+    );
 }

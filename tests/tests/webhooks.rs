@@ -7,7 +7,7 @@ use cordial_e2e::http::post;
 use cordial_e2e::rate_limits;
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::Serving;
-use cordial_emulator::Fault;
+use cordial_emulator::{Fault, RateLimit};
 use std::time::Duration;
 
 const DRAIN: Duration = Duration::from_secs(30);
@@ -384,5 +384,70 @@ async fn a_422_is_dead_lettered_with_cordials_message_and_can_be_replayed() {
         counts.dead, 1,
         "replayed, and dead again since Cordial still refuses it"
     );
+    s.stop().await;
+}
+
+/// Cordial allows 20 requests a second (a token bucket one second deep) and the job may have
+/// 16 requests in flight. Without a pace, every second would open with a burst the bucket
+/// cannot take: a 429 for each request in flight beyond the bucket, again and again. The
+/// host learns the limit from the first 429s and paces the endpoint below it, so after the
+/// first burst 429s are rare; every event is still delivered, in order per contact.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_learns_cordials_rate_limit_and_stops_hitting_it() {
+    const ALLOWED: f64 = 20.0;
+    const IN_FLIGHT: usize = 16;
+    let h = Harness::start().await;
+    let s = Serving::start(
+        &h,
+        &vip(&format!(
+            "[job.delivery]\nconcurrency = 4\nbatch_size = 50\nmax_in_flight = {IN_FLIGHT}\n"
+        )),
+    )
+    .await;
+    warm_up(&s, "").await;
+    h.emulator.handle().set_rate_limit(Some(RateLimit {
+        requests_per_second: ALLOWED,
+        burst: ALLOWED as u32,
+    }));
+    let items: Vec<String> = (0..60u64)
+        .flat_map(|i| {
+            let email = format!("paced{i}@example.com");
+            [
+                default_payload(10 + 2 * i, &email, "enter", "vip_customers", ""),
+                default_payload(11 + 2 * i, &email, "exit", "vip_customers", ""),
+            ]
+        })
+        .collect();
+    let (status, _) = post(&s.hook("vip"), batch(&items), &[]).await;
+    assert_eq!(status, 202);
+    let counts = s.settled("vip", 121, Duration::from_secs(120)).await;
+    assert_eq!((counts.done, counts.dead), (121, 0));
+    let requests = h.emulator.handle().requests();
+    let refused: Vec<_> = requests
+        .iter()
+        .filter(|r| r.fault_status == Some(429))
+        .map(|r| r.received_at)
+        .collect();
+    let delivered = requests.iter().filter(|r| r.fault_status.is_none()).count();
+    assert!(delivered >= 120, "{delivered}");
+    // The first burst may be refused whole; after it, a paced job meets fewer 429s in the
+    // whole run than one unpaced second brings (up to IN_FLIGHT; 40 in all when the pace
+    // was switched off). Paced, it meets about one per cut while it converges.
+    let after_first_burst = refused
+        .iter()
+        .filter(|t| **t > refused[0] + Duration::from_millis(500))
+        .count();
+    assert!(
+        after_first_burst < IN_FLIGHT,
+        "{after_first_burst} 429s after the first burst ({} in all, {delivered} requests delivered)",
+        refused.len()
+    );
+    rate_limits::assert_retry_after_held(&requests, Duration::from_secs(1), IN_FLIGHT - 1);
+    for i in 0..60 {
+        assert!(
+            h.lists(&format!("paced{i}@example.com")).is_empty(),
+            "paced{i} left last"
+        );
+    }
     s.stop().await;
 }

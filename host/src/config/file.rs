@@ -148,7 +148,7 @@ impl Default for DeliveryConfig {
             concurrency: 8,
             batch_size: 50,
             max_attempts: 10,
-            max_in_flight: 32,
+            max_in_flight: 128,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! set an `Authorization` header of its own.
 
 mod job_http;
+mod pace;
 mod password;
 mod traffic;
 mod wait;
@@ -73,6 +74,7 @@ impl WasiHttpHooks for CordialHttpPolicy {
             .headers_mut()
             .insert(AUTHORIZATION, self.job.authorization().clone());
         let (waited, traffic) = (self.waited.clone(), self.job.traffic());
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let password = self.job.sftp_password().cloned();
         if let Some(password) = password.filter(|_| request.method() == http::Method::POST) {
             // The job wrote a placeholder where Cordial needs the SFTP password; the small
@@ -81,7 +83,7 @@ impl WasiHttpHooks for CordialHttpPolicy {
                 let request = password::substitute(request, &password).await?;
                 let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
                 waited.begin();
-                let response = traffic.send(sent).await;
+                let response = traffic.send(&method, &path, sent).await;
                 waited.end();
                 response
             });
@@ -89,7 +91,7 @@ impl WasiHttpHooks for CordialHttpPolicy {
         let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
         Box::new(async move {
             waited.begin();
-            let response = traffic.send(sent).await;
+            let response = traffic.send(&method, &path, sent).await;
             waited.end();
             response
         })

@@ -1,6 +1,7 @@
-//! Per job, across all its calls: a cap on requests in flight, and a gate that a 429 from
-//! Cordial closes until its `Retry-After` has passed, so no call of the job sends anything
-//! new in the meantime, whichever call was told.
+//! Per job, across all its calls: a cap on requests in flight, a pace per Cordial endpoint
+//! learnt from its 429s (see [`super::pace`]), and a gate that a 429 from Cordial closes
+//! until its `Retry-After` has passed, so no call of the job sends anything new in the
+//! meantime, whichever call was told.
 //!
 //! The order matters. A request first waits for an in-flight permit and only then looks at
 //! the gate, so a request that queued behind the cap while a 429 arrived is held like any
@@ -8,7 +9,9 @@
 //! between the two. The only requests that can reach Cordial inside a `Retry-After` window
 //! are those already holding a permit when the 429 arrived: at most `max_in_flight - 1`.
 
+use super::pace::{Pace, endpoint};
 use cordial_jobs::cordial::retry_after_from;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::SemaphorePermit;
@@ -18,12 +21,17 @@ use wasmtime_wasi_http::WasiBody;
 pub struct JobTraffic {
     in_flight: tokio::sync::Semaphore,
     not_before: Mutex<Option<Instant>>,
+    /// Per endpoint ([`endpoint`]), the pace learnt from its 429s.
+    paces: Mutex<HashMap<String, Pace>>,
 }
 
-/// Leave to send one request: a permit under the cap, taken with the gate open.
+/// Leave to send one request: a permit under the cap, taken in its turn of the endpoint's
+/// pace with the gate open.
 pub struct Cleared<'a> {
     traffic: &'a JobTraffic,
     _permit: SemaphorePermit<'a>,
+    endpoint: String,
+    sent_at: Instant,
 }
 
 impl JobTraffic {
@@ -31,15 +39,19 @@ impl JobTraffic {
         JobTraffic {
             in_flight: tokio::sync::Semaphore::new(max_in_flight),
             not_before: Mutex::new(None),
+            paces: Mutex::default(),
         }
     }
 
-    /// Sends through the cap and the gate, and closes the gate on a 429.
+    /// Sends a request of `method` to `path` through the cap, the endpoint's pace and the
+    /// gate; a 429 closes the gate and slows the pace.
     pub async fn send<T>(
         &self,
+        method: &http::Method,
+        path: &str,
         sent: impl Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, T)>>,
     ) -> wasmtime_wasi_http::Result<(http::Response<WasiBody>, T)> {
-        let cleared = self.clear().await;
+        let cleared = self.clear(endpoint(method, path)).await;
         let response = sent.await;
         if let Ok((r, _)) = &response {
             cleared.answered(r.status(), r.headers());
@@ -47,18 +59,36 @@ impl JobTraffic {
         response
     }
 
-    /// Waits for a permit, then, holding it, for the gate to be open.
-    pub async fn clear(&self) -> Cleared<'_> {
+    /// Waits for a permit, then, holding it, for the request's turn at its endpoint's pace
+    /// and for the gate to be open.
+    pub async fn clear(&self, endpoint: String) -> Cleared<'_> {
         let permit = self
             .in_flight
             .acquire()
             .await
             .expect("the in-flight semaphore is never closed");
+        let slot = self
+            .lock_paces()
+            .entry(endpoint.clone())
+            .or_insert_with(|| Pace::new(Instant::now()))
+            .book(Instant::now());
+        tokio::time::sleep_until(slot).await;
         self.gate().await;
         Cleared {
             traffic: self,
             _permit: permit,
+            endpoint,
+            sent_at: Instant::now(),
         }
+    }
+
+    /// The requests per second `endpoint` is paced at, once Cordial has refused some.
+    pub fn pace_of(&self, endpoint: &str) -> Option<f64> {
+        self.lock_paces().get(endpoint).and_then(Pace::rate)
+    }
+
+    fn lock_paces(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pace>> {
+        self.paces.lock().expect("pace mutex poisoned")
     }
 
     /// Waits until the gate is open.
@@ -83,11 +113,17 @@ impl JobTraffic {
 }
 
 impl Cleared<'_> {
-    /// Records Cordial's answer, closing the gate on a 429 while the permit is still held;
-    /// the permit is released when this returns.
+    /// Records Cordial's answer, closing the gate and slowing the endpoint's pace on a 429
+    /// while the permit is still held; the permit is released when this returns.
     pub fn answered(self, status: http::StatusCode, headers: &http::HeaderMap) {
+        let now = Instant::now();
+        let mut paces = self.traffic.lock_paces();
+        let pace = paces.get_mut(&self.endpoint).expect("booked in clear");
         if status == http::StatusCode::TOO_MANY_REQUESTS {
             self.traffic.close_for(retry_after(headers));
+            pace.refused(self.sent_at, now);
+        } else if status.is_success() {
+            pace.succeeded(now);
         }
     }
 }
@@ -135,14 +171,14 @@ mod tests {
     #[tokio::test]
     async fn requests_queued_behind_the_cap_are_held_by_a_429_that_arrives_meanwhile() {
         let traffic = Arc::new(JobTraffic::new(2));
-        let first = traffic.clear().await;
-        let second = traffic.clear().await;
+        let first = traffic.clear("POST /v2/contacts".into()).await;
+        let second = traffic.clear("POST /v2/contacts".into()).await;
         let (cleared_tx, mut cleared_rx) = tokio::sync::mpsc::unbounded_channel();
         let queued: Vec<_> = (0..5)
             .map(|_| {
                 let (traffic, cleared) = (traffic.clone(), cleared_tx.clone());
                 tokio::spawn(async move {
-                    let permit = traffic.clear().await;
+                    let permit = traffic.clear("POST /v2/contacts".into()).await;
                     cleared.send(Instant::now()).unwrap();
                     permit.answered(http::StatusCode::OK, &http::HeaderMap::new());
                 })
