@@ -48,12 +48,18 @@ fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
     section
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_component_is_compiled_once_then_loaded_compiled_until_it_changes() {
-    let h = Harness::start().await;
+/// A copy of the built Import Activity component, and a config whose job runs it.
+fn job_on_a_copy(h: &Harness) -> (PathBuf, PathBuf) {
     let component = h.dir.path().join("activity.wasm");
     std::fs::copy(components_dir().join("import_activity.wasm"), &component).unwrap();
     let config = h.config_file(&job(&component));
+    (component, config)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_is_compiled_once_then_loaded_compiled_until_it_changes() {
+    let h = Harness::start().await;
+    let (component, config) = job_on_a_copy(&h);
 
     let first = check(&config).await;
     assert!(
@@ -87,9 +93,7 @@ async fn a_component_is_compiled_once_then_loaded_compiled_until_it_changes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_compiled_copy_is_compiled_again_and_replaced() {
     let h = Harness::start().await;
-    let component = h.dir.path().join("activity.wasm");
-    std::fs::copy(components_dir().join("import_activity.wasm"), &component).unwrap();
-    let config = h.config_file(&job(&component));
+    let (_, config) = job_on_a_copy(&h);
     check(&config).await;
     let [copy] = compiled_copies(&h).try_into().unwrap();
     std::fs::write(&copy, b"\x7fELF not really").unwrap();

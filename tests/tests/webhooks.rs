@@ -68,6 +68,20 @@ async fn enter_change_and_exit(
 
 /// Delivers an enter of warm@example.com (with `extra` user fields) before a test's events:
 /// the list exists and is remembered, so what the test injects next hits the upserts.
+/// `contacts` contacts (`<prefix><i>@example.com`), each entering then leaving the audience:
+/// the events in the default format, ids from 10.
+fn enter_then_exit(prefix: &str, contacts: u64) -> Vec<String> {
+    (0..contacts)
+        .flat_map(|i| {
+            let email = format!("{prefix}{i}@example.com");
+            [
+                default_payload(10 + 2 * i, &email, "enter", "vip_customers", ""),
+                default_payload(11 + 2 * i, &email, "exit", "vip_customers", ""),
+            ]
+        })
+        .collect()
+}
+
 async fn warm_up(s: &Serving, extra: &str) {
     let warm = default_payload(1, "warm@example.com", "enter", "vip_customers", extra);
     let (status, _) = post(&s.hook("vip"), warm, &[]).await;
@@ -312,15 +326,7 @@ async fn requests_queued_behind_the_cap_wait_out_every_retry_after() {
         count: 5,
     });
     // 150 contacts, each entering then leaving: 300 events in one batch.
-    let items: Vec<String> = (0..150u64)
-        .flat_map(|i| {
-            let email = format!("q{i}@example.com");
-            [
-                default_payload(10 + 2 * i, &email, "enter", "vip_customers", ""),
-                default_payload(11 + 2 * i, &email, "exit", "vip_customers", ""),
-            ]
-        })
-        .collect();
+    let items = enter_then_exit("q", 150);
     let (status, _) = post(&s.hook("vip"), batch(&items), &[]).await;
     assert_eq!(status, 202);
     let counts = s.drained("vip", Duration::from_secs(60)).await;
@@ -409,15 +415,7 @@ async fn the_host_learns_cordials_rate_limit_and_stops_hitting_it() {
         requests_per_second: ALLOWED,
         burst: ALLOWED as u32,
     }));
-    let items: Vec<String> = (0..60u64)
-        .flat_map(|i| {
-            let email = format!("paced{i}@example.com");
-            [
-                default_payload(10 + 2 * i, &email, "enter", "vip_customers", ""),
-                default_payload(11 + 2 * i, &email, "exit", "vip_customers", ""),
-            ]
-        })
-        .collect();
+    let items = enter_then_exit("paced", 60);
     let (status, _) = post(&s.hook("vip"), batch(&items), &[]).await;
     assert_eq!(status, 202);
     let counts = s.settled("vip", 121, Duration::from_secs(120)).await;
