@@ -1,6 +1,7 @@
 //! A job's HTTP policy, prepared once per job: its allowed origin, the `Authorization`
-//! header, and its traffic controls. A call only clones the `Arc`.
+//! header, its traffic controls and its pool of connections. A call only clones the `Arc`.
 
+use super::connections::Connections;
 use super::traffic::JobTraffic;
 use crate::config::Secret;
 use base64::Engine as _;
@@ -13,6 +14,7 @@ pub struct JobHttp {
     authority: String,
     authorization: HeaderValue,
     traffic: Arc<JobTraffic>,
+    connections: Arc<Connections>,
     /// Substituted for `{{sftp.password}}` in request bodies bound for Cordial.
     sftp_password: Option<Secret>,
 }
@@ -43,6 +45,7 @@ impl JobHttp {
             scheme,
             authorization,
             traffic: Arc::new(JobTraffic::new(max_in_flight)),
+            connections: Arc::new(Connections::new()),
             sftp_password: None,
         })
     }
@@ -51,6 +54,11 @@ impl JobHttp {
     pub fn with_sftp_password(mut self, password: Option<Secret>) -> JobHttp {
         self.sftp_password = password;
         self
+    }
+
+    /// The job's pooled connections to Cordial.
+    pub fn connections(&self) -> Arc<Connections> {
+        self.connections.clone()
     }
 
     pub fn sftp_password(&self) -> Option<&Secret> {

@@ -2,6 +2,7 @@
 //! the host. Everything else is denied and logged; the job never sees the key and cannot
 //! set an `Authorization` header of its own.
 
+mod connections;
 mod job_http;
 mod pace;
 mod password;
@@ -57,7 +58,9 @@ impl WasiHttpHooks for CordialHttpPolicy {
         &mut self,
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+        // What would report a failure of the request body to the guest; the default sender
+        // drops it too.
+        _body_done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> ResponseFuture {
         if !self.job.allows(request.uri()) {
             let uri = request.uri();
@@ -76,19 +79,20 @@ impl WasiHttpHooks for CordialHttpPolicy {
         let (waited, traffic) = (self.waited.clone(), self.job.traffic());
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let password = self.job.sftp_password().cloned();
+        let connections = self.job.connections();
         if let Some(password) = password.filter(|_| request.method() == http::Method::POST) {
             // The job wrote a placeholder where Cordial needs the SFTP password; the small
             // JSON body is read whole and the placeholder replaced on its way out.
             return Box::new(async move {
                 let request = password::substitute(request, &password).await?;
-                let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
+                let sent = connections.send(request, options);
                 waited.begin();
                 let response = traffic.send(&method, &path, sent).await;
                 waited.end();
                 response
             });
         }
-        let sent = Box::into_pin(DefaultSend.send_request(request, options, fut));
+        let sent = async move { connections.send(request, options).await };
         Box::new(async move {
             waited.begin();
             let response = traffic.send(&method, &path, sent).await;
@@ -97,7 +101,3 @@ impl WasiHttpHooks for CordialHttpPolicy {
         })
     }
 }
-
-/// wasmtime-wasi-http's own sender (hyper, rustls with the webpki roots).
-struct DefaultSend;
-impl WasiHttpHooks for DefaultSend {}
