@@ -96,7 +96,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().expect("cache paths have a folder");
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("creating the component cache {}: {e}", dir.display()))?;
-    let temporary = path.with_extension(format!("part-{}", std::process::id()));
+    // Unique per process and per write, so two writers of one path never share a file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("part-{}-{write}", std::process::id()));
     std::fs::write(&temporary, bytes)
         .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))

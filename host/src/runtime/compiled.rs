@@ -10,7 +10,7 @@
 
 use crate::artifact::cache::{Cache, sha256, write_atomically};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -75,15 +75,16 @@ fn file_name(engine: &Engine, bytes: &[u8]) -> String {
     )
 }
 
-/// Writes the compiled copy at `path`, then removes the folder's older copies.
-fn keep(component: &Component, folder: &Path, path: &PathBuf) -> anyhow::Result<()> {
+/// Writes the compiled copy at `path`, then removes the folder's older copies (not the
+/// files another writer is still writing).
+fn keep(component: &Component, folder: &Path, path: &Path) -> anyhow::Result<()> {
     let compiled = component
         .serialize()
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     write_atomically(path, &compiled)?;
     for entry in std::fs::read_dir(folder)? {
         let older = entry?.path();
-        if &older != path {
+        if older != path && older.extension().is_some_and(|e| e == "cwasm") {
             std::fs::remove_file(&older)
                 .map_err(|e| anyhow::anyhow!("removing {}: {e}", older.display()))?;
         }
