@@ -78,24 +78,21 @@ impl WasiHttpHooks for CordialHttpPolicy {
             .insert(AUTHORIZATION, self.job.authorization().clone());
         let (waited, traffic) = (self.waited.clone(), self.job.traffic());
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-        let password = self.job.sftp_password().cloned();
+        // The job writes a placeholder where Cordial needs the SFTP password; a POST's
+        // small JSON body is read whole and the placeholder replaced on its way out.
+        let password = (request.method() == http::Method::POST)
+            .then(|| self.job.sftp_password().cloned())
+            .flatten();
         let connections = self.job.connections();
-        if let Some(password) = password.filter(|_| request.method() == http::Method::POST) {
-            // The job wrote a placeholder where Cordial needs the SFTP password; the small
-            // JSON body is read whole and the placeholder replaced on its way out.
-            return Box::new(async move {
-                let request = password::substitute(request, &password).await?;
-                let sent = connections.send(request, options);
-                waited.begin();
-                let response = traffic.send(&method, &path, sent).await;
-                waited.end();
-                response
-            });
-        }
-        let sent = async move { connections.send(request, options).await };
         Box::new(async move {
+            let request = match password {
+                Some(password) => password::substitute(request, &password).await?,
+                None => request,
+            };
             waited.begin();
-            let response = traffic.send(&method, &path, sent).await;
+            let response = traffic
+                .send(&method, &path, connections.send(request, options))
+                .await;
             waited.end();
             response
         })

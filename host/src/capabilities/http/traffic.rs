@@ -72,7 +72,10 @@ impl JobTraffic {
             .entry(endpoint.clone())
             .or_insert_with(|| Pace::new(Instant::now()))
             .book(Instant::now());
-        tokio::time::sleep_until(slot).await;
+        // Until Cordial has refused the endpoint its slot is now: no timer on that path.
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot).await;
+        }
         self.gate().await;
         Cleared {
             traffic: self,
