@@ -12,3 +12,4 @@ pub mod queue;
 pub mod runtime;
 pub mod scheduler;
 pub mod sinks;
+pub mod tls;

@@ -20,8 +20,10 @@ enum Command {
     Check { config: PathBuf },
     /// Runs a scheduled job once, now.
     Run { config: PathBuf, job: String },
-    /// Receives the platform's audience-trigger webhooks (`POST /hooks/<job>`) and experience
-    /// submissions (`POST /capture/<job>`) and delivers them, until interrupted.
+    /// Receives the platform's audience-trigger webhooks (`POST /hooks/<job>`), experience
+    /// submissions (`POST /capture/<job>`) and Cordial's activity pushes
+    /// (`POST /cordial-events/<job>`), delivers them and forwards the streams, until
+    /// interrupted.
     Serve { config: PathBuf },
     /// Streams a file of current audience members (NDJSON or CSV) through a real-time job as
     /// `enter` events ("Existing Users"), with progress, and delivers them.
@@ -43,8 +45,17 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         tail: u32,
     },
-    /// Lists the records a scheduled job set aside as malformed, with file, line and reason.
+    /// Lists the records a scheduled job set aside as malformed, with file, line and reason
+    /// (`platform` for the records the platform refused).
     Quarantine { config: PathBuf, job: String },
+    /// Sends the streams' records the platform has not acknowledged yet to it now
+    /// (`[host.platform]`), then shows each stream's counts.
+    Forward {
+        config: PathBuf,
+        /// How long to wait out a platform that answers 429 or 5xx before giving up.
+        #[arg(long, default_value_t = 600)]
+        wait_secs: u64,
+    },
     /// Shows or replays the dead letters of a queued job (real-time events, capture submissions).
     Dlq {
         #[command(subcommand)]
@@ -119,6 +130,9 @@ fn main() -> ExitCode {
                 tail,
             } => commands::stream::tail(&config, &stream, tail),
             Command::Quarantine { config, job } => commands::stream::quarantine(&config, &job),
+            Command::Forward { config, wait_secs } => {
+                commands::forward::run(&config, std::time::Duration::from_secs(wait_secs)).await
+            }
             Command::Dlq { action } => match action {
                 DlqAction::List { config, job } => commands::dlq::list(&config, &job),
                 DlqAction::Retry { config, job, ids } => commands::dlq::retry(&config, &job, &ids),

@@ -1,11 +1,14 @@
-//! Reading what the platform and the experiences send to an event-driven job: the checks and
-//! the answers every runtime gives alike (the bundled host's `/hooks` and `/capture` routes,
-//! the Spin entries). Storing what was read is the runtime's business.
+//! Reading what the platform, the experiences and Cordial send to an event-driven job: the
+//! checks and the answers every runtime gives alike (the bundled host's `/hooks`, `/capture`
+//! and `/cordial-events` routes, the Spin entries). Storing what was read is the runtime's
+//! business.
 
+mod activity;
 mod audience;
 mod secret;
 mod submissions;
 
+pub use activity::{BadPush, activity_records};
 pub use audience::{AudienceItem, audience_items, member_item};
 pub use secret::{SECRET_ADVICE, presented};
 pub use submissions::{SubmissionItem, submission_items};
@@ -22,6 +25,13 @@ pub struct BodyLimit {
 pub const HOOKS_LIMIT: BodyLimit = BodyLimit {
     max_bytes: 32 << 20,
     advice: "send smaller batches",
+};
+
+/// Cordial's webhook pushes of contact activity (batched mode sends up to the account's
+/// configured maximum payload size).
+pub const EVENTS_LIMIT: BodyLimit = BodyLimit {
+    max_bytes: 16 << 20,
+    advice: "lower the maximum payload size of the webhook in Cordial",
 };
 
 /// Experience submissions.

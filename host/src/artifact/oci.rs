@@ -35,7 +35,7 @@ pub fn reference(text: &str) -> anyhow::Result<Reference> {
 /// A client for `reference`'s registry. Registries on loopback are spoken to over plain
 /// HTTP (as Docker does); every other registry over HTTPS.
 fn client(reference: &Reference) -> Client {
-    install_crypto();
+    crate::tls::install_ring();
     let registry = reference.resolve_registry().to_owned();
     let host = registry
         .rsplit_once(':')
@@ -54,16 +54,6 @@ fn client(reference: &Reference) -> Client {
         protocol,
         ..ClientConfig::default()
     })
-}
-
-/// TLS uses rustls with the `ring` provider (no C toolchain beyond what `ring` needs, no
-/// system OpenSSL).
-fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one already; either serves.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 /// Registry credentials from `CORDIAL_REGISTRY_USERNAME` and `CORDIAL_REGISTRY_PASSWORD`

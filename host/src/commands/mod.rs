@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod check;
 pub mod describe;
 pub mod dlq;
+pub mod forward;
 pub mod package;
 pub mod run;
 pub mod serve;

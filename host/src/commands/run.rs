@@ -19,6 +19,7 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config, store.clone())?;
     let outcome = runtime.run(&job, &CallContext::now()).await?;
     crate::sinks::after_run(runtime.config(), &store);
+    crate::sinks::platform::after_run(runtime.config(), &store).await;
     Ok(print_outcome(&job.name, outcome))
 }
 

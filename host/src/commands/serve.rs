@@ -1,15 +1,18 @@
 //! `cordial-host serve <config>`: receives the platform's webhooks and experience
-//! submissions, works off the queue of every real-time and capture job, keeps the bulk jobs'
-//! members, and runs the scheduled jobs on their schedules, until interrupted.
+//! submissions and Cordial's activity pushes, works off the queue of every real-time and
+//! capture job, keeps the bulk jobs' members, runs the scheduled jobs on their schedules, and
+//! forwards the streams to the platform, until interrupted.
 
 use crate::config::{HostConfig, JobConfig};
 use crate::db::Db;
 use crate::ingress::{self, Ingress};
 use crate::queue::{ItemKind, Workers};
 use crate::runtime::Runtime;
+use crate::sinks::platform::Forwarder;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
@@ -33,7 +36,21 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let _lock = crate::db::FileLock::delivery(&config.store)?;
     let store = Db::open(&config.store)?;
-    let endpoints = ingress::endpoints(&config.jobs)?;
+    // Pushes stored by the ingress wake the forwarder at once.
+    let streams_written = Arc::new(Notify::new());
+    let endpoints = ingress::endpoints(&config.jobs, &streams_written)?;
+    let forwarder = match &config.platform {
+        None => None,
+        Some(platform) => Some((
+            Forwarder::new(platform, store.clone())?,
+            crate::db::FileLock::forwarding(&config.store)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "another cordial-host is forwarding {} to the platform; stop it first",
+                    config.store.display()
+                )
+            })?,
+        )),
+    };
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
     let (stop_schedules, schedules_stopped) = tokio::sync::watch::channel(false);
     let mut scheduled = Vec::new();
@@ -51,6 +68,13 @@ pub async fn serve(
             schedules_stopped.clone(),
         )));
     }
+    let forwarding = forwarder.map(|(forwarder, lock)| {
+        let (wake, stop) = (streams_written.clone(), schedules_stopped.clone());
+        tokio::spawn(async move {
+            forwarder.serve(wake, stop).await;
+            drop(lock);
+        })
+    });
     let mut queues = Vec::new();
     for endpoint in endpoints.values() {
         check_settings(&runtime, &endpoint.job).await?;
@@ -70,14 +94,14 @@ pub async fn serve(
         endpoints,
     }));
     tracing::info!(
-        "listening on http://{addr}/hooks/<job> (webhooks) and http://{addr}/capture/<job> (experience submissions)",
+        "listening on http://{addr}/hooks/<job> (webhooks), http://{addr}/capture/<job> (experience submissions) and http://{addr}/cordial-events/<job> (Cordial's activity pushes)",
         addr = listener.local_addr()?
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     let _ = stop_schedules.send(true);
-    for task in scheduled {
+    for task in scheduled.into_iter().chain(forwarding) {
         let _ = task.await;
     }
     for queue in queues {

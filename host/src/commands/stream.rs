@@ -1,5 +1,5 @@
 //! `cordial-host stream <config> <stream> [--tail N]` and `cordial-host quarantine <config>
-//! <job>`: what the scheduled jobs stored, and what they set aside.
+//! <job>`: what the scheduled jobs stored, and what they (or the platform) set aside.
 
 use crate::db::Db;
 use std::path::Path;
@@ -21,14 +21,20 @@ pub fn tail(path: &Path, stream: &str, tail: u32) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists a job's quarantined records with file, line and reason.
+/// Lists a job's quarantined records with file, line and reason; `platform` lists the
+/// records the platform refused (file `platform`, line the record's id in the store).
 pub fn quarantine(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
-    let job = super::find_job(&config, job_name)?;
+    let (owner, what) = if job_name == "platform" && config.job(job_name).is_none() {
+        (crate::db::PLATFORM.to_owned(), "the platform refused".to_owned())
+    } else {
+        let job = super::find_job(&config, job_name)?;
+        (job.name.clone(), format!("job `{}` quarantined", job.name))
+    };
     let store = Db::open(&config.store)?;
-    let entries = store.quarantined(&job.name)?;
+    let entries = store.quarantined(&owner)?;
     if entries.is_empty() {
-        println!("job `{}` has quarantined nothing", job.name);
+        println!("{what} nothing");
         return Ok(ExitCode::SUCCESS);
     }
     for e in &entries {

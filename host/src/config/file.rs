@@ -5,6 +5,7 @@ use super::limits::{Limits, LimitsOverride};
 use super::secret::SecretSource;
 use super::toml_json::to_json;
 use crate::artifact::ComponentSource;
+use crate::sinks::platform::PlatformConfig;
 use cordial_jobs::settings::JobKind;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub struct HostConfig {
     pub jobs: Vec<JobConfig>,
     /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
     pub stream_ndjson_dir: Option<PathBuf>,
+    /// When set, streams are forwarded to the platform's collect API.
+    pub platform: Option<PlatformConfig>,
 }
 
 impl HostConfig {
@@ -43,6 +46,7 @@ impl HostConfig {
             auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
             jobs,
             stream_ndjson_dir: None,
+            platform: None,
         }
     }
 
@@ -187,6 +191,7 @@ struct RawHost {
     stream_ndjson_dir: Option<PathBuf>,
     #[serde(default)]
     limits: LimitsOverride,
+    platform: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +257,18 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             RawHost::default()
         }),
     };
+    let platform = host
+        .platform
+        .as_ref()
+        .and_then(|value| match PlatformConfig::from_toml(value) {
+            Ok(platform) => Some(platform),
+            Err(messages) => {
+                messages
+                    .into_iter()
+                    .for_each(|m| problem("[host.platform]", m));
+                None
+            }
+        });
     let limits = Limits::default().with(host.limits);
     if let Some(why) = limits.check() {
         problem("[host.limits]", why);
@@ -428,6 +445,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             auths,
             jobs,
             stream_ndjson_dir: host.stream_ndjson_dir,
+            platform,
         })
     } else {
         Err(problems)

@@ -1,7 +1,8 @@
 //! OS file locks next to the database, released when the process ends (even by SIGKILL):
 //! one delivering process per database (two would hand one contact's events to two workers
 //! and lose the ordering), and one run of a scheduled job at a time across processes
-//! (`serve`'s scheduler and a `cordial-host run`).
+//! (`serve`'s scheduler and a `cordial-host run`), and one process forwarding a database's
+//! streams to the platform.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,13 @@ impl FileLock {
                 path.display()
             )
         })
+    }
+
+    /// Takes the forwarding lock of the database at `db`: one process sends a store's streams
+    /// to the platform at a time (two would send the same batches). `None` when another
+    /// holds it.
+    pub fn forwarding(db: &Path) -> anyhow::Result<Option<FileLock>> {
+        Self::take(&beside(db, ".forward.lock"))
     }
 
     /// Takes `job`'s run lock, or says that a run is already in progress.

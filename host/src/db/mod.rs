@@ -5,6 +5,7 @@
 //! "nothing is lost" rests on. One connection behind a mutex is plenty: every write is small.
 
 mod capture;
+mod forwarding;
 mod lock;
 mod members;
 mod queue;
@@ -12,6 +13,7 @@ mod schema;
 mod streams;
 
 pub use capture::{AuditRow, CaptureDecision};
+pub use forwarding::{Forwarding, PLATFORM};
 pub use lock::FileLock;
 pub use members::Member;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};

@@ -25,6 +25,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     super::streams::migrate(conn)?;
     conn.execute_batch(super::capture::SCHEMA)?;
     conn.execute_batch(super::queue::SCHEMA)?;
+    conn.execute_batch(super::forwarding::SCHEMA)?;
     move_into_queue(conn)
 }
 

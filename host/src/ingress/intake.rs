@@ -6,7 +6,8 @@ use super::route::Route;
 use super::submissions;
 use crate::config::JobConfig;
 use crate::db::{Db, NewEvent, NewItem};
-use cordial_jobs::settings::{CaptureSettings, ExportSettings};
+use cordial_jobs::activity::record::{RecordMapper, STREAM, StreamRecord};
+use cordial_jobs::settings::{CaptureSettings, ExportSettings, ImportActivitySettings};
 use serde_json::{Value, json};
 
 /// How a job's requests are read, with the job's settings.
@@ -15,6 +16,8 @@ pub enum Intake {
     Audience(ExportSettings),
     /// Experience submissions, each checked with the job's settings.
     Submissions(CaptureSettings),
+    /// Cordial's pushes of contact activity, mapped with the job's `extra_mapping`.
+    Activity(ImportActivitySettings),
 }
 
 /// A request's items, read and checked, ready to commit.
@@ -25,6 +28,8 @@ pub enum Accepted {
         ignored: usize,
     },
     Submissions(Vec<NewItem>),
+    /// Activity events as `cordial_activity` records, keyed by their `_id`.
+    Activity(Vec<StreamRecord>),
 }
 
 impl Intake {
@@ -35,6 +40,8 @@ impl Intake {
             Some(Intake::Audience(settings_of(job)?))
         } else if Route::Capture.takes(job.kind) {
             Some(Intake::Submissions(settings_of(job)?))
+        } else if Route::Events.takes(job.kind) {
+            Some(Intake::Activity(settings_of(job)?))
         } else {
             None
         })
@@ -57,6 +64,12 @@ impl Intake {
                 Ok(items) => Ok(Accepted::Submissions(items)),
                 Err(bad) => Err(json!({ "error": bad.message, "field": bad.field })),
             },
+            Intake::Activity(settings) => {
+                let mapper = RecordMapper::new(&settings.extra_mapping);
+                cordial_jobs::intake::activity_records(&mapper, body)
+                    .map(Accepted::Activity)
+                    .map_err(|bad| json!({ "error": bad.message, "path": bad.path }))
+            }
         }
     }
 }
@@ -66,6 +79,7 @@ impl Accepted {
         match self {
             Accepted::Events { events, .. } => events.is_empty(),
             Accepted::Submissions(items) => items.is_empty(),
+            Accepted::Activity(records) => records.is_empty(),
         }
     }
 
@@ -86,6 +100,11 @@ impl Accepted {
                     store.enqueue(&job.name, &items)?
                 };
                 json!({ "accepted": ids.len(), "submission_ids": ids })
+            }
+            Accepted::Activity(records) => {
+                let keyed: Vec<_> = records.into_iter().map(|r| (Some(r.key), r.json)).collect();
+                let stored = store.append_stream(STREAM, &keyed)?;
+                json!({ "accepted": stored.accepted, "duplicates": stored.duplicates })
             }
         })
     }

@@ -1,11 +1,12 @@
 //! The one way in for what the platform sends, on `cordial-host serve`'s port:
-//! `POST /hooks/<job>` (Audience Trigger webhooks, for the audience exports) and
-//! `POST /capture/<job>` (experience submissions, for capture jobs), with `GET /health` and
-//! `GET /metrics`.
+//! `POST /hooks/<job>` (Audience Trigger webhooks, for the audience exports),
+//! `POST /capture/<job>` (experience submissions, for capture jobs) and
+//! `POST /cordial-events/<job>` (Cordial's webhook pushes of contact activity, for Import
+//! Activity jobs), with `GET /health` and `GET /metrics`.
 //!
 //! A request is accepted whole or not at all: it is read and checked completely, its items
-//! are committed to the database in one transaction (the job's queue, or a bulk job's pending
-//! members), and only then does the sender get `202`. Anything wrong gets a JSON error that
+//! are committed to the database in one transaction (the job's queue, a bulk job's pending
+//! members, or the `cordial_activity` stream), and only then does the sender get `202`. Anything wrong gets a JSON error that
 //! names the problem; a database failure gets `503` so the sender retries instead of dropping
 //! what it sent.
 
@@ -38,7 +39,7 @@ pub struct Endpoint {
     pub job: JobConfig,
     secret: Option<Secret>,
     intake: Intake,
-    /// Wakes the job's queue workers once items are committed.
+    /// Wakes the job's queue workers (or the stream forwarder) once items are committed.
     pub wake: Arc<Notify>,
     pub metrics: Arc<QueueMetrics>,
 }
@@ -68,11 +69,21 @@ async fn metrics(State(ingress): State<Arc<Ingress>>) -> Response {
 
 /// The endpoints of every job that takes requests, with their settings and secrets read
 /// now, so a problem stops the start rather than every request.
-pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>> {
+///
+/// Requests that write a stream directly (Cordial's activity pushes) wake `streams_written`;
+/// the others wake their job's queue workers.
+pub fn endpoints(
+    jobs: &[JobConfig],
+    streams_written: &Arc<Notify>,
+) -> anyhow::Result<HashMap<String, Endpoint>> {
     let mut endpoints = HashMap::new();
     for job in jobs {
         let Some(intake) = Intake::of(job)? else {
             continue;
+        };
+        let wake = match intake {
+            Intake::Activity(_) => streams_written.clone(),
+            _ => Arc::new(Notify::new()),
         };
         let secret = match &job.webhook_secret {
             None => None,
@@ -88,7 +99,7 @@ pub fn endpoints(jobs: &[JobConfig]) -> anyhow::Result<HashMap<String, Endpoint>
                 job: job.clone(),
                 secret,
                 intake,
-                wake: Arc::new(Notify::new()),
+                wake,
                 metrics: Arc::default(),
             },
         );

@@ -1,4 +1,4 @@
-//! The one receive path of both routes: the job must take requests there, present its
+//! The one receive path of every route: the job must take requests there, present its
 //! secret and send a body within the limit; the body is read whole by the job's intake;
 //! its items are committed in one transaction; the job's workers are woken; and only then
 //! does the sender get its `202`.
@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// `POST /<route>/<job>`: `/hooks/<job>` or `/capture/<job>`.
+/// `POST /<route>/<job>`: `/hooks/<job>`, `/capture/<job>` or `/cordial-events/<job>`.
 pub async fn receive(
     State(ingress): State<Arc<Ingress>>,
     Path((route, job)): Path<(String, String)>,
@@ -35,6 +35,16 @@ pub async fn receive(
             .map(|e| e.job.name.as_str());
         return admit::unknown_job(route.jobs(), job, takers);
     };
+    if route.needs_secret() && endpoint.secret.is_none() {
+        return admit::error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "job `{job}` takes Cordial's pushes only with a shared secret: give it \
+                 [job.webhook] secret_env (or secret_file), and send the secret from Cordial \
+                 as an `Authorization: Bearer <secret>` or `X-Webhook-Secret` header"
+            ),
+        );
+    }
     let bytes = match admit::admit(endpoint.secret.as_ref(), headers, body, route.limit()).await {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,

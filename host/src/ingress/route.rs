@@ -1,4 +1,4 @@
-//! The two POST routes and what sets them apart: the jobs they take requests for and how
+//! The three POST routes and what sets them apart: the jobs they take requests for and how
 //! large a request may be.
 
 use crate::jobs::{Trigger, descriptor};
@@ -11,6 +11,9 @@ pub enum Route {
     Hooks,
     /// `POST /capture/<job>`: an experience's submissions.
     Capture,
+    /// `POST /cordial-events/<job>`: Cordial's webhook pushes of contact activity, for an
+    /// Import Activity job.
+    Events,
 }
 
 impl Route {
@@ -19,6 +22,7 @@ impl Route {
         match segment {
             "hooks" => Some(Route::Hooks),
             "capture" => Some(Route::Capture),
+            "cordial-events" => Some(Route::Events),
             _ => None,
         }
     }
@@ -29,7 +33,15 @@ impl Route {
         match self {
             Route::Hooks => descriptor.takes_audience_webhooks(),
             Route::Capture => descriptor.has(Trigger::Submissions),
+            Route::Events => kind == JobKind::ImportActivity,
         }
+    }
+
+    /// Whether a job must have a secret to take requests here. Cordial's pushes reach the
+    /// host from the internet and are stored straight into the stream, so they are never
+    /// taken unauthenticated.
+    pub fn needs_secret(self) -> bool {
+        self == Route::Events
     }
 
     /// How much it reads, and what to send instead of more.
@@ -37,6 +49,7 @@ impl Route {
         match self {
             Route::Hooks => intake::HOOKS_LIMIT,
             Route::Capture => intake::CAPTURE_LIMIT,
+            Route::Events => intake::EVENTS_LIMIT,
         }
     }
 
@@ -45,6 +58,7 @@ impl Route {
         match self {
             Route::Hooks => "audience-export",
             Route::Capture => "experience-capture",
+            Route::Events => "import-activity",
         }
     }
 
@@ -53,6 +67,7 @@ impl Route {
         match self {
             Route::Hooks => "events",
             Route::Capture => "submissions",
+            Route::Events => "activity events",
         }
     }
 }
@@ -74,5 +89,6 @@ mod tests {
             [JobKind::ExportRealtime, JobKind::ExportBulk]
         );
         assert_eq!(takers(Route::Capture), [JobKind::ExperienceCapture]);
+        assert_eq!(takers(Route::Events), [JobKind::ImportActivity]);
     }
 }

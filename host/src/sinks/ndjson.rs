@@ -1,4 +1,4 @@
-//! Mirrors of the streams outside SQLite: each stream appended to `<dir>/<stream>.ndjson`
+//! The NDJSON mirror: each stream appended to `<dir>/<stream>.ndjson`
 //! after every run, for tools that read files. SQLite stays the record of truth; a mirror's
 //! position is kept in the store after its lines are on disk (`fsync`), so a crash between
 //! the two can repeat lines in the file but never lose any.
@@ -40,20 +40,6 @@ pub fn mirror_ndjson(store: &Db, dir: &Path) -> anyhow::Result<u64> {
         }
     }
     Ok(written)
-}
-
-/// Runs the configured mirrors after a run; a failing mirror is logged, not fatal: the
-/// records are safe in the store and the next run catches up.
-pub fn after_run(config: &crate::config::HostConfig, store: &Db) {
-    if let Some(dir) = &config.stream_ndjson_dir {
-        match mirror_ndjson(store, dir) {
-            Ok(n) if n > 0 => {
-                tracing::info!(records = n, dir = %dir.display(), "streams mirrored to NDJSON")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("could not mirror the streams to NDJSON: {e:#}"),
-        }
-    }
 }
 
 #[cfg(test)]
