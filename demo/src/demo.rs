@@ -1,10 +1,11 @@
 //! The demo: the jobs end to end with no Cordial account. Starts the local
 //! Cordial emulator (with a week of contact activity) and a throwaway OpenSSH sshd on
 //! loopback, writes the embedded config next to a temporary store, checks it, runs Import
-//! Activity once (export → SFTP → the `cordial_activity` stream), exports three members in
-//! bulk (CSV over SFTP → Contact Imports), then serves the real-time export and posts a
-//! webhook batch of audience events to it, the way the platform would — real components in
-//! the real host, over real HTTP and SFTP.
+//! Activity once (export → SFTP → the `cordial_activity` stream → the platform stand-in's
+//! collect API), exports three members in bulk (CSV over SFTP → Contact Imports), then serves
+//! the real-time export and posts a webhook batch of audience events to it, the way the
+//! platform would, and two activity events the way Cordial's webhook pushes them — real
+//! components in the real host, over real HTTP and SFTP.
 
 use cordial_emulator::{EmulatorConfig, Seed};
 use cordial_host::commands::check::check_config;
@@ -16,6 +17,9 @@ use std::process::ExitCode;
 
 const DEMO_CONFIG: &str = include_str!("demo.toml");
 const API_KEY: &str = "demo-api-key";
+const PLATFORM_KEY: &str = "demo-platform-key";
+const PUSH_SECRET: &str = "demo-push-secret";
+const ACTIVITY: &str = "cordial_activity";
 
 pub async fn run() -> anyhow::Result<ExitCode> {
     let sshd = cordial_sftp::sshd::LocalSshd::start()
@@ -27,6 +31,11 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         ..EmulatorConfig::default()
     })
     .await?;
+    let platform = platform_standin::start(platform_standin::StandinConfig {
+        api_key: PLATFORM_KEY.into(),
+        ..Default::default()
+    })
+    .await?;
     let now = chrono::Utc::now();
     emulator
         .handle()
@@ -35,10 +44,23 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir)?;
     let key_file = dir.join("cordial-api-key");
     std::fs::write(&key_file, API_KEY)?;
+    let platform_key_file = dir.join("platform-api-key");
+    std::fs::write(&platform_key_file, PLATFORM_KEY)?;
+    let push_secret_file = dir.join("cordial-push-secret");
+    std::fs::write(&push_secret_file, PUSH_SECRET)?;
     let text = DEMO_CONFIG
         .replace("{store}", &dir.join("store.sqlite").display().to_string())
         .replace("{base_url}", &emulator.base_url())
         .replace("{key_file}", &key_file.display().to_string())
+        .replace("{platform_url}", &platform.base_url())
+        .replace(
+            "{platform_key_file}",
+            &platform_key_file.display().to_string(),
+        )
+        .replace(
+            "{push_secret_file}",
+            &push_secret_file.display().to_string(),
+        )
         .replace("{sftp_port}", &sshd.port().to_string())
         .replace("{sftp_user}", &sshd.user())
         .replace("{sftp_key}", &sshd.client_key().display().to_string())
@@ -54,6 +76,10 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         "▶ OpenSSH sshd on 127.0.0.1:{} (host key {})",
         sshd.port(),
         sshd.host_fingerprint()
+    );
+    println!(
+        "▶ platform stand-in (collect API) at {}",
+        platform.base_url()
     );
     println!("▶ config written to {}", config_path.display());
     let config = config::parse(&text).map_err(|p| anyhow::anyhow!("embedded config: {p:?}"))?;
@@ -79,9 +105,16 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         config_path.display()
     );
     let store = Db::open(&config.store)?;
-    for record in store.stream_tail("cordial_activity", 2)? {
+    for record in store.stream_tail(ACTIVITY, 2)? {
         println!("  {record}");
     }
+    println!("\n▶ cordial-host forward {}", config_path.display());
+    cordial_host::sinks::platform::after_run(&config, &store).await;
+    let imported = store.stream_count(ACTIVITY)? as usize;
+    println!(
+        "✓ the platform stand-in holds {} {ACTIVITY} record(s)",
+        platform.handle().records(ACTIVITY).len()
+    );
 
     println!(
         "\n▶ cordial-host backfill {} vip-bulk --members (3 members)",
@@ -125,7 +158,21 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         },
     ));
     println!("  POST {hook}  (3 audience events in the platform's default format, batched)");
-    println!("  ← {}", post_json(&hook, &sample_webhook()).await?);
+    println!("  ← {}", post_json(&hook, &sample_webhook(), None).await?);
+    let events = hook.replace("/hooks/vip-realtime", "/cordial-events/activity");
+    println!("  POST {events}  (2 activity events as Cordial's webhook pushes them)");
+    println!(
+        "  ← {}",
+        post_json(&events, &sample_push(now), Some(PUSH_SECRET)).await?
+    );
+    let forwarded = platform
+        .handle()
+        .wait_for_records(ACTIVITY, imported + 2, std::time::Duration::from_secs(60))
+        .await?;
+    println!(
+        "✓ pushed activity forwarded: the platform stand-in holds {} {ACTIVITY} record(s)",
+        forwarded.len()
+    );
     // The 202 came after the events were committed, so "nothing pending" means delivered.
     let counts = cordial_host::queue::drained(&store, "vip-realtime", |_| {}).await?;
     let _ = stop.send(());
@@ -160,14 +207,18 @@ async fn run_job(config: &HostConfig, name: &str) -> anyhow::Result<ExitCode> {
     ))
 }
 
-/// A minimal HTTP/1.1 JSON POST over a plain TCP socket: the demo plays the platform.
-async fn post_json(url: &str, body: &str) -> anyhow::Result<String> {
+/// A minimal HTTP/1.1 JSON POST over a plain TCP socket, with a bearer `secret` if given:
+/// the demo plays the platform and Cordial.
+async fn post_json(url: &str, body: &str, secret: Option<&str>) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("a local http URL");
     let (authority, path) = rest.split_once('/').expect("a path");
     let mut socket = tokio::net::TcpStream::connect(authority).await?;
+    let auth = secret
+        .map(|s| format!("Authorization: Bearer {s}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "POST /{path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /{path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
         body.len()
     );
     socket.write_all(request.as_bytes()).await?;
@@ -199,5 +250,21 @@ fn sample_webhook() -> String {
         ),
         event(2, "joe@example.com", "enter", r#","first_name":"Joe""#),
         event(3, "joe@example.com", "exit", "")
+    )
+}
+
+/// Two activity events as Cordial's webhook pushes them in batched mode: the contact, and the
+/// event with its action and time under the short names `a` and `ats`.
+fn sample_push(now: chrono::DateTime<chrono::Utc>) -> String {
+    let at = now.format("%Y-%m-%dT%H:%M:%S+0000");
+    let event = |id: &str, action: &str| {
+        format!(
+            r#"{{"contact":{{"cID":"6554e1d9a91e8e1f2c1c1a01","channels":{{"email":{{"address":"beth@example.com"}}}}}},"event":{{"_id":"{id}","a":"{action}","ats":"{at}","first":1,"mcID":"45:6554e1d9:d261122:1","message_name":"Welcome"}}}}"#
+        )
+    };
+    format!(
+        "[{},{}]",
+        event("6554e2a0b91e8e1f2c1c1b01", "open"),
+        event("6554e2a0b91e8e1f2c1c1b02", "click")
     )
 }

@@ -29,6 +29,27 @@ async fn the_demo_runs_end_to_end() {
         "{stdout}"
     );
     assert!(stdout.contains(r#"202 Accepted {"accepted":3"#), "{stdout}");
+    // Activity reaches the platform stand-in: what the run imported, then the two pushes.
+    let held = |prefix: &str| -> usize {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {stdout}"));
+        line[prefix.len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let after_run = held("✓ the platform stand-in holds ");
+    let after_pushes = held("✓ pushed activity forwarded: the platform stand-in holds ");
+    assert!(after_run > 0, "{stdout}");
+    assert_eq!(after_pushes, after_run + 2, "{stdout}");
+    assert!(
+        stdout.contains(r#"202 Accepted {"accepted":2"#),
+        "the pushes were taken: {stdout}"
+    );
     assert!(
         stdout.contains("✓ demo finished: 3 events delivered, 0 dead-lettered"),
         "{stdout}"

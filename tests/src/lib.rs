@@ -2,6 +2,7 @@
 //! against the emulator, and the ways a test drives them. The host's own command-line tests
 //! and its benchmarks use it too.
 
+pub mod activity;
 pub mod audience_events;
 pub mod capture;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod harness;
 pub mod http;
 pub mod load;
 pub mod measure;
+pub mod platform;
 pub mod rate_limits;
 pub mod realtime_job;
 pub mod redis;

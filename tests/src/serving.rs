@@ -46,6 +46,11 @@ impl Serving {
         format!("http://{}/capture/{job}", self.addr)
     }
 
+    /// The route Cordial pushes an Import Activity job's events to.
+    pub fn events(&self, job: &str) -> String {
+        format!("http://{}/cordial-events/{job}", self.addr)
+    }
+
     /// Waits until `job` has decided something and has nothing pending.
     pub async fn drained(&self, job: &str, limit: Duration) -> QueueCounts {
         wait_settled(&self.store, job, 1, limit).await

@@ -2,91 +2,16 @@
 //! writing files to a real OpenSSH sshd, and the `cordial_activity` stream in SQLite.
 
 use chrono::{DateTime, Duration, Utc};
+use cordial_e2e::activity::{Activity, STREAM, event, oid, stream_ids};
 use cordial_e2e::cli::{host, host_binary};
 use cordial_e2e::harness::Harness;
 use cordial_e2e::rate_limits;
-use cordial_e2e::sftp::{SAVED_KEY, harness_for, sftp_auth};
-use cordial_host::db::Db;
 use cordial_host::runtime::{CallContext, RunOutcome};
 use cordial_jobs::activity::export::{EXPORT_KEY, RESERVED_ACTIONS, WindowExport};
 use cordial_jobs::scheduled::Checkpoint;
 use cordial_sftp::sshd::LocalSshd;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeSet;
-
-const STREAM: &str = "cordial_activity";
-
-/// A real sshd, and an emulator that knows its client key and holds the test's events.
-struct Activity {
-    sshd: LocalSshd,
-    h: Harness,
-}
-
-impl Activity {
-    async fn start() -> Activity {
-        let sshd = LocalSshd::start().unwrap();
-        let h = harness_for(&sshd).await;
-        Activity { sshd, h }
-    }
-
-    /// An account holding `events`.
-    async fn with_events(events: Vec<Value>) -> Activity {
-        let a = Activity::start().await;
-        a.h.emulator.handle().add_events(events).unwrap();
-        a
-    }
-
-    /// The `activity` job exporting over SFTP with the saved key, with `extra` settings.
-    fn config(&self, extra: &str) -> String {
-        format!(
-            "{sftp}\n[[job]]\nname = \"activity\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
-             sftp_saved_key = \"{SAVED_KEY}\"\ncustom_actions = [\"custom-purchase\"]\n{extra}\n",
-            sftp = sftp_auth(&self.sshd),
-        )
-    }
-
-    /// One run of the job configured by `config`.
-    async fn run(&self, config: &str) -> RunOutcome {
-        self.h.run(config, "activity").await.unwrap()
-    }
-
-    /// The `_id`s of the stream's records.
-    fn stream_ids(&self) -> BTreeSet<String> {
-        stream_ids(&self.h.store())
-    }
-}
-
-/// A 24-hex ObjectId made from a short readable label, as Cordial's `_id`s are.
-fn oid(label: &str) -> String {
-    let hex: String = label.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{hex:0<24}")
-}
-
-fn event(label: &str, action: &str, time: DateTime<Utc>) -> Value {
-    let id = oid(label);
-    json!({
-        "_id": id, "cID": format!("c-{id}"), "action": action, "first": 1,
-        "time": time.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
-        "mcID": format!("45:abc:d261122:c-{id}:1"), "message_name": "Welcome",
-        "message_sent": time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        "email": format!("{id}@x.io"),
-    })
-}
-
-/// The `_id`s of the stream's records.
-fn stream_ids(store: &Db) -> BTreeSet<String> {
-    store
-        .stream_tail(STREAM, u32::MAX)
-        .unwrap()
-        .iter()
-        .map(|r| {
-            serde_json::from_str::<Value>(r).unwrap()["cr_system_event_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
 
 /// The `_id`s of the emulator's events the job should import from `[start, end)`.
 fn expected_ids(h: &Harness, start: DateTime<Utc>, end: DateTime<Utc>) -> BTreeSet<String> {

@@ -27,8 +27,9 @@ pub fn unknown_job<'a>(what: &str, job: &str, known: impl Iterator<Item = &'a st
     )
 }
 
-/// The job's secret, when it has one, must be presented; then the body is read whole, up to
-/// the route's limit.
+/// The job's secret, when it has one, must be presented; a body announced (`content-length`)
+/// over the route's limit is refused before any of it is read; then the body is read whole,
+/// up to the limit.
 pub async fn admit(
     expected: Option<&Secret>,
     headers: &HeaderMap,
@@ -42,6 +43,13 @@ pub async fn admit(
             StatusCode::UNAUTHORIZED,
             cordial_jobs::intake::SECRET_ADVICE,
         ));
+    }
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit.max_bytes) {
+        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, limit.refusal()));
     }
     axum::body::to_bytes(body, limit.max_bytes)
         .await
