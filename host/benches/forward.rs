@@ -33,11 +33,11 @@ const POSTERS: usize = 4;
 /// Activity record `i` as Import Activity writes it (about 330 bytes).
 fn record(i: usize) -> String {
     json!({
-        "cr_contact_id": format!("{i:024x}"), "cr_first": i % 3 == 0,
+        "cr_contact_id": format!("{i:024x}"), "cr_first": i.is_multiple_of(3),
         "cr_system_event_id": format!("e{i:023x}"),
         "cr_message_contact_id": format!("45:65a0:d261122:{i:024x}:1"),
         "cr_message_name": "Winter sale", "cr_message_sent_timestamp": "2026-12-01T09:00:00Z",
-        "cr_event_action": if i % 2 == 0 { "open" } else { "click" },
+        "cr_event_action": if i.is_multiple_of(2) { "open" } else { "click" },
         "cr_event_timestamp": "2026-12-01T10:00:00Z",
     })
     .to_string()

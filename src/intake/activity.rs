@@ -22,10 +22,7 @@ pub struct BadPush {
 
 /// Every event of the body as a stream record; or the first problem. Nothing is stored for a
 /// body with a problem, so the sender can fix and resend the whole of it.
-pub fn activity_records(
-    mapper: &RecordMapper,
-    body: &[u8],
-) -> Result<Vec<StreamRecord>, BadPush> {
+pub fn activity_records(mapper: &RecordMapper, body: &[u8]) -> Result<Vec<StreamRecord>, BadPush> {
     let value: Value = serde_json::from_slice(body).map_err(|e| BadPush {
         path: "(body)".into(),
         message: format!(
@@ -187,7 +184,10 @@ mod tests {
         assert!(message.contains("missing"), "{message}");
         let no_id = json!([push("e1"), push("e2"), {"event": {"cID": "c1"}}]);
         let (path, message) = bad(problem(no_id));
-        assert_eq!((path.as_str(), message.as_str()), ("[2].event", "the record has no `_id`"));
+        assert_eq!(
+            (path.as_str(), message.as_str()),
+            ("[2].event", "the record has no `_id`")
+        );
         let bad_time = json!({"event": {"_id": "e1", "time": "yesterday"}});
         let (path, message) = bad(problem(bad_time));
         assert_eq!(path, "event");

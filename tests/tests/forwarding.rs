@@ -12,7 +12,7 @@ use cordial_host::db::Db;
 use platform_standin::{Endpoint, Fault, RunningStandin};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration as Elapsed, Instant};
 
 const ARRIVAL: Elapsed = Elapsed::from_secs(30);
@@ -82,8 +82,8 @@ impl Forwarding {
     }
 }
 
-async fn forward(config: &PathBuf, wait_secs: &str) -> Ran {
-    host(&[&"forward", config, &"--wait-secs", &wait_secs]).await
+async fn forward(config: &Path, wait_secs: &str) -> Ran {
+    host(&[&"forward", &config, &"--wait-secs", &wait_secs]).await
 }
 
 fn ids(range: std::ops::Range<usize>) -> Vec<String> {

@@ -19,7 +19,9 @@ pub async fn run(path: &Path, wait: Duration) -> anyhow::Result<ExitCode> {
     let forwarder = Forwarder::new(platform, store.clone())?;
     let mut ok = true;
     match FileLock::forwarding(&config.store)? {
-        None => eprintln!("a running cordial-host serve forwards this store; showing where it stands"),
+        None => {
+            eprintln!("a running cordial-host serve forwards this store; showing where it stands")
+        }
         Some(_lock) => {
             for pass in forwarder.catch_up(&mut Patience::at_most(wait)).await {
                 match pass.stuck {

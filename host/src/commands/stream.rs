@@ -26,7 +26,10 @@ pub fn tail(path: &Path, stream: &str, tail: u32) -> anyhow::Result<ExitCode> {
 pub fn quarantine(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let (owner, what) = if job_name == "platform" && config.job(job_name).is_none() {
-        (crate::db::PLATFORM.to_owned(), "the platform refused".to_owned())
+        (
+            crate::db::PLATFORM.to_owned(),
+            "the platform refused".to_owned(),
+        )
     } else {
         let job = super::find_job(&config, job_name)?;
         (job.name.clone(), format!("job `{}` quarantined", job.name))

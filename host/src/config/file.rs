@@ -257,18 +257,18 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             RawHost::default()
         }),
     };
-    let platform = host
-        .platform
-        .as_ref()
-        .and_then(|value| match PlatformConfig::from_toml(value) {
-            Ok(platform) => Some(platform),
-            Err(messages) => {
-                messages
-                    .into_iter()
-                    .for_each(|m| problem("[host.platform]", m));
-                None
-            }
-        });
+    let platform =
+        host.platform
+            .as_ref()
+            .and_then(|value| match PlatformConfig::from_toml(value) {
+                Ok(platform) => Some(platform),
+                Err(messages) => {
+                    messages
+                        .into_iter()
+                        .for_each(|m| problem("[host.platform]", m));
+                    None
+                }
+            });
     let limits = Limits::default().with(host.limits);
     if let Some(why) = limits.check() {
         problem("[host.limits]", why);

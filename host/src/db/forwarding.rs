@@ -126,7 +126,12 @@ impl Db {
 
     /// Why forwarding `stream` is stuck; `nothing_out` when the platform certainly holds
     /// nothing of the batch that was out (it refused it), so no re-send is counted later.
-    pub fn forward_failed(&self, stream: &str, error: &str, nothing_out: bool) -> anyhow::Result<()> {
+    pub fn forward_failed(
+        &self,
+        stream: &str,
+        error: &str,
+        nothing_out: bool,
+    ) -> anyhow::Result<()> {
         let set = if nothing_out {
             "last_error = ?2, sending = cursor"
         } else {
@@ -207,7 +212,8 @@ mod tests {
         let f = db.forwarding("s").unwrap();
         assert_eq!((f.cursor, f.sending), (0, 10));
         db.forward_acknowledged("s", 10, 9, 1).unwrap();
-        db.forward_set_aside("s", 11, "{\"big\":1}", "too big").unwrap();
+        db.forward_set_aside("s", 11, "{\"big\":1}", "too big")
+            .unwrap();
         db.forward_resending("s", 5).unwrap();
         db.forward_sending("s", 20).unwrap();
         db.forward_failed("s", "refused", true).unwrap();

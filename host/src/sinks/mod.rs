@@ -20,4 +20,3 @@ pub fn after_run(config: &crate::config::HostConfig, store: &Db) {
         }
     }
 }
-

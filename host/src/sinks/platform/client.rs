@@ -156,7 +156,13 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// `Retry-After` in seconds (the form rate limiters send).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers.get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    let seconds: u64 = headers
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds))
 }
 
@@ -188,7 +194,8 @@ mod tests {
 
     #[test]
     fn each_status_says_what_to_do_with_the_batch() {
-        let ok = r#"{"status":200,"message":"success","data":{"message_count":3,"rejected_count":1}}"#;
+        let ok =
+            r#"{"status":200,"message":"success","data":{"message_count":3,"rejected_count":1}}"#;
         assert_eq!(
             answer(200, None, ok, "u"),
             Answer::Accepted {
@@ -196,10 +203,17 @@ mod tests {
                 rejected: 1
             }
         );
-        assert!(matches!(answer(401, None, "{}", "u"), Answer::Broken(m) if m.contains("api_key_env")));
+        assert!(
+            matches!(answer(401, None, "{}", "u"), Answer::Broken(m) if m.contains("api_key_env"))
+        );
         assert!(matches!(answer(404, None, "", "u"), Answer::Broken(m) if m.contains("base_url")));
         assert_eq!(
-            answer(429, Some(Duration::from_secs(7)), r#"{"message":"slow down"}"#, "u"),
+            answer(
+                429,
+                Some(Duration::from_secs(7)),
+                r#"{"message":"slow down"}"#,
+                "u"
+            ),
             Answer::Retry {
                 after: Some(Duration::from_secs(7)),
                 why: "rate limited (429 slow down)".into(),
@@ -208,10 +222,18 @@ mod tests {
         );
         assert!(matches!(
             answer(503, None, "busy", "u"),
-            Answer::Retry { maybe_stored: true, .. }
+            Answer::Retry {
+                maybe_stored: true,
+                ..
+            }
         ));
         assert_eq!(
-            answer(400, None, r#"{"status":400,"message":"record 2: not flat"}"#, "u"),
+            answer(
+                400,
+                None,
+                r#"{"status":400,"message":"record 2: not flat"}"#,
+                "u"
+            ),
             Answer::Refused {
                 status: 400,
                 message: "record 2: not flat".into()

@@ -81,13 +81,21 @@ impl StreamForwarder<'_> {
             {
                 Answer::Accepted { messages, rejected } => {
                     if rejected > 0 {
-                        tracing::warn!(stream, rejected, "the platform dropped records of a batch it took");
+                        tracing::warn!(
+                            stream,
+                            rejected,
+                            "the platform dropped records of a batch it took"
+                        );
                     }
                     store.forward_acknowledged(stream, last, messages, rejected)?;
                     patience.succeeded();
                 }
                 Answer::Refused { status, message } if endpoint == Endpoint::Bulk => {
-                    tracing::warn!(stream, status, "the platform refused a bulk request ({message}); sending it as JSON batches to find the records at fault");
+                    tracing::warn!(
+                        stream,
+                        status,
+                        "the platform refused a bulk request ({message}); sending it as JSON batches to find the records at fault"
+                    );
                     let size = self.config.batch_size as usize;
                     let chunks: Vec<Range<usize>> = range
                         .clone()
@@ -99,14 +107,22 @@ impl StreamForwarder<'_> {
                     }
                 }
                 Answer::Refused { message, .. } if batch.len() > 1 => {
-                    tracing::info!(stream, records = batch.len(), "the platform refused a batch ({message}); halving it");
+                    tracing::info!(
+                        stream,
+                        records = batch.len(),
+                        "the platform refused a batch ({message}); halving it"
+                    );
                     let middle = range.start + batch.len() / 2;
                     work.push_front((endpoint, middle..range.end));
                     work.push_front((endpoint, range.start..middle));
                 }
                 Answer::Refused { status, message } => {
                     let reason = format!("the platform refused the record ({status}): {message}");
-                    tracing::warn!(stream, record = last, "{reason}; set aside in the quarantine");
+                    tracing::warn!(
+                        stream,
+                        record = last,
+                        "{reason}; set aside in the quarantine"
+                    );
                     store.forward_set_aside(stream, last, &batch[0].1, &reason)?;
                 }
                 Answer::Retry {

@@ -78,7 +78,10 @@ impl Patience {
         if self.deadline.is_some_and(|d| Instant::now() + wait > d) {
             return Err(Stuck::GaveUp(why.to_owned()));
         }
-        tracing::info!(wait_ms = wait.as_millis() as u64, "platform: {why}; retrying");
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            "platform: {why}; retrying"
+        );
         match &mut self.stop {
             None => {
                 tokio::time::sleep(wait).await;
