@@ -171,15 +171,7 @@ fn intake_once(
         .spawn()?;
     let pid = host.id();
     let seconds = rt.block_on(async {
-        let client = cordial_e2e::http::client();
-        while client
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-            .is_err()
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        cordial_e2e::http::wait_until_up(&format!("127.0.0.1:{port}")).await;
         let started = Instant::now();
         post_pushes(
             &format!("http://127.0.0.1:{port}/cordial-events/activity"),

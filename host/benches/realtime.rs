@@ -72,14 +72,7 @@ async fn scenario(
     let pid = host.id().unwrap_or(0);
     let client = cordial_e2e::http::client();
     let hook = format!("http://127.0.0.1:{port}/hooks/bench");
-    while client
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cordial_e2e::http::wait_until_up(&format!("127.0.0.1:{port}")).await;
 
     let contacts = events / 2;
     let started = Instant::now();

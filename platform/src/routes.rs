@@ -29,12 +29,8 @@ struct App {
 pub fn router(key: String, handle: StandinHandle) -> Router {
     Router::new()
         .route(
-            "/collect/json/{stream}",
-            post(collect_json).layer(DefaultBodyLimit::max(JSON_LIMIT)),
-        )
-        .route(
-            "/collect/bulk/{stream}",
-            post(collect_bulk).layer(DefaultBodyLimit::max(BULK_LIMIT)),
+            "/collect/{endpoint}/{stream}",
+            post(collect).layer(DefaultBodyLimit::max(BULK_LIMIT)),
         )
         .route("/_standin/streams", get(streams))
         .route("/_standin/streams/{stream}", get(stream))
@@ -64,38 +60,28 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
         .is_some_and(|v| v.is_empty() || v == "true" || v == "1")
 }
 
-async fn collect_json(
-    State(app): State<App>,
-    Path(stream): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    collect(app, Endpoint::Json, stream, query, headers, body).await
-}
-
-async fn collect_bulk(
-    State(app): State<App>,
-    Path(stream): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    collect(app, Endpoint::Bulk, stream, query, headers, body).await
-}
-
 /// A request's records read from its body: each one either a record or the complaint
 /// about it, `record N:` (from 0) or `line N:` (from 1) in front.
 type Read = Vec<Result<Value, String>>;
 
+/// `POST /collect/json/{stream}` and `POST /collect/bulk/{stream}`.
 async fn collect(
-    app: App,
-    endpoint: Endpoint,
-    stream: String,
-    query: HashMap<String, String>,
+    State(app): State<App>,
+    Path((endpoint, stream)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let (endpoint, limit) = match endpoint.as_str() {
+        "json" => (Endpoint::Json, JSON_LIMIT),
+        "bulk" => (Endpoint::Bulk, BULK_LIMIT),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "POST /collect/json/{stream} or /collect/bulk/{stream}",
+            );
+        }
+    };
     let latency = app.handle.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -139,6 +125,13 @@ async fn collect(
         };
     }
     let body = match body {
+        Ok(body) if body.len() > limit => {
+            log(StatusCode::PAYLOAD_TOO_LARGE, 0, true);
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is over {limit} bytes"),
+            );
+        }
         Ok(body) => body,
         Err(rejection) => {
             let status = rejection.status();

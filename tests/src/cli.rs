@@ -121,19 +121,6 @@ async fn spawn_ready(config: &std::path::Path, addr: &str) -> Child {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let client = crate::http::client();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://{addr}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the host did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::http::wait_until_up(addr).await;
     child
 }

@@ -15,6 +15,25 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Waits until a host at `addr` (`127.0.0.1:<port>`) answers `GET /health`; a host binds only
+/// after its settings check, so an answer means it is up. Fails after 30 s.
+pub async fn wait_until_up(addr: &str) {
+    let client = client();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the host at {addr} did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Posts `body` (JSON text, well-formed or not) as `application/json` with `headers`; the
 /// status and the JSON answer (`Null` when the answer is not JSON).
 pub async fn post(url: &str, body: impl Into<String>, headers: &[(&str, &str)]) -> (u16, Value) {
