@@ -21,7 +21,7 @@ use platform_standin::{Endpoint, StandinConfig};
 use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const STREAM: &str = "cordial_activity";
 const PLATFORM_KEY: &str = "bench-platform-key";

@@ -7,7 +7,6 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 use tokio::process::{Child, Command};
 
 /// The `cordial-host` binary that `cargo test --workspace` builds for the host's own
