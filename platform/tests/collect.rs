@@ -7,6 +7,13 @@ use std::time::Duration;
 
 const KEY: &str = "standin-test-key-9a1";
 
+/// A plain-HTTP client. The workspace builds reqwest with rustls but no crypto provider (for
+/// the host), so `ring` is installed first.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn standin() -> RunningStandin {
     platform_standin::start(StandinConfig {
         api_key: KEY.into(),
@@ -18,9 +25,7 @@ async fn standin() -> RunningStandin {
 
 /// POSTs `body` to `{base}{path}` with `auth` as the Authorization header: status and JSON.
 async fn post(s: &RunningStandin, path: &str, auth: Option<&str>, body: String) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", s.base_url()))
-        .body(body);
+    let mut request = client().post(format!("{}{path}", s.base_url())).body(body);
     if let Some(auth) = auth {
         request = request.header("authorization", auth);
     }
@@ -140,7 +145,7 @@ async fn the_key_is_required_in_any_of_its_three_places() {
         "the key is never logged"
     );
     // The inspection routes take the key too.
-    let client = reqwest::Client::new();
+    let client = client();
     let url = format!("{}/_standin/streams/k", s.base_url());
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
     let held: Value = client
@@ -273,7 +278,7 @@ async fn held_answers_come_after_the_records_are_stored() {
     s.handle().hold_acks(true);
     let url = format!("{}/collect/json/h", s.base_url());
     let sent = tokio::spawn(async move {
-        reqwest::Client::new()
+        client()
             .post(url)
             .header("authorization", KEY)
             .body(json!([{"a": 1}, {"a": 2}]).to_string())
