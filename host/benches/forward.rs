@@ -13,6 +13,7 @@
 //!
 //! Medians of FORWARD_RUNS runs (default 3), each on a fresh store.
 
+use cordial_e2e::activity::{STREAM, append_records, stream_record};
 use cordial_e2e::cli::host_binary;
 use cordial_e2e::measure::{env_usize, machine, median, peak_rss_mb, run_measuring_rss};
 use cordial_e2e::sftp::{SAVED_KEY, sftp_auth, start_blocking};
@@ -23,35 +24,20 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const STREAM: &str = "cordial_activity";
 const PLATFORM_KEY: &str = "bench-platform-key";
 const SECRET: &str = "bench-push-secret";
 /// Events per push request: Cordial's batched mode.
 const PUSH_BATCH: usize = 100;
 const POSTERS: usize = 4;
 
-/// Activity record `i` as Import Activity writes it (about 330 bytes).
-fn record(i: usize) -> String {
-    json!({
-        "cr_contact_id": format!("{i:024x}"), "cr_first": i.is_multiple_of(3),
-        "cr_system_event_id": format!("e{i:023x}"),
-        "cr_message_contact_id": format!("45:65a0:d261122:{i:024x}:1"),
-        "cr_message_name": "Winter sale", "cr_message_sent_timestamp": "2026-12-01T09:00:00Z",
-        "cr_event_action": if i.is_multiple_of(2) { "open" } else { "click" },
-        "cr_event_timestamp": "2026-12-01T10:00:00Z",
-    })
-    .to_string()
-}
-
 /// A fresh store in `dir` holding `records` activity records.
 fn fill(dir: &Path, records: usize) -> anyhow::Result<()> {
     let store = Db::open(&dir.join("store.sqlite"))?;
-    for chunk in (0..records).collect::<Vec<_>>().chunks(10_000) {
-        let keyed: Vec<(Option<String>, String)> = chunk
-            .iter()
-            .map(|&i| (Some(format!("e{i:023x}")), record(i)))
+    for first in (0..records).step_by(10_000) {
+        let chunk: Vec<String> = (first..(first + 10_000).min(records))
+            .map(stream_record)
             .collect();
-        store.append_stream(STREAM, &keyed)?;
+        append_records(&store, &chunk);
     }
     Ok(())
 }

@@ -107,3 +107,31 @@ pub fn stream_ids(store: &Db) -> BTreeSet<String> {
 pub fn event_id(record: &Value) -> String {
     record["cr_system_event_id"].as_str().unwrap().to_owned()
 }
+
+/// Stream record `i` as Import Activity stores it (about 300 bytes), its
+/// `cr_system_event_id` the 24-hex form of `i`: what the forwarding tests and benchmark fill
+/// a store with.
+pub fn stream_record(i: usize) -> String {
+    json!({
+        "cr_contact_id": format!("c{i}"), "cr_first": i.is_multiple_of(3),
+        "cr_system_event_id": format!("{i:024x}"),
+        "cr_message_contact_id": format!("45:65a0:d261122:c{i}:1"),
+        "cr_message_name": "Winter sale", "cr_message_sent_timestamp": "2026-12-01T09:00:00Z",
+        "cr_event_action": if i.is_multiple_of(2) { "open" } else { "click" },
+        "cr_event_timestamp": "2026-12-01T10:00:00Z",
+    })
+    .to_string()
+}
+
+/// Appends `records` (stream records' JSON text) to the activity stream in one transaction,
+/// each keyed by its `cr_system_event_id`, as Import Activity stores them.
+pub fn append_records(store: &Db, records: &[String]) {
+    let keyed: Vec<(Option<String>, String)> = records
+        .iter()
+        .map(|r| {
+            let record: Value = serde_json::from_str(r).unwrap();
+            (Some(event_id(&record)), r.clone())
+        })
+        .collect();
+    store.append_stream(STREAM, &keyed).unwrap();
+}

@@ -2,7 +2,9 @@
 //! (`run`, `forward`, `serve`) over real HTTP to the platform stand-in, with its faults.
 
 use chrono::{Duration, Utc};
-use cordial_e2e::activity::{Activity, STREAM, event, event_id, pushed, stream_ids};
+use cordial_e2e::activity::{
+    Activity, STREAM, append_records, event, event_id, pushed, stream_ids, stream_record,
+};
 use cordial_e2e::cli::{Ran, ServeProcess, host};
 use cordial_e2e::harness::Harness;
 use cordial_e2e::http::post;
@@ -16,15 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration as Elapsed, Instant};
 
 const ARRIVAL: Elapsed = Elapsed::from_secs(30);
-
-/// An activity stream record as Import Activity writes it, numbered `i`.
-fn record(i: usize) -> String {
-    json!({
-        "cr_system_event_id": format!("{i:024x}"), "cr_contact_id": format!("c{i}"),
-        "cr_event_action": "open", "cr_event_timestamp": "2026-12-01T10:00:00Z",
-    })
-    .to_string()
-}
 
 /// A store holding `records` in the activity stream, and a config with no jobs that
 /// forwards it to `standin` (`extra`: more `[host.platform]` lines).
@@ -46,14 +39,7 @@ impl Forwarding {
     }
 
     fn fill(&self, records: &[String]) {
-        let keyed: Vec<(Option<String>, String)> = records
-            .iter()
-            .map(|r| {
-                let id = serde_json::from_str::<Value>(r).unwrap()["cr_system_event_id"].clone();
-                (id.as_str().map(str::to_owned), r.clone())
-            })
-            .collect();
-        self.store().append_stream(STREAM, &keyed).unwrap();
+        append_records(&self.store(), records);
     }
 
     fn config(&self, extra: &str) -> PathBuf {
@@ -93,7 +79,7 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn forward_sends_the_stream_in_acknowledged_batches_once() {
     let f = Forwarding::start().await;
-    f.fill(&(0..25).map(record).collect::<Vec<_>>());
+    f.fill(&(0..25).map(stream_record).collect::<Vec<_>>());
     let config = f.config("batch_size = 10");
     let ran = forward(&config, "30").await;
     assert!(ran.ok, "{ran}");
@@ -113,7 +99,7 @@ async fn forward_sends_the_stream_in_acknowledged_batches_once() {
     // Nothing beyond the cursor: a second forward sends nothing; new records go next.
     assert!(forward(&config, "30").await.ok);
     assert_eq!(f.standin.handle().requests().len(), 3);
-    f.fill(&[record(25)]);
+    f.fill(&[stream_record(25)]);
     assert!(forward(&config, "30").await.ok);
     assert_eq!(f.received(), ids(0..26));
     assert!(
@@ -128,7 +114,7 @@ async fn forward_sends_the_stream_in_acknowledged_batches_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_storm_is_waited_out_for_its_retry_after() {
     let f = Forwarding::start().await;
-    f.fill(&(0..5).map(record).collect::<Vec<_>>());
+    f.fill(&(0..5).map(stream_record).collect::<Vec<_>>());
     f.standin.handle().fail_next(Fault::RateLimited {
         retry_after_secs: 2,
         count: 2,
@@ -154,7 +140,7 @@ async fn a_429_storm_is_waited_out_for_its_retry_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5xx_is_retried_and_counted_as_a_possible_resend() {
     let f = Forwarding::start().await;
-    f.fill(&(0..4).map(record).collect::<Vec<_>>());
+    f.fill(&(0..4).map(stream_record).collect::<Vec<_>>());
     f.standin.handle().fail_next(Fault::ServerError {
         status: 503,
         count: 1,
@@ -173,7 +159,7 @@ async fn a_5xx_is_retried_and_counted_as_a_possible_resend() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_record_is_split_out_of_its_batch_and_quarantined() {
     let f = Forwarding::start().await;
-    let mut records: Vec<String> = (0..10).map(record).collect();
+    let mut records: Vec<String> = (0..10).map(stream_record).collect();
     let mut big: Value = serde_json::from_str(&records[6]).unwrap();
     big["cr_message_name"] = json!("x".repeat(20_000));
     records[6] = big.to_string();
@@ -205,7 +191,7 @@ async fn a_refused_record_is_split_out_of_its_batch_and_quarantined() {
 #[tokio::test(flavor = "multi_thread")]
 async fn records_the_platform_drops_are_counted_as_rejected() {
     let f = Forwarding::start().await;
-    let mut records: Vec<String> = (0..6).map(record).collect();
+    let mut records: Vec<String> = (0..6).map(stream_record).collect();
     for i in [1, 4] {
         let mut r: Value = serde_json::from_str(&records[i]).unwrap();
         r["cr_event_timestamp"] = json!("last tuesday");
@@ -225,7 +211,7 @@ async fn records_the_platform_drops_are_counted_as_rejected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_key_stops_forwarding_and_keeps_the_cursor() {
     let f = Forwarding::start().await;
-    f.fill(&(0..3).map(record).collect::<Vec<_>>());
+    f.fill(&(0..3).map(stream_record).collect::<Vec<_>>());
     let wrong = "pk-wrong-0d9e7";
     let config =
         f.h.config_file(&platform_table_with_key(&f.h, &f.standin, wrong, ""));
@@ -256,9 +242,7 @@ async fn an_unreachable_platform_fails_forward_and_loses_nothing() {
         "[host.platform]\nbase_url = \"http://{unreachable}\"\napi_key_file = \"{}\"\n",
         key.display()
     ));
-    h.store()
-        .append_stream(STREAM, &[(Some("e1".into()), record(1))])
-        .unwrap();
+    append_records(&h.store(), &[stream_record(1)]);
     let ran = forward(&config, "2").await;
     assert!(!ran.ok, "{ran}");
     assert!(ran.to_string().contains("cannot connect"), "{ran}");
@@ -270,7 +254,7 @@ async fn an_unreachable_platform_fails_forward_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_backlog_goes_through_the_bulk_endpoint() {
     let f = Forwarding::start().await;
-    f.fill(&(0..50).map(record).collect::<Vec<_>>());
+    f.fill(&(0..50).map(stream_record).collect::<Vec<_>>());
     let ran = forward(&f.config("batch_size = 10\nbulk_after = 20"), "30").await;
     assert!(ran.ok, "{ran}");
     let requests = f.standin.handle().requests();
@@ -279,7 +263,7 @@ async fn a_large_backlog_goes_through_the_bulk_endpoint() {
     assert_eq!(requests[0].records, 50);
     assert_eq!(f.received(), ids(0..50));
     // Below the threshold, batches again.
-    f.fill(&(50..55).map(record).collect::<Vec<_>>());
+    f.fill(&(50..55).map(stream_record).collect::<Vec<_>>());
     assert!(
         forward(&f.config("batch_size = 10\nbulk_after = 20"), "30")
             .await

@@ -1,7 +1,7 @@
 //! `cordial-host forward <config>`: sends what the streams hold beyond their cursors to the
 //! platform now, then shows where each forwarded stream stands.
 
-use crate::db::{Db, FileLock};
+use crate::db::Db;
 use crate::sinks::platform::{Forwarder, Patience};
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,12 +18,16 @@ pub async fn run(path: &Path, wait: Duration) -> anyhow::Result<ExitCode> {
     let store = Db::open(&config.store)?;
     let forwarder = Forwarder::new(platform, store.clone())?;
     let mut ok = true;
-    match FileLock::forwarding(&config.store)? {
+    let mut patience = Patience::at_most(wait);
+    match forwarder
+        .catch_up_unless_served(&config.store, &mut patience)
+        .await?
+    {
         None => {
             eprintln!("a running cordial-host serve forwards this store; showing where it stands")
         }
-        Some(_lock) => {
-            for pass in forwarder.catch_up(&mut Patience::at_most(wait)).await {
+        Some(passes) => {
+            for pass in passes {
                 match pass.stuck {
                     None => eprintln!("{}: {} record(s) sent now", pass.stream, pass.sent),
                     Some(stuck) => {

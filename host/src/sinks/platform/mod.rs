@@ -95,6 +95,20 @@ impl Forwarder {
         passes
     }
 
+    /// [`Forwarder::catch_up`], unless a running `serve` holds the forwarding lock of the
+    /// store at `store_path` (`None`): then that `serve` forwards, and two senders would
+    /// send the same batches.
+    pub async fn catch_up_unless_served(
+        &self,
+        store_path: &std::path::Path,
+        patience: &mut Patience,
+    ) -> anyhow::Result<Option<Vec<StreamPass>>> {
+        let Some(_lock) = crate::db::FileLock::forwarding(store_path)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.catch_up(patience).await))
+    }
+
     /// Forwards until `stop` turns true: at once when `wake` is notified, else every
     /// [`POLL`].
     pub async fn serve(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
@@ -135,8 +149,19 @@ pub async fn after_run(config: &crate::config::HostConfig, store: &Db) {
     let Some(platform) = &config.platform else {
         return;
     };
-    let lock = match crate::db::FileLock::forwarding(&config.store) {
-        Ok(Some(lock)) => lock,
+    let forwarder = match Forwarder::new(platform, store.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("not forwarding to the platform: {e:#}");
+            return;
+        }
+    };
+    let mut patience = Patience::at_most(AFTER_RUN_PATIENCE);
+    let passes = match forwarder
+        .catch_up_unless_served(&config.store, &mut patience)
+        .await
+    {
+        Ok(Some(passes)) => passes,
         Ok(None) => {
             tracing::info!("a running cordial-host serve forwards the streams to the platform");
             return;
@@ -146,17 +171,7 @@ pub async fn after_run(config: &crate::config::HostConfig, store: &Db) {
             return;
         }
     };
-    let forwarder = match Forwarder::new(platform, store.clone()) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!("not forwarding to the platform: {e:#}");
-            return;
-        }
-    };
-    for pass in forwarder
-        .catch_up(&mut Patience::at_most(AFTER_RUN_PATIENCE))
-        .await
-    {
+    for pass in passes {
         match pass.stuck {
             None => tracing::info!(
                 stream = pass.stream,
@@ -169,5 +184,4 @@ pub async fn after_run(config: &crate::config::HostConfig, store: &Db) {
             ),
         }
     }
-    drop(lock);
 }
