@@ -18,6 +18,7 @@ use cordial_emulator::EmulatorHandle;
 use cordial_host::db::{Db, NewEvent};
 use cordial_host::runtime::{CallContext, RunOutcome, Runtime};
 use cordial_jobs::bulk::BulkColumns;
+use cordial_jobs::cordial::AttributeType;
 use cordial_jobs::realtime::AttributeTypes;
 use cordial_jobs::settings::ExportSettings;
 use cordial_sftp::sshd::LocalSshd;
@@ -76,17 +77,21 @@ fn native_csv(members: &[String]) -> usize {
         }),
     )
     .unwrap();
-    let columns = BulkColumns::new(&settings, "Lytics_bench");
-    let types = AttributeTypes::new();
+    // The types the emulator's account gives these attributes, as the component reads them.
+    let types: AttributeTypes = [
+        ("first_name".to_owned(), AttributeType::String),
+        ("last_name".to_owned(), AttributeType::String),
+        ("age".to_owned(), AttributeType::Number),
+    ]
+    .into();
+    let columns = BulkColumns::new(&settings, "Lytics_bench", &types);
     let mut buffer = Vec::with_capacity(300 * 1024);
     let mut produced = 0;
     for (i, m) in members.iter().enumerate() {
         if i % 30_000 == 0 {
             columns.write_header(&mut buffer);
         }
-        columns
-            .write_member(&mut buffer, &settings, &types, true, m)
-            .unwrap();
+        columns.write_member(&mut buffer, true, m).unwrap();
         if buffer.len() >= 256 * 1024 {
             produced += buffer.len();
             std::hint::black_box(&buffer);

@@ -20,7 +20,8 @@ pub fn write_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>
     out.push(b'\n');
 }
 
-fn write_cell(out: &mut Vec<u8>, cell: &str) {
+/// Appends one cell, quoted when it must be.
+pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
     if needs_quotes(cell) {
         out.push(b'"');
         for piece in cell.split('"').enumerate() {

@@ -60,13 +60,8 @@ pub fn run(
     };
     if !batch.written {
         let types = prepare_account(env, &settings, &list)?;
-        let columns = BulkColumns::new(&settings, &list);
-        let rows = files::Rows {
-            settings: &settings,
-            types: &types,
-            columns: &columns,
-        };
-        files::write_all(env, files, members, &rows, &mut batch)?;
+        let columns = BulkColumns::new(&settings, &list, &types);
+        files::write_all(env, files, members, &columns, &mut batch)?;
     }
     register::register_all(env, &origin, &settings, &mut batch)?;
     if let ControlFlow::Break(waiting) = follow::poll_round(env, &settings, &mut batch)? {

@@ -12,9 +12,13 @@ pub mod imports;
 pub mod job;
 pub mod member;
 
-use crate::realtime::{AttributeTypes, Undeliverable, email_in, typed};
+use crate::cordial::AttributeType;
+use crate::realtime::{
+    AttributeTypes, Undeliverable, attribute_kind, email_in, looks_like_email, typed_as,
+};
 use crate::settings::ExportSettings;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// Cordial's limit for one file of this export, from the Lytics job description.
@@ -25,6 +29,11 @@ pub const EMAIL_COLUMN: &str = "channels.email.address";
 
 /// The columns of a job's files: the email, each mapped attribute once, then the list,
 /// whose cell is `1` for a member who entered the audience and `0` for one who left.
+///
+/// Everything a row needs that does not depend on the member (the fields to read, each
+/// column's sources and Cordial type) is worked out here once, so that writing a row of a
+/// million-member export allocates almost nothing; inside the wasm component each
+/// allocation costs more than natively.
 #[derive(Debug, Clone)]
 pub struct BulkColumns {
     attributes: Vec<String>,
@@ -33,11 +42,16 @@ pub struct BulkColumns {
     /// For each attribute column, its sources as positions in `wanted`, in mapping order
     /// (the last one present wins, as in the real-time export).
     sources: Vec<Vec<usize>>,
+    /// For each attribute column, its Cordial type (none when Cordial does not know it).
+    kinds: Vec<Option<AttributeType>>,
+    settings: ExportSettings,
     list: String,
 }
 
 impl BulkColumns {
-    pub fn new(settings: &ExportSettings, list: &str) -> BulkColumns {
+    /// The columns of `settings`' files for `list`, with values converted to the Cordial
+    /// `types` of their attributes.
+    pub fn new(settings: &ExportSettings, list: &str, types: &AttributeTypes) -> BulkColumns {
         let mut attributes: Vec<String> = settings.field_mapping.values().cloned().collect();
         attributes.sort();
         attributes.dedup();
@@ -55,10 +69,16 @@ impl BulkColumns {
                     .collect()
             })
             .collect();
+        let kinds = attributes
+            .iter()
+            .map(|column| attribute_kind(types, column))
+            .collect();
         BulkColumns {
             attributes,
             wanted,
             sources,
+            kinds,
+            settings: settings.clone(),
             list: list.to_owned(),
         }
     }
@@ -77,56 +97,124 @@ impl BulkColumns {
 
     /// Appends the row of the member whose fields are the JSON object `user`, or says why
     /// the member cannot be exported (not JSON, no usable email, a value that does not fit
-    /// its attribute's type). Only the wanted fields are read (see [`member::pick`]).
+    /// its attribute's type) and leaves `out` as it was. Only the wanted fields are read
+    /// (see [`member::pick`]).
     pub fn write_member(
         &self,
         out: &mut Vec<u8>,
-        settings: &ExportSettings,
-        types: &AttributeTypes,
+        entered: bool,
+        user: &str,
+    ) -> Result<(), Undeliverable> {
+        let start = out.len();
+        let written = self.write_cells(out, entered, user);
+        if written.is_err() {
+            out.truncate(start);
+        }
+        written
+    }
+
+    fn write_cells(
+        &self,
+        out: &mut Vec<u8>,
         entered: bool,
         user: &str,
     ) -> Result<(), Undeliverable> {
         let picked = member::pick(user, &self.wanted).map_err(Undeliverable)?;
-        let email = match picked.values[0] {
-            None => email_in(settings, None)?,
-            Some(raw) => {
-                let value = raw_value(raw)?;
-                email_in(settings, Some(&value))?
-            }
-        };
-        let mut cells: Vec<Cow<str>> = Vec::with_capacity(self.attributes.len() + 2);
-        cells.push(Cow::Owned(email));
-        for (column, sources) in self.attributes.iter().zip(&self.sources) {
+        csv_cells::write_cell(out, &self.email(picked.values[0])?);
+        for ((column, sources), kind) in self.attributes.iter().zip(&self.sources).zip(&self.kinds)
+        {
+            out.push(b',');
             let found = sources.iter().rev().find_map(|&i| {
                 picked.values[i]
                     .filter(|raw| raw.get() != "null")
                     .map(|raw| (&self.wanted[i], raw))
             });
-            cells.push(match found {
-                None => Cow::Borrowed(csv_cells::UNSET),
-                Some((source, raw)) if needs_typing(types, column) => {
-                    let value = raw_value(raw)?;
-                    Cow::Owned(cell_text(&typed(types, source, column, &value)?).into_owned())
-                }
-                Some((source, raw)) => member::raw_text(raw)
+            let Some((source, raw)) = found else {
+                out.extend_from_slice(csv_cells::UNSET.as_bytes());
+                continue;
+            };
+            let cell = match Shortcut::for_value(raw, *kind) {
+                Shortcut::Text => member::raw_text(raw)
                     .map_err(|e| Undeliverable(format!("field `{source}`: {e}")))?,
-            });
+                Shortcut::Json => Cow::Borrowed(raw.get()),
+                Shortcut::Convert => {
+                    let value = raw_value(raw)?;
+                    Cow::Owned(cell_text(&typed_as(*kind, source, column, &value)?).into_owned())
+                }
+            };
+            csv_cells::write_cell(out, &cell);
         }
-        cells.push(Cow::Borrowed(if entered { "1" } else { "0" }));
-        csv_cells::write_row(out, cells.iter().map(|c| c.as_ref()));
+        out.extend_from_slice(if entered { b",1\n" } else { b",0\n" });
         Ok(())
+    }
+
+    /// The member's email address, lower-cased. A plain JSON string is read where it lies;
+    /// anything else (escapes, a list of addresses, a refusal) goes through [`email_in`].
+    fn email<'a>(&self, raw: Option<&'a RawValue>) -> Result<Cow<'a, str>, Undeliverable> {
+        if let Some(text) = raw.map(RawValue::get).and_then(plain_string) {
+            let email = text.trim();
+            if !email.is_empty() && looks_like_email(email) {
+                return Ok(
+                    if email
+                        .bytes()
+                        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+                    {
+                        Cow::Owned(email.to_lowercase())
+                    } else {
+                        Cow::Borrowed(email)
+                    },
+                );
+            }
+        }
+        let value = raw.map(raw_value).transpose()?;
+        email_in(&self.settings, value.as_ref()).map(Cow::Owned)
     }
 }
 
-/// A raw field as a `Value`, for the rare paths that need one (typing, an email in a list).
-fn raw_value(raw: &serde_json::value::RawValue) -> Result<Value, Undeliverable> {
-    serde_json::from_str(raw.get()).map_err(|e| Undeliverable(format!("unreadable value: {e}")))
+/// How a raw value becomes its cell. The two shortcuts skip building a `Value` and
+/// converting it, and each gives exactly the cell the conversion would.
+enum Shortcut {
+    /// The value's text: a string unquoted, anything else as [`member::raw_text`] reads it
+    /// (an attribute Cordial does not type, or a string for a string attribute).
+    Text,
+    /// The raw JSON as it stands (an integer for a number attribute).
+    Json,
+    /// Through [`typed_as`].
+    Convert,
 }
 
-/// Whether a column's values must be converted: its Cordial type is known, or it is a geo
-/// sub-field (always text).
-fn needs_typing(types: &AttributeTypes, column: &str) -> bool {
-    column.contains('.') || types.contains_key(column)
+impl Shortcut {
+    fn for_value(raw: &RawValue, kind: Option<AttributeType>) -> Shortcut {
+        let text = raw.get();
+        match kind {
+            None => Shortcut::Text,
+            Some(AttributeType::String) if text.starts_with('"') => Shortcut::Text,
+            Some(AttributeType::Number) if plain_integer(text) => Shortcut::Json,
+            Some(_) => Shortcut::Convert,
+        }
+    }
+}
+
+/// The inside of a JSON string without escapes.
+fn plain_string(json: &str) -> Option<&str> {
+    json.strip_prefix('"')?
+        .strip_suffix('"')
+        .filter(|inner| !inner.contains('\\'))
+}
+
+/// A JSON integer `serde_json` writes back as it stands: small enough to be an `i64`, and
+/// not `-0` (which comes back as `0`). JSON itself rules out plus signs and leading zeros.
+fn plain_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty()
+        && digits.len() <= 18
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && text != "-0"
+}
+
+/// A raw field as a `Value`, for the rare paths that need one (typing, an email in a list).
+fn raw_value(raw: &RawValue) -> Result<Value, Undeliverable> {
+    serde_json::from_str(raw.get()).map_err(|e| Undeliverable(format!("unreadable value: {e}")))
 }
 
 /// A typed value as import-file text: strings as they are, numbers and booleans in JSON
@@ -159,18 +247,15 @@ mod tests {
     #[test]
     fn rows_follow_the_header_with_unset_markers_and_list_flags() {
         let s = settings();
-        let columns = BulkColumns::new(&s, "Lytics_vip");
+        let columns = BulkColumns::new(&s, "Lytics_vip", &AttributeTypes::new());
         assert_eq!(
             columns.header(),
             ["channels.email.address", "fname", "score", "Lytics_vip"]
         );
         let mut out = Vec::new();
-        let types = AttributeTypes::new();
         columns
             .write_member(
                 &mut out,
-                &s,
-                &types,
                 true,
                 &json!({"email": "A@X.io", "first_name": "Ann"}).to_string(),
             )
@@ -178,8 +263,6 @@ mod tests {
         columns
             .write_member(
                 &mut out,
-                &s,
-                &types,
                 false,
                 &json!({"email": "b@x.io", "score": 7, "first_name": ""}).to_string(),
             )
@@ -193,18 +276,106 @@ mod tests {
     #[test]
     fn a_member_without_an_email_is_refused() {
         let s = settings();
-        let columns = BulkColumns::new(&s, "L");
-        let mut out = Vec::new();
+        let columns = BulkColumns::new(&s, "L", &AttributeTypes::new());
+        let mut out = b"kept\n".to_vec();
         let err = columns
-            .write_member(
-                &mut out,
-                &s,
-                &AttributeTypes::new(),
-                true,
-                &json!({"first_name": "x"}).to_string(),
-            )
+            .write_member(&mut out, true, &json!({"first_name": "x"}).to_string())
             .unwrap_err();
         assert!(err.0.contains("email"), "{err:?}");
-        assert!(out.is_empty());
+        assert_eq!(out, b"kept\n");
+    }
+
+    /// The cell of `raw` for an attribute of `kind`, the long way: a `Value`, converted.
+    fn converted(raw: &str, kind: Option<AttributeType>) -> Result<String, Undeliverable> {
+        let value: Value = serde_json::from_str(raw).unwrap();
+        typed_as(kind, "f", "col", &value).map(|v| cell_text(&v).into_owned())
+    }
+
+    #[test]
+    fn the_shortcuts_give_the_cells_the_conversion_gives() {
+        let raws = [
+            r#""Ann""#,
+            r#""Zo\u00eb \"Z\"""#,
+            r#""""#,
+            r#"" 41 ""#,
+            "41",
+            "-7",
+            "0",
+            "-0",
+            "1.50",
+            "1e3",
+            "123456789012345678",
+            "9223372036854775808",
+            "true",
+            r#"["a","b"]"#,
+            r#"{"city":"X"}"#,
+        ];
+        let kinds = [
+            None,
+            Some(AttributeType::String),
+            Some(AttributeType::Number),
+            Some(AttributeType::Array),
+        ];
+        for raw in raws {
+            let raw_value: Box<RawValue> = serde_json::from_str(raw).unwrap();
+            for kind in kinds {
+                let short = match Shortcut::for_value(&raw_value, kind) {
+                    Shortcut::Text => Some(member::raw_text(&raw_value).unwrap().into_owned()),
+                    Shortcut::Json => Some(raw.to_owned()),
+                    Shortcut::Convert => None,
+                };
+                let long = match kind {
+                    // Untyped cells are the value's text by definition.
+                    None => continue,
+                    Some(_) => converted(raw, kind),
+                };
+                if let Some(short) = short {
+                    assert_eq!(Ok(short), long.map_err(|e| e.0), "{raw} as {kind:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn emails_read_in_place_match_the_general_reading() {
+        let s = settings();
+        let columns = BulkColumns::new(&s, "L", &AttributeTypes::new());
+        for raw in [
+            r#""a@x.io""#,
+            r#"" B@X.io ""#,
+            r#""Ünï@Exämple.de""#,
+            r#""a\u0040x.io""#,
+            r#""no-at-sign""#,
+            r#""""#,
+            r#"["c@x.io"]"#,
+            "7",
+        ] {
+            let raw_value: Box<RawValue> = serde_json::from_str(raw).unwrap();
+            let value: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(
+                columns
+                    .email(Some(&raw_value))
+                    .map(Cow::into_owned)
+                    .map_err(|e| e.0),
+                email_in(&s, Some(&value)).map_err(|e| e.0),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_type_leaves_no_half_row() {
+        let s = settings();
+        let types: AttributeTypes = [("score".to_owned(), AttributeType::Number)].into();
+        let columns = BulkColumns::new(&s, "L", &types);
+        let mut out = Vec::new();
+        columns
+            .write_member(&mut out, true, r#"{"email":"a@x.io","score":12}"#)
+            .unwrap();
+        let err = columns
+            .write_member(&mut out, true, r#"{"email":"b@x.io","score":"many"}"#)
+            .unwrap_err();
+        assert!(err.0.contains("`many` is not a number"), "{err:?}");
+        assert_eq!(String::from_utf8(out).unwrap(), "a@x.io,\\N,12,1\n");
     }
 }

@@ -107,10 +107,25 @@ pub fn typed(
     target: &str,
     value: &Value,
 ) -> Result<Value, Undeliverable> {
-    let kind = match target.split_once('.') {
+    typed_as(attribute_kind(types, target), source, target, value)
+}
+
+/// The Cordial type of the attribute `target`: a geo sub-field such as `address.city` is
+/// text, an attribute `types` does not know has none.
+pub fn attribute_kind(types: &AttributeTypes, target: &str) -> Option<AttributeType> {
+    match target.split_once('.') {
         Some(_) => Some(AttributeType::String),
         None => types.get(target).copied(),
-    };
+    }
+}
+
+/// `value` as `kind` (see [`typed`]), for callers that looked the kind up once.
+pub fn typed_as(
+    kind: Option<AttributeType>,
+    source: &str,
+    target: &str,
+    value: &Value,
+) -> Result<Value, Undeliverable> {
     match kind {
         None => Ok(value.clone()),
         Some(kind) => coerce(value, kind).map_err(|why| {

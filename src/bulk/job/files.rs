@@ -6,21 +6,12 @@ use crate::bulk::batch::{Batch, BatchFile};
 use crate::bulk::{BulkColumns, MAX_ROWS_PER_FILE};
 use crate::job::JobError;
 use crate::ports::{Env, FileError, Files, Level, Log, Member, Members, PortError};
-use crate::realtime::AttributeTypes;
 use crate::scheduled::Checkpoint;
-use crate::settings::ExportSettings;
 
 /// Members read per page.
 const PAGE: u32 = 5_000;
 /// Bytes buffered before they go to the file server.
 const CHUNK: usize = 256 * 1024;
-
-/// What one file's writing needs, unchanged from file to file.
-pub(super) struct Rows<'s> {
-    pub settings: &'s ExportSettings,
-    pub types: &'s AttributeTypes,
-    pub columns: &'s BulkColumns,
-}
 
 /// Why a file could not be written.
 enum WriteError {
@@ -32,17 +23,17 @@ pub(super) fn write_all(
     env: &mut Env<'_>,
     files: &mut dyn Files,
     members: &mut dyn Members,
-    rows: &Rows<'_>,
+    columns: &BulkColumns,
     batch: &mut Batch,
 ) -> Result<(), JobError> {
     loop {
         let name = batch.file_name(&env.ctx.job_name, batch.files.len() + 1);
         // A dropped connection costs this file, not the run: the file is written again
         // once, from its first member.
-        let written = match write_file(files, members, env.log, rows, batch, &name) {
+        let written = match write_file(files, members, env.log, columns, batch, &name) {
             Err(WriteError::Files(FileError::Connection(m))) => {
                 env.warn(&format!("{name}: {m}; writing the file again"));
-                write_file(files, members, env.log, rows, batch, &name)
+                write_file(files, members, env.log, columns, batch, &name)
             }
             other => other,
         }
@@ -68,7 +59,7 @@ fn write_file(
     files: &mut dyn Files,
     members: &mut dyn Members,
     log: &mut dyn Log,
-    rows: &Rows<'_>,
+    columns: &BulkColumns,
     batch: &Batch,
     name: &str,
 ) -> Result<Option<(BatchFile, u64)>, WriteError> {
@@ -79,7 +70,7 @@ fn write_file(
     }
     let mut upload = files.create(name).map_err(WriteError::Files)?;
     let mut buffer = Vec::with_capacity(CHUNK + 4096);
-    rows.columns.write_header(&mut buffer);
+    columns.write_header(&mut buffer);
     let (mut written, mut rejected) = (0usize, 0u64);
     'file: while !page.is_empty() {
         for member in &page {
@@ -87,13 +78,7 @@ fn write_file(
                 break 'file;
             }
             after = member.seq;
-            match rows.columns.write_member(
-                &mut buffer,
-                rows.settings,
-                rows.types,
-                member.entered,
-                &member.user,
-            ) {
+            match columns.write_member(&mut buffer, member.entered, &member.user) {
                 Ok(()) => written += 1,
                 Err(why) => {
                     rejected += 1;
