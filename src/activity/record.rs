@@ -1,7 +1,7 @@
 //! One Cordial activity record → one `cordial_activity` stream record, with Lytics' default
 //! mapping plus the job's extra mappings. Timestamps become RFC 3339 UTC; `first` a boolean.
 
-use super::timestamp::to_utc;
+use super::timestamp::{push_utc, to_utc};
 use crate::bulk::member::{pick, raw_text};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -98,15 +98,18 @@ fn map_record(
         match kind {
             Kind::Text if raw.get().starts_with('"') => out.push_str(raw.get()),
             Kind::Text => push_json_string(&mut out, raw.get()),
+            Kind::Bool if matches!(raw.get(), "true" | "false") => out.push_str(raw.get()),
             Kind::Bool => {
                 let value: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
                 let b = boolean(&value).map_err(|e| format!("`{source}`: {e}"))?;
                 out.push_str(if b { "true" } else { "false" });
             }
             Kind::Date => {
+                // RFC 3339 text holds nothing JSON must escape.
                 let text = raw_text(raw)?;
-                let t = to_utc(&text).map_err(|e| format!("`{source}`: {e}"))?;
-                push_json_string(&mut out, &t);
+                out.push('"');
+                push_utc(&mut out, &text).map_err(|e| format!("`{source}`: {e}"))?;
+                out.push('"');
             }
         }
     }

@@ -12,10 +12,18 @@ use std::fmt::Write;
 /// `text` as RFC 3339 UTC with `Z`, the fraction in milli-, micro- or nanoseconds as needed
 /// (chrono's `SecondsFormat::AutoSi`).
 pub fn to_utc(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(30);
+    push_utc(&mut out, text)?;
+    Ok(out)
+}
+
+/// Appends `text` as [`to_utc`] writes it to `out` (nothing when it is not a timestamp).
+pub fn push_utc(out: &mut String, text: &str) -> Result<(), String> {
     let t = text.trim();
     let utc =
         read(t.as_bytes()).ok_or_else(|| format!("`{t}` is not a timestamp Cordial writes"))?;
-    Ok(write(&utc))
+    write(out, &utc);
+    Ok(())
 }
 
 /// The UTC time `t` stands for, if it has one of Cordial's forms.
@@ -66,33 +74,50 @@ fn read(t: &[u8]) -> Option<NaiveDateTime> {
     local.checked_sub_signed(TimeDelta::seconds(offset_seconds))
 }
 
-fn write(utc: &NaiveDateTime) -> String {
-    let mut out = String::with_capacity(30);
+/// Digits pushed one by one: `write!` goes through `core::fmt`, which costs more than the
+/// rest of a record's mapping inside the component.
+fn write(out: &mut String, utc: &NaiveDateTime) {
     let (date, time) = (utc.date(), utc.time());
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        date.year(),
-        date.month(),
-        date.day(),
-        time.hour(),
-        time.minute(),
-        time.second()
-    );
+    // Years before 0 or after 9999 do not occur in Cordial's data; chrono's own writing
+    // (with a sign) covers them.
+    if !(0..=9999).contains(&date.year()) {
+        let _ = write!(out, "{}", utc.format("%Y-%m-%dT%H:%M:%S"));
+    } else {
+        push_digits(out, date.year() as u32, 4);
+        out.push('-');
+        push_digits(out, date.month(), 2);
+        out.push('-');
+        push_digits(out, date.day(), 2);
+        out.push('T');
+        push_digits(out, time.hour(), 2);
+        out.push(':');
+        push_digits(out, time.minute(), 2);
+        out.push(':');
+        push_digits(out, time.second(), 2);
+    }
     match time.nanosecond() {
         0 => {}
         n if n % 1_000_000 == 0 => {
-            let _ = write!(out, ".{:03}", n / 1_000_000);
+            out.push('.');
+            push_digits(out, n / 1_000_000, 3);
         }
         n if n % 1_000 == 0 => {
-            let _ = write!(out, ".{:06}", n / 1_000);
+            out.push('.');
+            push_digits(out, n / 1_000, 6);
         }
         n => {
-            let _ = write!(out, ".{n:09}");
+            out.push('.');
+            push_digits(out, n, 9);
         }
     }
     out.push('Z');
-    out
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+    }
 }
 
 /// chrono's own reading and writing of the same forms: what [`to_utc`] must agree with.
@@ -126,6 +151,9 @@ mod tests {
             "2017-03-23T20:00:00.123456789+0000",
             "2016-02-29T23:59:59-1000",
             "2017-01-01T00:30:00+0100",
+            "0000-01-01T00:30:00+0100",
+            "9999-12-31T23:30:00-0100",
+            "0007-05-06T07:08:09.000000001Z",
         ] {
             assert_eq!(to_utc(t).ok(), by_chrono(t), "{t}");
             assert!(to_utc(t).is_ok(), "{t}");

@@ -23,12 +23,14 @@ pub fn write_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>
 /// Appends one cell, quoted when it must be.
 pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
     if needs_quotes(cell) {
+        // One pass over the bytes: a byte loop is what the wasm build runs fastest.
+        out.reserve(cell.len() + 2);
         out.push(b'"');
-        for piece in cell.split('"').enumerate() {
-            if piece.0 > 0 {
-                out.extend_from_slice(b"\"\"");
+        for &b in cell.as_bytes() {
+            if b == b'"' {
+                out.push(b'"');
             }
-            out.extend_from_slice(piece.1.as_bytes());
+            out.push(b);
         }
         out.push(b'"');
     } else {

@@ -138,18 +138,24 @@ pub fn typed_as(
 }
 
 /// A deliberately loose check: one `@` with text on both sides and a dot in the domain.
+/// Written over bytes (every member of a bulk export passes through it).
 pub fn looks_like_email(text: &str) -> bool {
-    match text.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !text.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
+    let bytes = text.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    let spaced = if text.is_ascii() {
+        bytes.iter().any(|b| matches!(b, b' ' | b'\t'..=b'\r'))
+    } else {
+        text.chars().any(char::is_whitespace)
+    };
+    !local.is_empty()
+        && !domain.contains(&b'@')
+        && domain.contains(&b'.')
+        && domain.first() != Some(&b'.')
+        && domain.last() != Some(&b'.')
+        && !spaced
 }
 
 #[cfg(test)]
@@ -216,6 +222,19 @@ mod tests {
             why,
             "field `age`: `forty` is not a number (Cordial attribute `age` is a number)"
         );
+    }
+
+    #[test]
+    fn the_email_check_is_loose_but_refuses_what_cannot_be_an_address() {
+        for good in ["a@x.io", "Ünï@exämple.de", "a.b+c@sub.x.io"] {
+            assert!(looks_like_email(good), "{good}");
+        }
+        for bad in [
+            "", "ax.io", "@x.io", "a@", "a@x", "a@@x.io", "a@b@x.io", "a@.x.io", "a@x.io.",
+            "a b@x.io", "a@x.io\t", "a@x\u{b}.io", "a@x.io\u{2003}", "\u{a0}a@x.io",
+        ] {
+            assert!(!looks_like_email(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -44,13 +44,17 @@ impl Db {
         let tx = conn.transaction()?;
         let mut counts = EmitSummary::default();
         {
+            // One time for the batch, read once rather than by the column's default per row.
+            let stored_at: String =
+                tx.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| r.get(0))?;
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO stream_records (stream, key, record) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO stream_records (stream, key, record, stored_at)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (key, record) in records {
                 if !is_flat_record(record) {
                     counts.rejected += 1;
-                } else if insert.execute(params![stream, key, record])? == 1 {
+                } else if insert.execute(params![stream, key, record, stored_at])? == 1 {
                     counts.accepted += 1;
                 } else {
                     counts.duplicates += 1;
