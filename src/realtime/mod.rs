@@ -230,8 +230,20 @@ mod tests {
             assert!(looks_like_email(good), "{good}");
         }
         for bad in [
-            "", "ax.io", "@x.io", "a@", "a@x", "a@@x.io", "a@b@x.io", "a@.x.io", "a@x.io.",
-            "a b@x.io", "a@x.io\t", "a@x\u{b}.io", "a@x.io\u{2003}", "\u{a0}a@x.io",
+            "",
+            "ax.io",
+            "@x.io",
+            "a@",
+            "a@x",
+            "a@@x.io",
+            "a@b@x.io",
+            "a@.x.io",
+            "a@x.io.",
+            "a b@x.io",
+            "a@x.io\t",
+            "a@x\u{b}.io",
+            "a@x.io\u{2003}",
+            "\u{a0}a@x.io",
         ] {
             assert!(!looks_like_email(bad), "{bad:?}");
         }

@@ -2,7 +2,7 @@
 //! it may not reach is stopped or denied, with an error that says what happened.
 
 use cordial_e2e::harness::{Harness, components_dir};
-use cordial_host::runtime::{CallError, RunOutcome};
+use cordial_host::runtime::{CallContext, CallError, RunOutcome};
 
 /// The `rogue` job: the misbehaving fixture doing `action` under `limits`, with `extra`
 /// settings.
@@ -97,4 +97,23 @@ async fn the_cordial_origin_is_allowed_and_the_host_adds_the_credentials() {
     let requests = h.emulator.handle().requests();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].has_authorization);
+}
+
+/// Every call gets the component as it was built: the host resets a pooled slot's pages in
+/// place between calls (PAGEMAP_SCAN where the kernel has it), and nothing the previous call
+/// wrote — a static counter, a page of heap — is there for the next.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_never_sees_what_the_previous_call_left_in_memory() {
+    let h = Harness::start().await;
+    let runtime = h.runtime(&misbehaving("remember", "", ""));
+    let job = runtime.config().job("rogue").unwrap().clone();
+    for call in 1..=3 {
+        match runtime.run(&job, &CallContext::now()).await.unwrap() {
+            RunOutcome::Completed(report) => assert_eq!(
+                report.summary, "earlier calls 0, dirty bytes 0",
+                "call {call}"
+            ),
+            other => panic!("call {call}: {other:?}"),
+        }
+    }
 }

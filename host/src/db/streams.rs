@@ -46,7 +46,9 @@ impl Db {
         {
             // One time for the batch, read once rather than by the column's default per row.
             let stored_at: String =
-                tx.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| r.get(0))?;
+                tx.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
+                    r.get(0)
+                })?;
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO stream_records (stream, key, record, stored_at)
                  VALUES (?1, ?2, ?3, ?4)",

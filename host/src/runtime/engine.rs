@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
 };
 
 /// How often the epoch advances; a call's deadline is counted in these ticks.
@@ -199,6 +199,18 @@ fn pool_for(config: &HostConfig) -> PoolingAllocationConfig {
         .total_memories(calls * 2)
         .total_tables(calls * 4)
         .max_memory_size((largest_memory_mb as usize) << 20);
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        // A slot handed back is reset in place: Linux's PAGEMAP_SCAN (6.7+) finds the pages
+        // the call touched and only those are restored, up to 1 MiB, instead of `madvise`
+        // dropping them (then page faults on the next call, and TLB shootdowns on every
+        // core). Each call still starts from the component's pristine memory and tables.
+        // A fresh store + instantiate + call went from 31 to 14 µs (overhead benchmark).
+        // Without the ioctl, keeping pages resident means `memset`ting them whole, which
+        // measured no better than `madvise`, so older kernels keep the default.
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(1 << 20);
+    }
     pool
 }
 
