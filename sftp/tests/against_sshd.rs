@@ -168,3 +168,42 @@ async fn a_dropped_connection_is_reopened_and_an_unreachable_server_is_named() {
         "{err}"
     );
 }
+
+/// Writes `chunks` to a new upload of `path` and finishes it: the first failure, if any.
+async fn upload_chunks(
+    client: &mut SftpClient,
+    path: &str,
+    chunks: &[Vec<u8>],
+    before: impl FnOnce(),
+) -> Result<u64, SftpFailure> {
+    let mut up = client.create(path).await?;
+    up.write(&chunks[0]).await?;
+    before();
+    for chunk in &chunks[1..] {
+        up.write(chunk).await?;
+    }
+    client.finish(up).await
+}
+
+#[tokio::test]
+async fn many_chunks_arrive_in_order_and_a_connection_lost_mid_upload_publishes_nothing() {
+    let mut sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    let mut client = key_client(&sshd);
+    // Many chunks, each one different: the file is exactly their concatenation.
+    let chunks: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 64 << 10]).collect();
+    let written = upload_chunks(&mut client, "big.bin", &chunks, || {}).await;
+    assert_eq!(written.unwrap(), 64 * (64 << 10));
+    assert_eq!(
+        std::fs::read(folder.join("big.bin")).unwrap(),
+        chunks.concat()
+    );
+
+    // The server goes away after the first chunk: a later write or the finish says so,
+    // and the file is never published.
+    let err = upload_chunks(&mut client, "lost.bin", &chunks, || sshd.kill())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("lost.bin"), "{err}");
+    assert!(!folder.join("lost.bin").exists());
+}
