@@ -15,13 +15,13 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-/// Waits until a host at `addr` (`127.0.0.1:<port>`) answers `GET /health`; a host binds only
+/// Waits until a host at `addr` (`127.0.0.1:<port>`) answers `GET /healthz`; a host binds only
 /// after its settings check, so an answer means it is up. Fails after 30 s.
 pub async fn wait_until_up(addr: &str) {
     let client = client();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while client
-        .get(format!("http://{addr}/health"))
+        .get(format!("http://{addr}/healthz"))
         .send()
         .await
         .is_err()

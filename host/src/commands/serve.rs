@@ -61,12 +61,13 @@ pub async fn serve(
         .filter(|j| crate::jobs::descriptor(j.kind).has(crate::jobs::Trigger::Schedule))
     {
         let schedule = crate::scheduler::schedule_of(job).map_err(|e| anyhow::anyhow!(e))?;
-        scheduled.push(tokio::spawn(crate::scheduler::drive(
+        let driver = tokio::spawn(crate::scheduler::drive(
             runtime.clone(),
             job.clone(),
             schedule,
             schedules_stopped.clone(),
-        )));
+        ));
+        scheduled.push((job.name.clone(), driver));
     }
     let forwarding = forwarder.map(|(forwarder, lock)| {
         let (wake, stop) = (streams_written.clone(), schedules_stopped.clone());
@@ -89,9 +90,18 @@ pub async fn serve(
             ));
         }
     }
+    let readiness = ingress::health::Readiness {
+        store: runtime.config().store.clone(),
+        runtime: runtime.clone(),
+        schedules: scheduled
+            .iter()
+            .map(|(job, task)| (job.clone(), task.abort_handle()))
+            .collect(),
+    };
     let app = ingress::router(Arc::new(Ingress {
         db: store,
         endpoints,
+        readiness,
     }));
     tracing::info!(
         "listening on http://{addr}/hooks/<job> (webhooks), http://{addr}/capture/<job> (experience submissions) and http://{addr}/cordial-events/<job> (Cordial's activity pushes)",
@@ -101,7 +111,11 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     let _ = stop_schedules.send(true);
-    for task in scheduled.into_iter().chain(forwarding) {
+    for task in scheduled
+        .into_iter()
+        .map(|(_, task)| task)
+        .chain(forwarding)
+    {
         let _ = task.await;
     }
     for queue in queues {

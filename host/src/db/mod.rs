@@ -8,6 +8,7 @@ mod capture;
 mod forwarding;
 mod lock;
 mod members;
+mod probe;
 mod queue;
 mod schema;
 mod streams;
@@ -16,6 +17,7 @@ pub use capture::{AuditRow, CaptureDecision};
 pub use forwarding::{Forwarding, PLATFORM};
 pub use lock::FileLock;
 pub use members::Member;
+pub use probe::probe_write;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
 pub use streams::{EmitSummary, Quarantined};
 

@@ -2,7 +2,7 @@
 //! `POST /hooks/<job>` (Audience Trigger webhooks, for the audience exports),
 //! `POST /capture/<job>` (experience submissions, for capture jobs) and
 //! `POST /cordial-events/<job>` (Cordial's webhook pushes of contact activity, for Import
-//! Activity jobs), with `GET /health` and `GET /metrics`.
+//! Activity jobs), with `GET /healthz`, `GET /readyz` (see [`health`]) and `GET /metrics`.
 //!
 //! A request is accepted whole or not at all: it is read and checked completely, its items
 //! are committed to the database in one transaction (the job's queue, a bulk job's pending
@@ -12,6 +12,7 @@
 
 mod admit;
 mod audience;
+pub mod health;
 mod intake;
 mod receive;
 mod route;
@@ -47,12 +48,14 @@ pub struct Endpoint {
 pub struct Ingress {
     pub db: Db,
     pub endpoints: HashMap<String, Endpoint>,
+    pub readiness: health::Readiness,
 }
 
 pub fn router(ingress: Arc<Ingress>) -> Router {
     Router::new()
         .route("/{route}/{job}", post(receive::receive))
-        .route("/health", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
         .with_state(ingress)
 }

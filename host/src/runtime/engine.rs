@@ -175,6 +175,20 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// The jobs whose components do not load now, each with why (for `/readyz`). A loaded
+    /// component stays loaded, so after the first check this costs a map lookup per job.
+    pub async fn unloadable_components(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for job in &self.config.jobs {
+            if let Err(e) = self.driver_for(job).await {
+                problems.push(format!("{}: {e:#}", job.name));
+            }
+        }
+        problems
+    }
+}
+
 /// Instances come from a pool sized for the config: every call gets a fresh instance, and
 /// reusing pooled memory and tables makes that far cheaper than mapping them anew. Room for
 /// every worker of every job at once, plus headroom for checks and scheduled runs.
