@@ -1,5 +1,5 @@
 //! The `cordial-host` binary as a person runs it: one command to its end, or `serve` as a
-//! process of its own that a test can SIGKILL and start again.
+//! process of its own that a test can SIGTERM or SIGKILL and start again.
 
 use crate::harness::Harness;
 use cordial_host::db::Db;
@@ -56,6 +56,8 @@ pub async fn host(args: &[&dyn AsRef<OsStr>]) -> Ran {
 pub struct ServeProcess {
     config: PathBuf,
     store: PathBuf,
+    /// Where the host's log (its stderr) goes, every start appending.
+    log: PathBuf,
     addr: String,
     child: Child,
 }
@@ -63,19 +65,49 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Writes a config of `jobs` listening on a free port, and starts the host on it.
     pub async fn start(h: &Harness, jobs: &str) -> ServeProcess {
+        ServeProcess::start_with(h, "", jobs).await
+    }
+
+    /// The same, with more `[host]` settings (`key = value` lines).
+    pub async fn start_with(h: &Harness, host: &str, jobs: &str) -> ServeProcess {
         let addr = crate::http::free_local_addr();
-        let text =
-            h.config_text(jobs)
-                .replacen("[host]\n", &format!("[host]\nlisten = \"{addr}\"\n"), 1);
+        let text = h.config_text(jobs).replacen(
+            "[host]\n",
+            &format!("[host]\nlisten = \"{addr}\"\n{host}\n"),
+            1,
+        );
         let config = h.dir.path().join("serve.toml");
         std::fs::write(&config, text).unwrap();
-        let child = spawn_ready(&config, &addr).await;
+        let log = h.dir.path().join("serve.log");
+        let child = spawn_ready(&config, &addr, &log).await;
         ServeProcess {
             config,
             store: h.store_path(),
+            log,
             addr,
             child,
         }
+    }
+
+    /// What the host has logged so far, over all its starts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, as a service manager stops the host, then waits for it to exit; whether it
+    /// exited successfully.
+    pub async fn terminate(&mut self) -> bool {
+        let pid = self.child.id().expect("the host is running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let exited = tokio::time::timeout(std::time::Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the host exits after SIGTERM")
+            .unwrap();
+        exited.success()
     }
 
     /// `http://<addr><path>`.
@@ -100,7 +132,7 @@ impl ServeProcess {
 
     /// Starts the host again on the same config and address.
     pub async fn restart(&mut self) {
-        self.child = spawn_ready(&self.config, &self.addr).await;
+        self.child = spawn_ready(&self.config, &self.addr, &self.log).await;
     }
 
     /// SIGKILL: the host gets no chance to finish or tidy anything.
@@ -110,13 +142,19 @@ impl ServeProcess {
     }
 }
 
-/// Starts `serve` and waits until it answers; the host binds only after its settings check.
-async fn spawn_ready(config: &std::path::Path, addr: &str) -> Child {
+/// Starts `serve` with its stderr appended to `log`, and waits until it answers; the host
+/// binds only after its settings check.
+async fn spawn_ready(config: &std::path::Path, addr: &str, log: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     let child = Command::new(host_binary())
         .arg("serve")
         .arg(config)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .unwrap();

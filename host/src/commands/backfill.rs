@@ -81,12 +81,15 @@ pub async fn run(
             job.name
         );
     }
+    let grace = runtime.config().shutdown_grace;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = Workers::start(
         runtime,
         job.clone(),
         ItemKind::AudienceEvents,
         Arc::default(),
         Arc::default(),
+        stopping,
     );
     let bar = ProgressBar::new(before.pending + queued);
     bar.set_style(ProgressStyle::with_template(
@@ -97,7 +100,9 @@ pub async fn run(
     })
     .await?;
     bar.finish_and_clear();
-    workers.stop().await;
+    // Drained: nothing is in flight, the workers only wait for work.
+    let _ = stop.send(true);
+    workers.stop(tokio::time::Instant::now() + grace).await;
     drop(lock);
     let dead = after.dead - before.dead;
     println!(

@@ -52,7 +52,13 @@ pub async fn serve(
         )),
     };
     let runtime = Arc::new(Runtime::new(config, store.clone())?);
-    let (stop_schedules, schedules_stopped) = tokio::sync::watch::channel(false);
+    // One signal stops everything at once: intake takes no new connection, no schedule
+    // fires, no worker starts another call; what is in flight then has the grace period.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
     let mut scheduled = Vec::new();
     for job in runtime
         .config()
@@ -65,12 +71,12 @@ pub async fn serve(
             runtime.clone(),
             job.clone(),
             schedule,
-            schedules_stopped.clone(),
+            stopping.clone(),
         ));
         scheduled.push((job.name.clone(), driver));
     }
     let forwarding = forwarder.map(|(forwarder, lock)| {
-        let (wake, stop) = (streams_written.clone(), schedules_stopped.clone());
+        let (wake, stop) = (streams_written.clone(), stopping.clone());
         tokio::spawn(async move {
             forwarder.serve(wake, stop).await;
             drop(lock);
@@ -87,6 +93,7 @@ pub async fn serve(
                 kind,
                 endpoint.wake.clone(),
                 endpoint.metrics.clone(),
+                stopping.clone(),
             ));
         }
     }
@@ -107,21 +114,52 @@ pub async fn serve(
         "listening on http://{addr}/hooks/<job> (webhooks), http://{addr}/capture/<job> (experience submissions) and http://{addr}/cordial-events/<job> (Cordial's activity pushes)",
         addr = listener.local_addr()?
     );
+    let mut told = stopping.clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            let _ = told.wait_for(|s| *s).await;
+        })
         .await?;
-    let _ = stop_schedules.send(true);
-    for task in scheduled
-        .into_iter()
-        .map(|(_, task)| task)
-        .chain(forwarding)
-    {
-        let _ = task.await;
-    }
+    // Intake has stopped: every request was answered, none is read any more.
+    let grace = runtime.config().shutdown_grace;
+    tracing::info!(
+        "intake stopped; letting calls in flight finish (up to {}s)",
+        grace.as_secs()
+    );
+    let deadline = tokio::time::Instant::now() + grace;
     for queue in queues {
-        queue.stop().await;
+        queue.stop(deadline).await;
     }
+    let background = scheduled
+        .into_iter()
+        .chain(forwarding.map(|task| ("forwarding to the platform".to_owned(), task)));
+    for (what, task) in background {
+        let abort = task.abort_handle();
+        if tokio::time::timeout_at(deadline, task).await.is_err() {
+            abort.abort();
+            tracing::warn!(
+                "{what}: still running at the shutdown deadline, stopped; it resumes from its last checkpoint on the next start"
+            );
+        }
+    }
+    report_pending(runtime.db(), &runtime.config().jobs).await;
     Ok(())
+}
+
+/// Says what the next start will find waiting, job by job.
+async fn report_pending(store: &Db, jobs: &[JobConfig]) {
+    for job in jobs.iter().filter(|j| ItemKind::of(j.kind).is_some()) {
+        let name = job.name.clone();
+        match store.blocking(move |s| s.queue_counts(&name)).await {
+            Ok(counts) if counts.pending > 0 => tracing::info!(
+                job = %job.name,
+                "{} item(s) left pending for the next start",
+                counts.pending
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(job = %job.name, "could not count what is pending: {e:#}"),
+        }
+    }
 }
 
 /// Wrong settings stop the start; a Cordial that cannot be reached right now does not:
@@ -154,5 +192,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term.recv() => {}
     }
-    tracing::info!("shutting down; pending events and submissions stay queued for the next start");
+    tracing::info!("shutting down: no new requests; pending events and submissions stay queued");
 }

@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The whole, checked configuration.
+/// What `serve` gives calls in flight when told to stop: well inside the 30 s a container
+/// platform (Kubernetes' default `terminationGracePeriodSeconds`) waits before SIGKILL.
+const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// The SQLite file holding job state, the durable queue, pending members and streams.
@@ -21,6 +25,8 @@ pub struct HostConfig {
     pub limits: Limits,
     /// Where `cordial-host serve` listens for the platform's webhooks.
     pub listen: std::net::SocketAddr,
+    /// How long `serve`, told to stop, lets component calls in flight finish.
+    pub shutdown_grace: std::time::Duration,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
     /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
@@ -43,6 +49,7 @@ impl HostConfig {
             components_dir: components_dir.into(),
             limits: Limits::default(),
             listen: ([127, 0, 0, 1], 0).into(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
             jobs,
             stream_ndjson_dir: None,
@@ -186,6 +193,7 @@ struct RawWebhook {
 #[serde(deny_unknown_fields)]
 struct RawHost {
     listen: Option<std::net::SocketAddr>,
+    shutdown_grace_secs: Option<u64>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
     stream_ndjson_dir: Option<PathBuf>,
@@ -442,6 +450,9 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             listen: host
                 .listen
                 .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+            shutdown_grace: host
+                .shutdown_grace_secs
+                .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs),
             auths,
             jobs,
             stream_ndjson_dir: host.stream_ndjson_dir,

@@ -4,8 +4,8 @@ use crate::db::{Db, QueuedItem};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::sync::mpsc::Sender;
+use tokio::sync::{Notify, watch};
 
 /// How often the queue is looked at when nobody woke the dispatcher (items added by
 /// another process, such as `cordial-host backfill` or `dlq retry`).
@@ -19,9 +19,16 @@ pub fn worker_for(key: &str, workers: usize) -> usize {
     (h.finish() % workers as u64) as usize
 }
 
-pub async fn run(db: Db, job: String, workers: Vec<Sender<QueuedItem>>, wake: Arc<Notify>) {
+/// Routes items until `stop` is set (the workers' senders then drop with it).
+pub async fn run(
+    db: Db,
+    job: String,
+    workers: Vec<Sender<QueuedItem>>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut last_id = 0;
-    loop {
+    while !*stop.borrow() {
         let name = job.clone();
         let page = match db
             .blocking(move |s| s.pending_after(&name, last_id, PAGE))
@@ -38,14 +45,16 @@ pub async fn run(db: Db, job: String, workers: Vec<Sender<QueuedItem>>, wake: Ar
         for item in page {
             last_id = item.id;
             let worker = worker_for(&item.key, workers.len());
-            if workers[worker].send(item).await.is_err() {
-                return;
+            tokio::select! {
+                sent = workers[worker].send(item) => if sent.is_err() { return },
+                _ = stop.wait_for(|s| *s) => return,
             }
         }
         if !full {
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = stop.wait_for(|s| *s) => return,
             }
         }
     }
@@ -79,7 +88,8 @@ mod tests {
         db.enqueue("j", &items).unwrap();
         let (senders, mut inboxes): (Vec<_>, Vec<_>) =
             (0..3).map(|_| tokio::sync::mpsc::channel(16)).unzip();
-        let dispatcher = tokio::spawn(run(db, "j".into(), senders, Arc::default()));
+        let (stop, stopping) = watch::channel(false);
+        let dispatcher = tokio::spawn(run(db, "j".into(), senders, Arc::default(), stopping));
         for (w, inbox) in inboxes.iter_mut().enumerate() {
             let expected: Vec<String> = (0..keys.len())
                 .filter(|&i| worker_for(keys[i], 3) == w)
@@ -95,6 +105,10 @@ mod tests {
             }
             assert_eq!(got, expected, "worker {w}");
         }
-        dispatcher.abort();
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), dispatcher)
+            .await
+            .expect("the dispatcher ends once told to stop")
+            .unwrap();
     }
 }

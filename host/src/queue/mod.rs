@@ -30,7 +30,7 @@ use crate::config::JobConfig;
 use crate::db::{Db, QueueCounts};
 use crate::runtime::Runtime;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 /// How often [`drained`] looks at the queue.
@@ -56,18 +56,21 @@ pub async fn drained(
 
 /// The dispatcher and workers working off one job's queue.
 pub struct Workers {
+    job: String,
     tasks: JoinSet<()>,
 }
 
 impl Workers {
     /// Starts working off `job`'s queue of `kind` items. Notify `wake` after committing new
-    /// items to have them picked up at once (otherwise within half a second).
+    /// items to have them picked up at once (otherwise within half a second). Once `stop` is
+    /// set, no worker starts another call.
     pub fn start(
         runtime: Arc<Runtime>,
         job: JobConfig,
         kind: ItemKind,
         wake: Arc<Notify>,
         metrics: Arc<QueueMetrics>,
+        stop: watch::Receiver<bool>,
     ) -> Workers {
         let mut tasks = JoinSet::new();
         let mut senders = Vec::new();
@@ -80,6 +83,7 @@ impl Workers {
                 kind,
                 rx,
                 metrics.clone(),
+                stop.clone(),
             ));
         }
         tasks.spawn(dispatcher::run(
@@ -87,12 +91,28 @@ impl Workers {
             job.name.clone(),
             senders,
             wake,
+            stop,
         ));
-        Workers { tasks }
+        Workers {
+            job: job.name,
+            tasks,
+        }
     }
 
-    /// Stops; pending items stay in the store for the next start.
-    pub async fn stop(mut self) {
-        self.tasks.shutdown().await;
+    /// Once `stop` (given to [`Workers::start`]) is set, lets the calls in flight finish and
+    /// be recorded until `deadline`; calls still running then are cut off. Whatever was not
+    /// settled stays pending in the store for the next start.
+    pub async fn stop(mut self, deadline: tokio::time::Instant) {
+        let finished = tokio::time::timeout_at(deadline, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                job = %self.job,
+                "calls still running at the shutdown deadline were stopped; their items stay pending"
+            );
+            self.tasks.shutdown().await;
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::runtime::Runtime;
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
+use tokio::sync::watch;
 
 pub async fn run(
     runtime: Arc<Runtime>,
@@ -16,12 +17,23 @@ pub async fn run(
     kind: ItemKind,
     mut inbox: Receiver<QueuedItem>,
     metrics: Arc<QueueMetrics>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let policy = RetryPolicy {
         max_attempts: job.delivery.max_attempts,
         ..RetryPolicy::default()
     };
-    while let Some(first) = inbox.recv().await {
+    // Once `stop` is set no new call starts: a call in flight finishes and is recorded, and
+    // the items not yet settled stay pending in the store.
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => return,
+            item = inbox.recv() => match item {
+                Some(item) => item,
+                None => return,
+            },
+        };
         let mut batch = vec![first];
         while batch.len() < job.delivery.batch_size as usize {
             match inbox.try_recv() {
@@ -31,7 +43,7 @@ pub async fn run(
         }
         // A batch is kept until every item in it is settled: a contact's later items wait
         // in the inbox behind it.
-        while !batch.is_empty() {
+        while !batch.is_empty() && !*stop.borrow() {
             let (settled, wait) =
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
             metrics.record_outcomes(&settled);
@@ -39,7 +51,10 @@ pub async fn run(
                 tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
             }
             if let Some(delay) = wait {
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
             }
         }
     }
