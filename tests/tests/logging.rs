@@ -1,5 +1,6 @@
 //! What the host logs: denied requests are logged with their destination, job log lines
-//! carry the job and run, and the API key never appears in any line, whatever happens.
+//! carry the job and run (as text, and as JSON lines from the binary), and the API key
+//! never appears in any line, whatever happens.
 
 use base64::Engine as _;
 use cordial_e2e::harness::{API_KEY, Harness, components_dir};
@@ -72,14 +73,57 @@ async fn denials_are_logged_and_secrets_never_are() {
             && logs.contains("job=rogue"),
         "{logs}"
     );
-    assert!(
-        logs.contains("created Cordial list `Lytics_vip`") && logs.contains("job=\"vip\""),
-        "{logs}"
-    );
+    // The job's own line, inside the call's span: it names the job and the run.
+    let created = logs
+        .lines()
+        .find(|l| l.contains("created Cordial list `Lytics_vip`"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(created.contains("call{job=vip run="), "{created}");
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"));
     assert!(!logs.contains(API_KEY), "the API key reached a log line");
     assert!(
         !logs.contains(&basic),
         "the Authorization header reached a log line"
+    );
+}
+
+/// `CORDIAL_LOG_FORMAT=json`: every line `cordial-host backfill` writes is one JSON object,
+/// and the lines logged inside a component call name its job and run.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_log_lines_name_the_job_and_the_run() {
+    let h = Harness::start().await;
+    let config = h.config_file(&cordial_e2e::realtime_job::vip(""));
+    let members = h.dir.path().join("members.ndjson");
+    std::fs::write(&members, "{\"email\":\"a@example.com\"}\n").unwrap();
+    let out = tokio::process::Command::new(cordial_e2e::cli::host_binary())
+        .arg("backfill")
+        .arg(&config)
+        .args(["vip", "--members"])
+        .arg(&members)
+        .env("CORDIAL_LOG_FORMAT", "json")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let created = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("created Cordial list `Lytics_vip_customers`"))
+        })
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(created["level"], "INFO");
+    assert_eq!(created["span"]["job"], "vip", "{created}");
+    assert!(
+        created["span"]["run"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{created}"
     );
 }

@@ -1,6 +1,6 @@
 //! A job's log: structured lines on `wasi:cli/stderr` (`{"level":"info","message":"…"}`,
-//! one per line), the route every runtime carries, routed here to `tracing` with the job
-//! and the run. Anything else a job writes to stderr (a panic message) is logged as it is,
+//! one per line), the route every runtime carries, routed here to `tracing` inside the
+//! call's span, which names the job and the run. Anything else a job writes to stderr (a panic message) is logged as it is,
 //! as a warning. The host redacts nothing: a job never holds a secret to leak.
 
 use bytes::Bytes;
@@ -13,23 +13,13 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 const MAX_LINE: usize = 64 << 10;
 
 /// The stderr of one call.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct JobLog {
-    job: Arc<str>,
-    run: Arc<str>,
     /// The start of a line not yet ended: a line may arrive in several writes.
     partial: Arc<Mutex<Vec<u8>>>,
 }
 
 impl JobLog {
-    pub fn new(job: &str, run: &str) -> JobLog {
-        JobLog {
-            job: job.into(),
-            run: run.into(),
-            partial: Arc::default(),
-        }
-    }
-
     fn take(&self, bytes: &[u8]) {
         let mut partial = self.partial.lock().expect("log buffer poisoned");
         partial.extend_from_slice(bytes);
@@ -49,13 +39,12 @@ impl JobLog {
         if text.is_empty() {
             return;
         }
-        let (job, run) = (&*self.job, &*self.run);
         match structured(text) {
-            Some((Level::Debug, m)) => tracing::debug!(job, run, "{m}"),
-            Some((Level::Info, m)) => tracing::info!(job, run, "{m}"),
-            Some((Level::Warn, m)) => tracing::warn!(job, run, "{m}"),
-            Some((Level::Error, m)) => tracing::error!(job, run, "{m}"),
-            None => tracing::warn!(job, run, stderr = true, "{text}"),
+            Some((Level::Debug, m)) => tracing::debug!("{m}"),
+            Some((Level::Info, m)) => tracing::info!("{m}"),
+            Some((Level::Warn, m)) => tracing::warn!("{m}"),
+            Some((Level::Error, m)) => tracing::error!("{m}"),
+            None => tracing::warn!(stderr = true, "{text}"),
         }
     }
 }
@@ -151,7 +140,7 @@ mod tests {
 
     #[test]
     fn a_line_split_over_writes_is_logged_once_whole() {
-        let log = JobLog::new("j", "r");
+        let log = JobLog::default();
         log.take(br#"{"level":"info","mess"#);
         assert_eq!(log.partial.lock().unwrap().len(), 21);
         log.take(b"age\":\"hello\"}\n{\"level\"");

@@ -18,16 +18,26 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs a command the way every binary of the project does: logs on stderr (filtered by
-/// `CORDIAL_LOG`), a multi-threaded runtime, and an error printed with its causes and a
-/// failing exit code.
+/// `CORDIAL_LOG`; one JSON object per line with `CORDIAL_LOG_FORMAT=json`), a
+/// multi-threaded runtime, and an error printed with its causes and a failing exit code.
 pub fn execute(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CORDIAL_LOG")
                 .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match std::env::var("CORDIAL_LOG_FORMAT").as_deref() {
+        // A log collector's form: the event's fields at the top level, and the component
+        // call's span (`job`, `run`) under `span` on every line logged inside a call.
+        Ok("json") => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        _ => logs.init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -14,6 +14,7 @@ use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::settings::ConfigProblem;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 use wasmtime::{Store, Trap};
 
 /// Identity of one call, for logs and the job's run context.
@@ -110,7 +111,6 @@ impl Runtime {
         let hooks = CordialHttpPolicy::for_call(self.job_http(job, auth).map_err(failed)?);
         let state = RunState::new(CallParts {
             job: job.name.clone(),
-            run_id: call.run_id.clone(),
             backends: self.backends.clone(),
             settings: cordial_jobs::settings::to_pairs(&job.settings),
             sftp: auth.sftp.clone(),
@@ -178,7 +178,9 @@ impl Runtime {
             ctx,
             driver,
         } = self.prepare(job, context).await?;
-        let result = call(&driver, &mut store, &ctx).await;
+        // Every line logged during the call, the job's own and the host's, names both.
+        let span = tracing::info_span!("call", job = %job.name, run = %context.run_id);
+        let result = call(&driver, &mut store, &ctx).instrument(span).await;
         let data = store.data();
         let stats = CallStats {
             setup: data

@@ -20,7 +20,6 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// Who is calling, and with what.
 pub struct CallParts {
     pub job: String,
-    pub run_id: String,
     pub backends: Backends,
     pub settings: Vec<(String, String)>,
     pub sftp: Option<SftpConfig>,
@@ -49,9 +48,7 @@ impl RunState {
     pub fn new(parts: CallParts) -> Self {
         // No environment, no arguments, no preopened directories, no sockets: a job reaches
         // the world only through its capabilities. Its stderr is its log.
-        let wasi = WasiCtx::builder()
-            .stderr(JobLog::new(&parts.job, &parts.run_id))
-            .build();
+        let wasi = WasiCtx::builder().stderr(JobLog::default()).build();
         RunState {
             table: ResourceTable::new(),
             limiter: JobLimiter::new(parts.max_memory_bytes),
