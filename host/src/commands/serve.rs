@@ -98,7 +98,6 @@ pub async fn serve(
         }
     }
     let readiness = ingress::health::Readiness {
-        store: runtime.config().store.clone(),
         runtime: runtime.clone(),
         schedules: scheduled
             .iter()

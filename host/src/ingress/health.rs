@@ -12,13 +12,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::task::AbortHandle;
 
 /// What `/readyz` looks at.
 pub struct Readiness {
-    pub store: PathBuf,
+    /// The host's runtime: its config names the store, and it holds the loaded components.
     pub runtime: Arc<Runtime>,
     /// Each scheduled job's driver, by job name.
     pub schedules: Vec<(String, AbortHandle)>,
@@ -41,7 +40,7 @@ impl Check {
 
 impl Readiness {
     async fn checks(&self) -> Vec<Check> {
-        let path = self.store.clone();
+        let path = self.runtime.config().store.clone();
         let store = tokio::task::spawn_blocking(move || probe_write(&path))
             .await
             .unwrap_or_else(|e| Err(format!("the store check stopped: {e}")));
@@ -57,16 +56,18 @@ impl Readiness {
             Check::of("store", store.map(|()| "takes writes".to_owned())),
             Check::of(
                 "components",
-                match unloadable.is_empty() {
-                    true => Ok(format!("{jobs} job(s) loaded")),
-                    false => Err(unloadable.join("; ")),
+                if unloadable.is_empty() {
+                    Ok(format!("{jobs} job(s) loaded"))
+                } else {
+                    Err(unloadable.join("; "))
                 },
             ),
             Check::of(
                 "scheduler",
-                match stopped.is_empty() {
-                    true => Ok(format!("{} schedule(s) running", self.schedules.len())),
-                    false => Err(format!("not running for {}", stopped.join(", "))),
+                if stopped.is_empty() {
+                    Ok(format!("{} schedule(s) running", self.schedules.len()))
+                } else {
+                    Err(format!("not running for {}", stopped.join(", ")))
                 },
             ),
         ]
@@ -80,9 +81,10 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(ingress): State<Arc<super::Ingress>>) -> Response {
     let checks = ingress.readiness.checks().await;
     let ready = checks.iter().all(|c| c.ok);
-    let status = match ready {
-        true => StatusCode::OK,
-        false => StatusCode::SERVICE_UNAVAILABLE,
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (
         status,

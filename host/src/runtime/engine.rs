@@ -173,9 +173,7 @@ impl Runtime {
             .insert(source, pre.clone());
         Ok(pre)
     }
-}
 
-impl Runtime {
     /// The jobs whose components do not load now, each with why (for `/readyz`). A loaded
     /// component stays loaded, so after the first check this costs a map lookup per job.
     pub async fn unloadable_components(&self) -> Vec<String> {
