@@ -77,6 +77,9 @@ impl streams::Host for StreamsCtx {
                 b.append(&stream_name, &records)
             }))
             .await;
+        if let Ok(c) = &stored {
+            crate::telemetry::metrics().emitted(&self.job, c);
+        }
         Ok(stored
             .map(|c| EmitSummary {
                 accepted: c.accepted,
@@ -100,11 +103,14 @@ impl streams::Host for StreamsCtx {
                 text: e.text.chars().take(QUARANTINE_TEXT).collect(),
             })
             .collect();
-        let job = self.job.clone();
-        Ok(blocking(&self.backend, move |b| {
+        let (job, set_aside) = (self.job.clone(), entries.len() as u64);
+        let kept = blocking(&self.backend, move |b| {
             b.quarantine(&job, &stream_name, &entries)
         })
-        .await
-        .map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
+        .await;
+        if kept.is_ok() {
+            crate::telemetry::metrics().records(&self.job, "emit", "quarantined", set_aside);
+        }
+        Ok(kept.map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
     }
 }
