@@ -1,8 +1,9 @@
 //! `GET /metrics` of the real `cordial-host serve` binary, read as Prometheus reads it: with
 //! a text-format parser. What it counts must match what happened: the events delivered, by
 //! their kind; the 429 the emulator was told to send; every request Cordial received, by
-//! endpoint; an empty queue once drained.
+//! endpoint; an empty queue once drained; Import Activity's pushes and scheduled runs.
 
+use cordial_e2e::activity::{Activity, event, pushed, stream_ids};
 use cordial_e2e::audience_events::{batch, default_payload};
 use cordial_e2e::cli::ServeProcess;
 use cordial_e2e::harness::Harness;
@@ -196,6 +197,82 @@ async fn metrics_count_deliveries_requests_and_429s_as_they_happened() {
         .await
         .unwrap();
     assert_eq!(json["jobs"]["vip"]["delivered"], 1 + 2 * CONTACTS);
+}
+
+/// Import Activity under `serve`, scheduled every two seconds and taking Cordial's pushes:
+/// pushes count as stored or duplicate, a run's records as emitted, and a completed run
+/// sets the job's last success and is timed.
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_pushes_and_scheduled_runs_are_counted() {
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let exported = ["exp1", "exp2", "exp3"].map(|l| event(l, "open", hour_ago));
+    let a = Activity::with_events(exported.to_vec()).await;
+    let secret = a.h.dir.path().join("push-secret");
+    std::fs::write(&secret, "s3cret-push").unwrap();
+    let config = a.config(&format!(
+        "frequency = \"*/2 * * * * *\"\n[job.webhook]\nsecret_file = \"{}\"\n",
+        secret.display()
+    ));
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let host = ServeProcess::start(&a.h, &config).await;
+    let bearer = [("authorization", "Bearer s3cret-push")];
+    let url = host.url("/cordial-events/activity");
+    // Two events only pushed, one of them twice.
+    for label in ["push1", "push2", "push1"] {
+        let body = pushed(&event(label, "open", hour_ago)).to_string();
+        assert_eq!(post(&url, body, &bearer).await.0, 202);
+    }
+
+    // Scrape until a scheduled run has completed.
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    let activity = ("job", "activity");
+    let m = loop {
+        let (_, m) = scrape(&host).await;
+        let last = "cordial_job_last_success_timestamp_seconds";
+        if samples(&m, last, &[activity]).next().is_some() {
+            let at = value(&m, last, &[activity]);
+            assert!(
+                at >= started.floor(),
+                "{at} is before the test began ({started})"
+            );
+            break m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no scheduled run completed:\n{}",
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let records = "cordial_job_records_total";
+    let push = ("op", "push");
+    assert_eq!(
+        value(&m, records, &[activity, push, ("outcome", "stored")]),
+        2.0
+    );
+    assert_eq!(
+        value(&m, records, &[activity, push, ("outcome", "duplicate")]),
+        1.0
+    );
+    // Every run exports the same window: its first stores the three, later ones find them.
+    let emit = ("op", "emit");
+    assert_eq!(
+        value(&m, records, &[activity, emit, ("outcome", "stored")]),
+        3.0
+    );
+    assert_eq!(stream_ids(&a.h.store()).len(), 5);
+    let completed = [activity, ("outcome", "completed")];
+    assert!(value(&m, "cordial_job_run_duration_seconds_count", &completed) >= 1.0);
+    assert!(value(&m, "cordial_http_requests_total", &[activity]) >= 1.0);
+    assert!(
+        samples(&m, "cordial_queue_depth", &[activity])
+            .next()
+            .is_none(),
+        "a job without a queue has no queue depth"
+    );
 }
 
 /// A request's endpoint as the host keys it: the method and the path up to the collection
