@@ -57,28 +57,9 @@ pub fn router(ingress: Arc<Ingress>) -> Router {
         .route("/{route}/{job}", post(receive::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(prometheus))
+        .route("/metrics", get(crate::telemetry::scrape))
         .route("/metrics.json", get(metrics_json))
         .with_state(ingress)
-}
-
-/// Every metric in the Prometheus text format, with each queued job's depth read from the
-/// store now.
-async fn prometheus(State(ingress): State<Arc<Ingress>>) -> Response {
-    let metrics = crate::telemetry::metrics();
-    for endpoint in ingress.endpoints.values() {
-        if crate::queue::ItemKind::of(endpoint.job.kind).is_none() {
-            continue;
-        }
-        let name = endpoint.job.name.clone();
-        let counts = ingress.db.blocking(move |s| s.queue_counts(&name)).await;
-        if let Err(e) = &counts {
-            tracing::warn!(job = %endpoint.job.name, "metrics: cannot read the queue's depth: {e:#}");
-        }
-        metrics.queue(&endpoint.job.name, counts.ok().as_ref());
-    }
-    let content_type = [(http::header::CONTENT_TYPE, crate::telemetry::CONTENT_TYPE)];
-    (content_type, metrics.render()).into_response()
 }
 
 /// Per job: its queue's counters and the median and 90th percentile of the host's overhead

@@ -47,13 +47,8 @@ fn run_buckets() -> Histogram {
 }
 
 impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Metrics {
+    /// Every family registered, none with a series yet.
+    fn default() -> Metrics {
         let mut m = Metrics {
             registry: Registry::default(),
             records: Family::default(),
@@ -114,7 +109,9 @@ impl Metrics {
         );
         m
     }
+}
 
+impl Metrics {
     /// `n` records of `job` under `op` ended as `outcome`.
     pub fn records(&self, job: &str, op: &str, outcome: &'static str, n: u64) {
         if n > 0 {
@@ -269,7 +266,7 @@ mod tests {
 
     #[test]
     fn settled_items_count_under_their_event_kind_and_outcome() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         let batch = [event(1, "enter"), event(2, "exit"), event(3, "enter")];
         let ops = ItemOps::of(ItemKind::AudienceEvents, &batch);
         let settled = [
@@ -316,7 +313,7 @@ mod tests {
 
     #[test]
     fn stream_records_count_what_the_store_took() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         let summary = EmitSummary {
             accepted: 3,
             duplicates: 2,
@@ -335,7 +332,7 @@ mod tests {
 
     #[test]
     fn answers_count_by_endpoint_and_code_and_429s_per_job() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         let ok = Some(http::StatusCode::OK);
         let limited = Some(http::StatusCode::TOO_MANY_REQUESTS);
         m.cordial_answered("vip", "POST /v2/contacts", ok);
@@ -359,7 +356,7 @@ mod tests {
 
     #[test]
     fn only_a_completed_run_sets_the_last_success() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         let failed = Ok(RunOutcome::Failed(JobError::Transient("502".into())));
         m.run_ended("nightly", Duration::from_secs(3), &failed);
         assert_eq!(
@@ -399,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_queue_that_cannot_be_read_has_no_depth_rather_than_a_stale_one() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         let counts = QueueCounts {
             pending: 4,
             done: 10,
@@ -418,7 +415,7 @@ mod tests {
 
     #[test]
     fn counters_end_in_total_and_every_family_says_what_it_is() {
-        let m = Metrics::new();
+        let m = Metrics::default();
         m.cordial_answered("vip", "POST /v2/contacts", Some(http::StatusCode::OK));
         m.component_call("vip", &CallStats::default());
         let text = m.render();

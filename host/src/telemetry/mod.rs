@@ -12,16 +12,18 @@
 
 mod labels;
 mod metrics;
+mod scrape;
 
 pub use labels::ItemOps;
 pub use metrics::Metrics;
+pub use scrape::scrape;
 
 use std::sync::LazyLock;
 
 /// The `Content-Type` of what [`Metrics::render`] writes.
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
 
 /// The process's metrics.
 pub fn metrics() -> &'static Metrics {
