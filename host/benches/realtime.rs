@@ -92,7 +92,7 @@ async fn scenario(
     }
     let seconds = started.elapsed().as_secs_f64();
     let metrics: serde_json::Value = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .get(format!("http://127.0.0.1:{port}/metrics.json"))
         .send()
         .await?
         .json()

@@ -12,4 +12,5 @@ pub mod queue;
 pub mod runtime;
 pub mod scheduler;
 pub mod sinks;
+pub mod telemetry;
 pub mod tls;

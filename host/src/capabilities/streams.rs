@@ -77,6 +77,9 @@ impl streams::Host for StreamsCtx {
                 b.append(&stream_name, &records)
             }))
             .await;
+        if let Ok(c) = &stored {
+            crate::telemetry::metrics().emitted(&self.job, c);
+        }
         Ok(stored
             .map(|c| EmitSummary {
                 accepted: c.accepted,
@@ -100,11 +103,66 @@ impl streams::Host for StreamsCtx {
                 text: e.text.chars().take(QUARANTINE_TEXT).collect(),
             })
             .collect();
-        let job = self.job.clone();
-        Ok(blocking(&self.backend, move |b| {
+        let (job, set_aside) = (self.job.clone(), entries.len() as u64);
+        let kept = blocking(&self.backend, move |b| {
             b.quarantine(&job, &stream_name, &entries)
         })
-        .await
-        .map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
+        .await;
+        if kept.is_ok() {
+            crate::telemetry::metrics().records(&self.job, "emit", "quarantined", set_aside);
+        }
+        Ok(kept.map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streams::Host as _;
+
+    const JOB: &str = "streams-metrics-test";
+
+    fn set_aside(line: u64) -> Quarantined {
+        Quarantined {
+            file: "export.json".into(),
+            line,
+            reason: "not JSON".into(),
+            text: "{\"_id\":".into(),
+        }
+    }
+
+    fn counted(outcome: &str) -> bool {
+        let text = crate::telemetry::metrics().render();
+        text.lines().any(|l| {
+            l == format!(
+                r#"cordial_job_records_total{{job="{JOB}",op="emit",outcome="{outcome}"}} 2"#
+            )
+        })
+    }
+
+    /// What a run emits and sets aside is counted as the store took it, and a quarantine the
+    /// store could not keep is not counted.
+    #[tokio::test]
+    async fn records_count_as_the_store_took_them() {
+        let mut refused = StreamsCtx::new(Arc::new(super::super::Unsupported), JOB);
+        let answer = refused.quarantine("s".into(), vec![set_aside(1)]).await;
+        assert!(answer.unwrap().is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("store.sqlite")).unwrap();
+        let mut ctx = StreamsCtx::new(Arc::new(db), JOB);
+        let kept = ctx.quarantine("s".into(), vec![set_aside(2), set_aside(3)]);
+        kept.await.unwrap().unwrap();
+        let record = |key: &str| StreamRecord {
+            key: Some(key.into()),
+            body: format!(r#"{{"id":"{key}"}}"#),
+        };
+        let records = vec![record("a"), record("b"), record("a"), record("b")];
+        ctx.emit("s".into(), records).await.unwrap().unwrap();
+        assert!(
+            counted("quarantined"),
+            "two set aside, the refused one not counted"
+        );
+        assert!(counted("stored") && counted("duplicate"));
     }
 }

@@ -104,6 +104,7 @@ impl Accepted {
             Accepted::Activity(records) => {
                 let keyed: Vec<_> = records.into_iter().map(|r| (Some(r.key), r.json)).collect();
                 let stored = store.append_stream(STREAM, &keyed)?;
+                crate::telemetry::metrics().pushed(&job.name, &stored);
                 json!({ "accepted": stored.accepted, "duplicates": stored.duplicates })
             }
         })

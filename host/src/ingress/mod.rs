@@ -2,7 +2,8 @@
 //! `POST /hooks/<job>` (Audience Trigger webhooks, for the audience exports),
 //! `POST /capture/<job>` (experience submissions, for capture jobs) and
 //! `POST /cordial-events/<job>` (Cordial's webhook pushes of contact activity, for Import
-//! Activity jobs), with `GET /healthz`, `GET /readyz` (see [`health`]) and `GET /metrics`.
+//! Activity jobs), with `GET /healthz`, `GET /readyz` (see [`health`]), `GET /metrics`
+//! (Prometheus, see [`crate::telemetry`]) and `GET /metrics.json` (recent call timings).
 //!
 //! A request is accepted whole or not at all: it is read and checked completely, its items
 //! are committed to the database in one transaction (the job's queue, a bulk job's pending
@@ -56,12 +57,14 @@ pub fn router(ingress: Arc<Ingress>) -> Router {
         .route("/{route}/{job}", post(receive::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(crate::telemetry::scrape))
+        .route("/metrics.json", get(metrics_json))
         .with_state(ingress)
 }
 
-/// Per job: its queue's counters and the host's overhead per component call.
-async fn metrics(State(ingress): State<Arc<Ingress>>) -> Response {
+/// Per job: its queue's counters and the median and 90th percentile of the host's overhead
+/// and of the work per event over its recent calls (what the benchmarks read).
+async fn metrics_json(State(ingress): State<Arc<Ingress>>) -> Response {
     let jobs: serde_json::Map<String, serde_json::Value> = ingress
         .endpoints
         .iter()

@@ -1,4 +1,4 @@
-//! Counters and per-call timings of one job's queue, served as JSON on `GET /metrics` by
+//! Counters and per-call timings of one job's queue, served as JSON on `GET /metrics.json` by
 //! `cordial-host serve`.
 
 use crate::db::Settled;

@@ -44,9 +44,11 @@ pub async fn run(
         // A batch is kept until every item in it is settled: a contact's later items wait
         // in the inbox behind it.
         while !batch.is_empty() && !*stop.borrow() {
+            let ops = crate::telemetry::ItemOps::of(kind, &batch);
             let (settled, wait) =
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
             metrics.record_outcomes(&settled);
+            crate::telemetry::metrics().settled(&job.name, &ops, &settled);
             if let Err(e) = runtime.db().blocking(move |s| s.settle(&settled)).await {
                 tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
             }

@@ -190,6 +190,7 @@ impl Runtime {
             http: data.http_waited.total(),
             host_io: data.host_io(),
         };
+        crate::telemetry::metrics().component_call(&job.name, &stats);
         result
             .map(|r| (r, stats))
             .map_err(|e| Self::classify(job, &store, e))
@@ -206,9 +207,10 @@ impl Runtime {
     /// finishes, waiting between steps for as long as it asks (each step is its own call,
     /// with its own deadline, so Cordial's processing time never counts against one).
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
-        self.run_measured(job, call)
-            .await
-            .map(|(outcome, _)| outcome)
+        let started = std::time::Instant::now();
+        let outcome = self.run_measured(job, call).await.map(|(o, _)| o);
+        crate::telemetry::metrics().run_ended(&job.name, started.elapsed(), &outcome);
+        outcome
     }
 
     /// [`Runtime::run`], also saying where the run's time went (for the benchmarks).

@@ -65,7 +65,9 @@ pub async fn drive(
                 if *stop.borrow() {
                     return;
                 }
-                continue;
+                // The slot waited for is due now (asking `due` again would, for a job that
+                // never fired, only name the slot after it).
+                slot
             }
         };
         let name = job.name.clone();

@@ -84,6 +84,7 @@ impl WasiHttpHooks for CordialHttpPolicy {
             .then(|| self.job.sftp_password().cloned())
             .flatten();
         let connections = self.job.connections();
+        let job = self.job.clone();
         Box::new(async move {
             let request = match password {
                 Some(password) => password::substitute(request, &password).await?,
@@ -94,6 +95,12 @@ impl WasiHttpHooks for CordialHttpPolicy {
                 .send(&method, &path, connections.send(request, options))
                 .await;
             waited.end();
+            let status = response.as_ref().ok().map(|(r, _)| r.status());
+            crate::telemetry::metrics().cordial_answered(
+                job.name(),
+                &pace::endpoint(&method, &path),
+                status,
+            );
             response
         })
     }
