@@ -110,6 +110,11 @@ impl ServeProcess {
         exited.success()
     }
 
+    /// The host's process id (to set its limits from outside, as `prlimit` does).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the host is running")
+    }
+
     /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)

@@ -26,7 +26,11 @@ pub fn execute(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitC
             tracing_subscriber::EnvFilter::try_from_env("CORDIAL_LOG")
                 .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line that cannot be written (a full disk under the log file) is dropped:
+        // reporting it would `eprintln!` to the same stderr, which panics when that write
+        // fails too, and a panic in a request or a queue worker loses its work.
+        .log_internal_errors(false);
     match std::env::var("CORDIAL_LOG_FORMAT").as_deref() {
         // A log collector's form: the event's fields at the top level, and the component
         // call's span (`job`, `run`) under `span` on every line logged inside a call.
@@ -42,7 +46,10 @@ pub fn execute(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitC
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(command) {
+    match runtime.block_on(async {
+        survive_file_size_limits()?;
+        command.await
+    }) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -106,4 +113,16 @@ fn export_job(path: &Path, name: &str) -> anyhow::Result<(HostConfig, JobConfig)
         );
     }
     Ok((config, job))
+}
+
+/// Makes a file-size limit (`ulimit -f`, a container's) an error instead of death: past the
+/// limit a write fails with `EFBIG`, which the store reports like a full disk (intake
+/// answers 503, the queue keeps its items), but by default the kernel also sends SIGXFSZ,
+/// which ends the process. Once tokio handles a signal, its default action is gone for the
+/// rest of the process, so the stream itself is not kept.
+fn survive_file_size_limits() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    signal(SignalKind::from_raw(libc::SIGXFSZ))
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("cannot handle SIGXFSZ: {e}"))
 }

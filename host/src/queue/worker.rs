@@ -8,6 +8,7 @@ use crate::db::{QueuedItem, Settled};
 use crate::runtime::Runtime;
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::watch;
 
@@ -49,8 +50,8 @@ pub async fn run(
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
             metrics.record_outcomes(&settled);
             crate::telemetry::metrics().settled(&job.name, &ops, &settled);
-            if let Err(e) = runtime.db().blocking(move |s| s.settle(&settled)).await {
-                tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
+            if !record(&runtime, &job.name, settled, &mut stop).await {
+                return;
             }
             if let Some(delay) = wait {
                 tokio::select! {
@@ -59,6 +60,40 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// The first wait before recording outcomes again after the store refused them, and the
+/// longest.
+const RECORD_RETRY: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(10));
+
+/// Records `settled` in the store, trying again until it takes them (a full disk, a
+/// read-only file, a lock held too long) or `stop` is set. Until then the worker holds its
+/// keys: going on would let a contact's later items overtake outcomes the store does not
+/// have, and the dispatcher, which hands each item over once per process, would not hand
+/// these out again. Returns false when stopped first: the items stay pending in the store
+/// and the next start delivers them again (deliveries are idempotent).
+async fn record(
+    runtime: &Runtime,
+    job: &str,
+    settled: Vec<Settled>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut wait = RECORD_RETRY.0;
+    loop {
+        let outcomes = settled.clone();
+        match runtime.db().blocking(move |s| s.settle(&outcomes)).await {
+            Ok(()) => return true,
+            Err(e) => tracing::error!(
+                job = %job,
+                "recording outcomes failed; trying again in {wait:?}: {e:#}"
+            ),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return false,
+        }
+        wait = (wait * 2).min(RECORD_RETRY.1);
     }
 }
 
