@@ -8,7 +8,9 @@ pub mod dlq;
 pub mod forward;
 pub mod package;
 pub mod run;
+pub mod runs;
 pub mod serve;
+pub mod status;
 pub mod stream;
 
 use crate::config::{self, HostConfig, JobConfig};

@@ -5,6 +5,7 @@ use super::metrics::QueueMetrics;
 use super::settle::{Wait, fail_head, settle};
 use crate::config::JobConfig;
 use crate::db::{QueuedItem, Settled};
+use crate::history::{DeliveryWindow, Tally};
 use crate::runtime::Runtime;
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub async fn run(
     kind: ItemKind,
     mut inbox: Receiver<QueuedItem>,
     metrics: Arc<QueueMetrics>,
+    window: Arc<DeliveryWindow>,
     mut stop: watch::Receiver<bool>,
 ) {
     let policy = RetryPolicy {
@@ -44,9 +46,12 @@ pub async fn run(
         // A batch is kept until every item in it is settled: a contact's later items wait
         // in the inbox behind it.
         while !batch.is_empty() && !*stop.borrow() {
+            let tallies = Tally::of_batch(kind, &batch);
             let (settled, wait) =
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
             metrics.record_outcomes(&settled);
+            // Counted before it is written: a drained queue means the window has it all.
+            window.record(&tallies, &settled);
             if let Err(e) = runtime.db().blocking(move |s| s.settle(&settled)).await {
                 tracing::error!(job = %job.name, "recording outcomes failed: {e:#}");
             }

@@ -39,7 +39,8 @@ impl CallContext {
     }
 }
 
-/// Where the time of a component call (or of a whole run, summed over its calls) went.
+/// Where the time of a component call (or of a whole run, summed over its calls) went, and
+/// what it stored in the streams.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallStats {
     /// The host's fixed cost of a call: a fresh store with its limits and capabilities, and
@@ -52,6 +53,8 @@ pub struct CallStats {
     /// Inside the host's SFTP and database capabilities (uploads, reading members, storing
     /// records).
     pub host_io: std::time::Duration,
+    /// The records the call stored, skipped as duplicates, refused and quarantined.
+    pub emitted: crate::capabilities::streams::Emitted,
 }
 
 /// Where the time of one scheduled run went: its calls' stats, summed.
@@ -78,6 +81,7 @@ impl CallStats {
         self.total += other.total;
         self.http += other.http;
         self.host_io += other.host_io;
+        self.emitted += other.emitted;
     }
 }
 
@@ -189,6 +193,7 @@ impl Runtime {
             total: started.elapsed(),
             http: data.http_waited.total(),
             host_io: data.host_io(),
+            emitted: data.emitted(),
         };
         result
             .map(|r| (r, stats))
