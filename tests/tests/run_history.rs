@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use cordial_e2e::activity::{Activity, STREAM, append_records, event, oid};
 use cordial_e2e::audience_events::{batch, default_payload};
 use cordial_e2e::cli::{ServeProcess, host};
-use cordial_e2e::harness::Harness;
+use cordial_e2e::harness::{Harness, components_dir};
 use cordial_e2e::http::post;
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use serde_json::{Value, json};
@@ -299,5 +299,28 @@ async fn a_served_real_time_jobs_window_counts_what_cordial_took_and_refused() {
                 .nth(1)
                 .is_some_and(|l| l.starts_with("vip ")),
         "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_stopped_at_the_time_limit_is_recorded_timed_out() {
+    let h = Harness::start().await;
+    let jobs = format!(
+        "[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
+         component = \"{}\"\naction = \"loop\"\n[job.limits]\ntimeout_secs = 1\n",
+        components_dir().join("misbehaving.wasm").display()
+    );
+    let config = h.config_file(&jobs);
+    let ran = host(&[&"run", &config, &"rogue"]).await;
+    assert!(!ran.ok, "{ran}");
+    let recorded = runs(&config, Some("rogue")).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["state"], "timed out", "{:#}", recorded[0]);
+    assert!(
+        recorded[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("limit of 1s")),
+        "{:#}",
+        recorded[0]
     );
 }
