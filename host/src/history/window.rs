@@ -13,6 +13,7 @@ use super::{Counts, Rejections, RunState, Trigger};
 use crate::db::{Db, QueuedItem, RunEnd, Settled};
 use crate::queue::ItemKind;
 use crate::runtime::CallContext;
+use cordial_jobs::realtime::Membership;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -41,10 +42,10 @@ impl Tally {
                 let tally = match kind {
                     ItemKind::Submissions => Tally::Delivered,
                     ItemKind::AudienceEvents => {
-                        match crate::queue::audience::kind(&item.item).as_str() {
-                            "exit" => Tally::Removed,
-                            "change" => Tally::Updated,
-                            _ => Tally::Added,
+                        match crate::queue::audience::membership(&item.item) {
+                            Membership::Exit => Tally::Removed,
+                            Membership::Change => Tally::Updated,
+                            Membership::Enter => Tally::Added,
                         }
                     }
                 };
@@ -237,9 +238,9 @@ impl DeliveryWindow {
         }
         let job = self.job.clone();
         let drained = db
-            .blocking(move |db| db.queue_counts(&job))
+            .blocking(move |db| db.has_pending(&job))
             .await
-            .is_ok_and(|counts| counts.pending == 0);
+            .is_ok_and(|pending| !pending);
         if drained || age >= WINDOW_SPAN {
             self.close(db, retention_days).await;
         }
