@@ -305,12 +305,7 @@ async fn a_served_real_time_jobs_window_counts_what_cordial_took_and_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_stopped_at_the_time_limit_is_recorded_timed_out() {
     let h = Harness::start().await;
-    let jobs = format!(
-        "[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
-         component = \"{}\"\naction = \"loop\"\n[job.limits]\ntimeout_secs = 1\n",
-        components_dir().join("misbehaving.wasm").display()
-    );
-    let config = h.config_file(&jobs);
+    let config = h.config_file(&looping(1));
     let ran = host(&[&"run", &config, &"rogue"]).await;
     assert!(!ran.ok, "{ran}");
     let recorded = runs(&config, Some("rogue")).await;
@@ -322,5 +317,92 @@ async fn a_run_stopped_at_the_time_limit_is_recorded_timed_out() {
             .is_some_and(|e| e.contains("limit of 1s")),
         "{:#}",
         recorded[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_time_backfill_is_recorded_as_one_backfill_window() {
+    let h = Harness::start().await;
+    let config = h.config_file(&vip(""));
+    let members = h.dir.path().join("members.ndjson");
+    let lines: String = (0..5)
+        .map(|i| format!("{{\"email\":\"member{i}@example.com\"}}\n"))
+        .chain(["{\"first_name\":\"nobody\"}\n".to_owned()])
+        .collect();
+    std::fs::write(&members, lines).unwrap();
+    let ran = host(&[&"backfill", &config, &"vip", &"--members", &members]).await;
+    assert!(!ran.ok, "a member without an email is a dead letter: {ran}");
+    let recorded = runs(&config, Some("vip")).await;
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    let window = &recorded[0];
+    assert_eq!(window["trigger"], "backfill");
+    assert_eq!(window["state"], "partially succeeded", "{window}");
+    assert_eq!(
+        (&window["counts"]["added"], &window["counts"]["omitted"]),
+        (&json!(5), &json!(1)),
+        "{window}"
+    );
+    assert_eq!(h.lists("member4@example.com"), ["Lytics_vip_customers"]);
+}
+
+/// The misbehaving fixture looping as `rogue`, stopped after `timeout_secs`.
+fn looping(timeout_secs: u64) -> String {
+    format!(
+        "[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
+         component = \"{}\"\naction = \"loop\"\n[job.limits]\ntimeout_secs = {timeout_secs}\n",
+        components_dir().join("misbehaving.wasm").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_in_progress_shows_running_and_a_killed_runs_record_is_closed_by_the_next() {
+    let h = Harness::start().await;
+    let config = h.config_file(&looping(600));
+    let mut running = tokio::process::Command::new(cordial_e2e::cli::host_binary())
+        .args([
+            std::ffi::OsStr::new("run"),
+            config.as_os_str(),
+            "rogue".as_ref(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + CLOSE_LIMIT;
+    let job = loop {
+        let status = host(&[&"status", &config, &"--json"]).await;
+        assert!(status.ok, "{status}");
+        let job: Value = serde_json::from_str(status.stdout.trim()).unwrap();
+        if job["state"] == "running" {
+            break job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never showed as running: {job}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(job["last_run"]["state"], "running");
+    running.start_kill().unwrap();
+    running.wait().await.unwrap();
+
+    // The next run takes the run lock the killed one held, and closes its record.
+    let config = h.config_file(&looping(1));
+    let ran = host(&[&"run", &config, &"rogue"]).await;
+    assert!(!ran.ok, "{ran}");
+    let recorded = runs(&config, Some("rogue")).await;
+    let states: Vec<&str> = recorded
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["timed out", "failed"]);
+    assert_eq!(recorded[1]["run_id"], job["last_run"]["run_id"]);
+    assert!(
+        recorded[1]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("stopped before")),
+        "{:#}",
+        recorded[1]
     );
 }
