@@ -86,7 +86,6 @@ pub async fn run(
     let workers = Workers::start(
         runtime,
         job.clone(),
-        ItemKind::AudienceEvents,
         Arc::new(DeliveryWindow::new(
             &job.name,
             ItemKind::AudienceEvents,

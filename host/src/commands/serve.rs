@@ -90,7 +90,6 @@ pub async fn serve(
             queues.push(Workers::start(
                 runtime.clone(),
                 endpoint.job.clone(),
-                window.kind(),
                 window.clone(),
                 endpoint.wake.clone(),
                 endpoint.metrics.clone(),

@@ -65,18 +65,19 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts working off `job`'s queue of `kind` items, recording what they settle in
-    /// `window`. Notify `wake` after committing new items to have them picked up at once
-    /// (otherwise within half a second). Once `stop` is set, no worker starts another call.
+    /// Starts working off `job`'s queue of the window's kind of items, recording what they
+    /// settle in `window`. Notify `wake` after committing new items to have them picked up at
+    /// once (otherwise within half a second). Once `stop` is set, no worker starts another
+    /// call.
     pub fn start(
         runtime: Arc<Runtime>,
         job: JobConfig,
-        kind: ItemKind,
         window: Arc<DeliveryWindow>,
         wake: Arc<Notify>,
         metrics: Arc<QueueMetrics>,
         stop: watch::Receiver<bool>,
     ) -> Workers {
+        let kind = window.kind();
         let mut tasks = JoinSet::new();
         let mut senders = Vec::new();
         for _ in 0..job.delivery.concurrency {
