@@ -69,11 +69,15 @@ struct Open {
     done: u64,
     dead: u64,
     retried: u64,
+    /// A call hit the job's time limit.
+    timed_out: bool,
 }
 
 impl Open {
     fn state(&self) -> RunState {
-        if self.done == 0 && (self.dead > 0 || self.retried > 0) {
+        if self.timed_out {
+            RunState::TimedOut
+        } else if self.done == 0 && (self.dead > 0 || self.retried > 0) {
             RunState::Failed
         } else if self.dead > 0 {
             RunState::PartiallySucceeded
@@ -121,6 +125,7 @@ impl DeliveryWindow {
             done: 0,
             dead: 0,
             retried: 0,
+            timed_out: false,
         });
         f(open);
     }
@@ -173,6 +178,12 @@ impl DeliveryWindow {
         });
     }
 
+    /// Notes that a call hit the job's time limit: the window is `timed out`, whatever else
+    /// it delivered.
+    pub fn timed_out(&self) {
+        self.add(|w| w.timed_out = true);
+    }
+
     /// Counts webhook events that were for other audiences than the job's.
     pub fn ignored(&self, events: u64) {
         self.add(|w| {
@@ -205,6 +216,13 @@ impl DeliveryWindow {
             }
             self.look(&db, retention_days).await;
         }
+    }
+
+    /// The state the open window would close with.
+    #[cfg(test)]
+    fn state(&self) -> Option<RunState> {
+        let open = self.open.lock().expect("window mutex poisoned");
+        open.as_ref().map(Open::state)
     }
 
     async fn look(&self, db: &Db, retention_days: u32) {
@@ -389,7 +407,8 @@ mod tests {
     }
 
     #[test]
-    fn a_window_that_delivered_nothing_but_had_failures_failed() {
+    fn a_window_that_delivered_nothing_but_had_failures_failed_and_one_past_the_time_limit_timed_out()
+     {
         let window = DeliveryWindow::new("quiz", ItemKind::Submissions, Trigger::Backfill);
         window.record(
             &[],
@@ -399,7 +418,20 @@ mod tests {
                 error: "401".into(),
             }],
         );
-        let open = window.open.lock().unwrap();
-        assert_eq!(open.as_ref().unwrap().state(), RunState::Failed);
+        assert_eq!(window.state(), Some(RunState::Failed));
+        window.record(
+            &[],
+            &[Settled::Done {
+                id: 1,
+                attempts: 2,
+                decision: None,
+            }],
+        );
+        window.timed_out();
+        assert_eq!(
+            window.state(),
+            Some(RunState::TimedOut),
+            "a call that hit the time limit marks the window whatever it delivered"
+        );
     }
 }

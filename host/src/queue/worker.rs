@@ -6,7 +6,7 @@ use super::settle::{Wait, fail_head, settle};
 use crate::config::JobConfig;
 use crate::db::{QueuedItem, Settled};
 use crate::history::{DeliveryWindow, Tally};
-use crate::runtime::Runtime;
+use crate::runtime::{CallError, Runtime};
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
@@ -48,7 +48,7 @@ pub async fn run(
         while !batch.is_empty() && !*stop.borrow() {
             let tallies = Tally::of_batch(kind, &batch);
             let (settled, wait) =
-                attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
+                attempt(&runtime, &job, kind, &policy, &mut batch, &metrics, &window).await;
             metrics.record_outcomes(&settled);
             // Counted before it is written: a drained queue means the window has it all.
             window.record(&tallies, &settled);
@@ -74,6 +74,7 @@ async fn attempt(
     policy: &RetryPolicy,
     batch: &mut Vec<QueuedItem>,
     metrics: &QueueMetrics,
+    window: &DeliveryWindow,
 ) -> (Vec<Settled>, Wait) {
     match kind.call(runtime, job, batch).await {
         Ok((results, stats)) if results.len() == batch.len() => {
@@ -88,6 +89,11 @@ async fn attempt(
             );
             fail_head(job, policy, batch, error, kind.undecided())
         }
-        Err(error) => fail_head(job, policy, batch, error, kind.undecided()),
+        Err(error) => {
+            if matches!(error, CallError::TimedOut { .. }) {
+                window.timed_out();
+            }
+            fail_head(job, policy, batch, error.to_string(), kind.undecided())
+        }
     }
 }
