@@ -12,6 +12,7 @@ pub mod runs;
 pub mod serve;
 pub mod status;
 pub mod stream;
+mod table;
 
 use crate::config::{self, HostConfig, JobConfig};
 use crate::queue::ItemKind;

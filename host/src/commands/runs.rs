@@ -1,6 +1,7 @@
 //! `cordial-host runs <config> [<job>] [--limit N] [--json]`: the run history, newest first —
 //! each run's trigger, start and end, state, counts and last error.
 
+use super::table::table;
 use super::{find_job, load_config};
 use crate::db::{Db, RunRow};
 use crate::history::Counts;
@@ -75,27 +76,4 @@ pub fn to_json(run: &RunRow) -> Value {
         "rejections": parsed(&run.rejections),
         "last_error": run.last_error,
     })
-}
-
-/// Rows under a header, each column as wide as its widest cell.
-pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; N]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(header);
-    for row in rows {
-        out.push_str(&line(row.each_ref().map(String::as_str)));
-    }
-    out
 }

@@ -2,7 +2,7 @@
 //! its last run and how it ended, its next scheduled slot, and its queue and dead letters.
 
 use super::load_config;
-use super::runs::table;
+use super::table::table;
 use crate::config::JobConfig;
 use crate::db::Db;
 use crate::queue::ItemKind;
