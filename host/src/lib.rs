@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod history;
 pub mod ingress;
 pub mod jobs;
 pub mod queue;

@@ -56,6 +56,27 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         wait_secs: u64,
     },
+    /// Lists the recorded runs (scheduled runs, `run`, backfills, delivery windows), newest
+    /// first: trigger, start and end, state, counts and last error.
+    Runs {
+        config: PathBuf,
+        /// Only this job's runs.
+        job: Option<String>,
+        /// How many of the latest runs.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// One JSON object per line (NDJSON) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows each job's kind, state (idle or running), last run, next scheduled slot, queue
+    /// depth and dead letters.
+    Status {
+        config: PathBuf,
+        /// One JSON object per job and line (NDJSON) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows or replays the dead letters of a queued job (real-time events, capture submissions).
     Dlq {
         #[command(subcommand)]
@@ -133,6 +154,13 @@ fn main() -> ExitCode {
             Command::Forward { config, wait_secs } => {
                 commands::forward::run(&config, std::time::Duration::from_secs(wait_secs)).await
             }
+            Command::Runs {
+                config,
+                job,
+                limit,
+                json,
+            } => commands::runs::run(&config, job.as_deref(), limit, json),
+            Command::Status { config, json } => commands::status::run(&config, json),
             Command::Dlq { action } => match action {
                 DlqAction::List { config, job } => commands::dlq::list(&config, &job),
                 DlqAction::Retry { config, job, ids } => commands::dlq::retry(&config, &job, &ids),

@@ -37,11 +37,35 @@ impl StreamsBackend for Db {
     }
 }
 
+/// What a call's emits and quarantines came to, as the store counted them: the host's own
+/// figures for a run's record, whatever the job's summary says.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Emitted {
+    /// Records newly stored.
+    pub stored: u64,
+    /// Records whose key the stream already held, skipped.
+    pub duplicates: u64,
+    /// Records refused as not flat JSON objects.
+    pub refused: u64,
+    /// Records the job set aside as malformed.
+    pub quarantined: u64,
+}
+
+impl std::ops::AddAssign for Emitted {
+    fn add_assign(&mut self, other: Emitted) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.refused += other.refused;
+        self.quarantined += other.quarantined;
+    }
+}
+
 /// One call's streams.
 pub struct StreamsCtx {
     backend: Arc<dyn StreamsBackend>,
     job: String,
     pub io: HostIo,
+    pub emitted: Emitted,
 }
 
 impl StreamsCtx {
@@ -50,6 +74,7 @@ impl StreamsCtx {
             backend,
             job: job.to_owned(),
             io: HostIo::default(),
+            emitted: Emitted::default(),
         }
     }
 }
@@ -79,6 +104,12 @@ impl streams::Host for StreamsCtx {
             .await;
         if let Ok(c) = &stored {
             crate::telemetry::metrics().emitted(&self.job, c);
+            self.emitted += Emitted {
+                stored: c.accepted.into(),
+                duplicates: c.duplicates.into(),
+                refused: c.rejected.into(),
+                quarantined: 0,
+            };
         }
         Ok(stored
             .map(|c| EmitSummary {
@@ -110,6 +141,7 @@ impl streams::Host for StreamsCtx {
         .await;
         if kept.is_ok() {
             crate::telemetry::metrics().records(&self.job, "emit", "quarantined", set_aside);
+            self.emitted.quarantined += set_aside;
         }
         Ok(kept.map_err(|e| format!("the host could not keep the quarantined records: {e:#}")))
     }

@@ -84,23 +84,5 @@ pub fn table(rows: &[AuditRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[&str]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(&header);
-    for row in &cells {
-        out.push_str(&line(&row.each_ref().map(String::as_str)));
-    }
-    out
+    super::table::table(header, &cells)
 }

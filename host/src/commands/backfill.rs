@@ -5,6 +5,7 @@
 
 use super::export_job;
 use crate::db::{Db, FileLock, QueueCounts};
+use crate::history::{self, DeliveryWindow, Trigger};
 use crate::ingress;
 use crate::queue::{self, ItemKind, Workers};
 use crate::runtime::Runtime;
@@ -62,9 +63,8 @@ pub async fn run(
         // The bulk export's own run writes the files and registers the imports.
         let _run_lock = crate::db::FileLock::run(&config.store, &job.name)?;
         let runtime = Runtime::new(config, store)?;
-        let outcome = runtime
-            .run(&job, &crate::runtime::CallContext::now())
-            .await?;
+        let call = crate::runtime::CallContext::now();
+        let outcome = history::recorded_run(&runtime, &job, &call, Trigger::Backfill).await?;
         drop(lock);
         let code = super::run::print_outcome(&job.name, outcome);
         return Ok(if bad == 0 { code } else { ExitCode::FAILURE });
@@ -86,7 +86,11 @@ pub async fn run(
     let workers = Workers::start(
         runtime,
         job.clone(),
-        ItemKind::AudienceEvents,
+        Arc::new(DeliveryWindow::new(
+            &job.name,
+            ItemKind::AudienceEvents,
+            Trigger::Backfill,
+        )),
         Arc::default(),
         Arc::default(),
         stopping,

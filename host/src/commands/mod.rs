@@ -8,8 +8,11 @@ pub mod dlq;
 pub mod forward;
 pub mod package;
 pub mod run;
+pub mod runs;
 pub mod serve;
+pub mod status;
 pub mod stream;
+mod table;
 
 use crate::config::{self, HostConfig, JobConfig};
 use crate::queue::ItemKind;

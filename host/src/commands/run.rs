@@ -1,6 +1,7 @@
 //! `cordial-host run <config> <job>`: one run of a scheduled job, now.
 
 use crate::db::Db;
+use crate::history::{Trigger, recorded_run};
 use crate::runtime::{CallContext, RunOutcome, Runtime};
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let _lock = crate::db::FileLock::run(&config.store, &job.name)?;
     let store = Db::open(&config.store)?;
     let runtime = Runtime::new(config, store.clone())?;
-    let outcome = runtime.run(&job, &CallContext::now()).await?;
+    let outcome = recorded_run(&runtime, &job, &CallContext::now(), Trigger::Run).await?;
     crate::sinks::after_run(runtime.config(), &store);
     crate::sinks::platform::after_run(runtime.config(), &store).await;
     Ok(print_outcome(&job.name, outcome))

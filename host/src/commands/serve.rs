@@ -86,11 +86,11 @@ pub async fn serve(
     for endpoint in endpoints.values() {
         check_settings(&runtime, &endpoint.job).await?;
         // A bulk job's members wait in the store for its scheduled run.
-        if let Some(kind) = ItemKind::of(endpoint.job.kind) {
+        if let Some(window) = &endpoint.window {
             queues.push(Workers::start(
                 runtime.clone(),
                 endpoint.job.clone(),
-                kind,
+                window.clone(),
                 endpoint.wake.clone(),
                 endpoint.metrics.clone(),
                 stopping.clone(),

@@ -15,6 +15,9 @@ use std::path::PathBuf;
 /// What `serve` gives calls in flight when told to stop: well inside the 30 s a container
 /// platform (Kubernetes' default `terminationGracePeriodSeconds`) waits before SIGKILL.
 const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long run records are kept: a month of history answers "what happened last week"
+/// while a host running real-time windows every minute keeps its table small.
+const DEFAULT_RUN_HISTORY_DAYS: u32 = 30;
 
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -27,6 +30,8 @@ pub struct HostConfig {
     pub listen: std::net::SocketAddr,
     /// How long `serve`, told to stop, lets component calls in flight finish.
     pub shutdown_grace: std::time::Duration,
+    /// Run records that started longer ago than this many days are deleted.
+    pub run_history_days: u32,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
     /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
@@ -50,6 +55,7 @@ impl HostConfig {
             limits: Limits::default(),
             listen: ([127, 0, 0, 1], 0).into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            run_history_days: DEFAULT_RUN_HISTORY_DAYS,
             auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
             jobs,
             stream_ndjson_dir: None,
@@ -194,6 +200,7 @@ struct RawWebhook {
 struct RawHost {
     listen: Option<std::net::SocketAddr>,
     shutdown_grace_secs: Option<u64>,
+    run_history_days: Option<u32>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
     stream_ndjson_dir: Option<PathBuf>,
@@ -453,6 +460,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             shutdown_grace: host
                 .shutdown_grace_secs
                 .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs),
+            run_history_days: host.run_history_days.unwrap_or(DEFAULT_RUN_HISTORY_DAYS),
             auths,
             jobs,
             stream_ndjson_dir: host.stream_ndjson_dir,

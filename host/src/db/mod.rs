@@ -10,6 +10,7 @@ mod lock;
 mod members;
 mod probe;
 mod queue;
+mod runs;
 mod schema;
 mod streams;
 
@@ -19,6 +20,7 @@ pub use lock::FileLock;
 pub use members::Member;
 pub use probe::probe_write;
 pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
+pub use runs::{RunEnd, RunRow};
 pub use streams::{EmitSummary, Quarantined};
 
 use anyhow::Context;

@@ -224,6 +224,15 @@ impl Db {
         Ok(())
     }
 
+    /// Whether `job` has an item pending: one index lookup, however many items it settled.
+    pub fn has_pending(&self, job: &str) -> anyhow::Result<bool> {
+        self.number(
+            "SELECT EXISTS (SELECT 1 FROM queue WHERE job = ?1 AND status = 'pending')",
+            job,
+        )
+        .map(|n| n == 1)
+    }
+
     pub fn queue_counts(&self, job: &str) -> anyhow::Result<QueueCounts> {
         let by_status: Vec<(String, u64)> = self.with(|c| {
             let mut q = c.prepare_cached(

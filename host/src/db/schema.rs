@@ -27,6 +27,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(super::queue::SCHEMA)?;
     conn.execute_batch(super::forwarding::SCHEMA)?;
     conn.execute_batch(super::probe::SCHEMA)?;
+    conn.execute_batch(super::runs::SCHEMA)?;
     move_into_queue(conn)
 }
 

@@ -83,6 +83,14 @@ impl Accepted {
         }
     }
 
+    /// How many of the request's audience events were for other audiences than the job's.
+    pub fn ignored_other_audiences(&self) -> u64 {
+        match self {
+            Accepted::Events { ignored, .. } => *ignored as u64,
+            _ => 0,
+        }
+    }
+
     /// Commits the items in one transaction where `job` reads them (nothing to commit, no
     /// transaction), and returns the 202's body.
     pub fn commit(self, store: &Db, job: &JobConfig) -> anyhow::Result<Value> {

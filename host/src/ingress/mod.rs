@@ -25,7 +25,8 @@ pub use intake::settings_of;
 
 use crate::config::{JobConfig, Secret};
 use crate::db::Db;
-use crate::queue::QueueMetrics;
+use crate::history::{DeliveryWindow, Trigger};
+use crate::queue::{ItemKind, QueueMetrics};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -44,6 +45,8 @@ pub struct Endpoint {
     /// Wakes the job's queue workers (or the stream forwarder) once items are committed.
     pub wake: Arc<Notify>,
     pub metrics: Arc<QueueMetrics>,
+    /// The run record of a queued job's deliveries (none for Cordial's pushes).
+    pub window: Option<Arc<DeliveryWindow>>,
 }
 
 pub struct Ingress {
@@ -107,6 +110,9 @@ pub fn endpoints(
                 intake,
                 wake,
                 metrics: Arc::default(),
+                window: ItemKind::of(job.kind).map(|kind| {
+                    Arc::new(DeliveryWindow::new(&job.name, kind, Trigger::Deliveries))
+                }),
             },
         );
     }

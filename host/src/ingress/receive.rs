@@ -54,6 +54,7 @@ pub async fn receive(
         Err(problem) => return (StatusCode::BAD_REQUEST, axum::Json(problem)).into_response(),
     };
     let wake = !accepted.is_empty();
+    let ignored = accepted.ignored_other_audiences();
     let job = endpoint.job.clone();
     let answer = match ingress
         .db
@@ -71,6 +72,9 @@ pub async fn receive(
     };
     if wake {
         endpoint.wake.notify_one();
+    }
+    if let (Some(window), 1..) = (&endpoint.window, ignored) {
+        window.ignored(ignored);
     }
     (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
 }

@@ -51,6 +51,25 @@ pub fn event(queued: &QueuedItem) -> Result<AudienceEvent, String> {
     })
 }
 
+/// The event's membership change alone, read without building the user's fields (the run
+/// history reads it for every event it counts). Read as [`event`] reads it: anything but
+/// `exit` and `change` is an enter.
+pub fn membership(item: &str) -> Membership {
+    #[derive(Deserialize)]
+    struct KindOnly<'a> {
+        #[serde(borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    match serde_json::from_str::<KindOnly>(item)
+        .as_ref()
+        .map(|i| &*i.kind)
+    {
+        Ok("exit") => Membership::Exit,
+        Ok("change") => Membership::Change,
+        _ => Membership::Enter,
+    }
+}
+
 /// `enter`, `exit` or `change`: what a dead letter did, for `dlq list`.
 pub fn kind(item: &str) -> String {
     serde_json::from_str::<Item>(item).map_or_else(|_| "?".into(), |i| i.kind)
@@ -90,6 +109,7 @@ mod tests {
         );
         assert_eq!(read.occurred_at, sent.occurred_at);
         assert_eq!(kind(&queued.item), "exit");
+        assert_eq!(membership(&queued.item), Membership::Exit);
 
         let broken = QueuedItem {
             item: "{".into(),

@@ -6,7 +6,7 @@ use super::{audience, submission};
 use crate::config::JobConfig;
 use crate::db::{CaptureDecision, DeadLetter, QueuedItem};
 use crate::jobs::{Trigger, descriptor};
-use crate::runtime::{CallStats, Runtime};
+use crate::runtime::{CallError, CallStats, Runtime};
 use cordial_jobs::job::Outcome;
 use cordial_jobs::settings::JobKind;
 
@@ -50,17 +50,14 @@ impl ItemKind {
         runtime: &Runtime,
         job: &JobConfig,
         batch: &[QueuedItem],
-    ) -> Result<CallResults, String> {
+    ) -> Result<CallResults, CallError> {
         match self {
             ItemKind::AudienceEvents => {
                 let events: Result<Vec<_>, _> = batch.iter().map(audience::event).collect();
                 let Ok(events) = events else {
                     return Ok((unreadable(batch), None));
                 };
-                let (outcomes, stats) = runtime
-                    .deliver_measured(job, &events)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (outcomes, stats) = runtime.deliver_measured(job, &events).await?;
                 let results = outcomes
                     .into_iter()
                     .map(|outcome| ItemResult {
@@ -72,10 +69,7 @@ impl ItemKind {
             }
             ItemKind::Submissions => {
                 let submissions: Vec<_> = batch.iter().map(submission::submission).collect();
-                let (results, stats) = runtime
-                    .submit_measured(job, &submissions)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (results, stats) = runtime.submit_measured(job, &submissions).await?;
                 let results = results
                     .into_iter()
                     .map(|r| ItemResult {

@@ -28,6 +28,7 @@ pub use metrics::QueueMetrics;
 
 use crate::config::JobConfig;
 use crate::db::{Db, QueueCounts};
+use crate::history::DeliveryWindow;
 use crate::runtime::Runtime;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -58,20 +59,25 @@ pub async fn drained(
 pub struct Workers {
     job: String,
     tasks: JoinSet<()>,
+    window: Arc<DeliveryWindow>,
+    db: Db,
+    retention_days: u32,
 }
 
 impl Workers {
-    /// Starts working off `job`'s queue of `kind` items. Notify `wake` after committing new
-    /// items to have them picked up at once (otherwise within half a second). Once `stop` is
-    /// set, no worker starts another call.
+    /// Starts working off `job`'s queue of the window's kind of items, recording what they
+    /// settle in `window`. Notify `wake` after committing new items to have them picked up at
+    /// once (otherwise within half a second). Once `stop` is set, no worker starts another
+    /// call.
     pub fn start(
         runtime: Arc<Runtime>,
         job: JobConfig,
-        kind: ItemKind,
+        window: Arc<DeliveryWindow>,
         wake: Arc<Notify>,
         metrics: Arc<QueueMetrics>,
         stop: watch::Receiver<bool>,
     ) -> Workers {
+        let kind = window.kind();
         let mut tasks = JoinSet::new();
         let mut senders = Vec::new();
         for _ in 0..job.delivery.concurrency {
@@ -83,9 +89,16 @@ impl Workers {
                 kind,
                 rx,
                 metrics.clone(),
+                window.clone(),
                 stop.clone(),
             ));
         }
+        let retention_days = runtime.config().run_history_days;
+        tasks.spawn(
+            window
+                .clone()
+                .keep(runtime.db().clone(), retention_days, stop.clone()),
+        );
         tasks.spawn(dispatcher::run(
             runtime.db().clone(),
             job.name.clone(),
@@ -96,12 +109,16 @@ impl Workers {
         Workers {
             job: job.name,
             tasks,
+            window,
+            db: runtime.db().clone(),
+            retention_days,
         }
     }
 
     /// Once `stop` (given to [`Workers::start`]) is set, lets the calls in flight finish and
     /// be recorded until `deadline`; calls still running then are cut off. Whatever was not
-    /// settled stays pending in the store for the next start.
+    /// settled stays pending in the store for the next start. The open delivery window is
+    /// closed with what was settled.
     pub async fn stop(mut self, deadline: tokio::time::Instant) {
         let finished = tokio::time::timeout_at(deadline, async {
             while self.tasks.join_next().await.is_some() {}
@@ -114,5 +131,6 @@ impl Workers {
             );
             self.tasks.shutdown().await;
         }
+        self.window.close(&self.db, self.retention_days).await;
     }
 }

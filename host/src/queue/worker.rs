@@ -5,7 +5,8 @@ use super::metrics::QueueMetrics;
 use super::settle::{Wait, fail_head, settle};
 use crate::config::JobConfig;
 use crate::db::{QueuedItem, Settled};
-use crate::runtime::Runtime;
+use crate::history::{DeliveryWindow, Tally};
+use crate::runtime::{CallError, Runtime};
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub async fn run(
     kind: ItemKind,
     mut inbox: Receiver<QueuedItem>,
     metrics: Arc<QueueMetrics>,
+    window: Arc<DeliveryWindow>,
     mut stop: watch::Receiver<bool>,
 ) {
     let policy = RetryPolicy {
@@ -46,10 +48,13 @@ pub async fn run(
         // in the inbox behind it.
         while !batch.is_empty() && !*stop.borrow() {
             let ops = crate::telemetry::ItemOps::of(kind, &batch);
+            let tallies = Tally::of_batch(kind, &batch);
             let (settled, wait) =
-                attempt(&runtime, &job, kind, &policy, &mut batch, &metrics).await;
+                attempt(&runtime, &job, kind, &policy, &mut batch, &metrics, &window).await;
             metrics.record_outcomes(&settled);
             crate::telemetry::metrics().settled(&job.name, &ops, &settled);
+            // Counted before it is written: a drained queue means the window has it all.
+            window.record(&tallies, &settled);
             if !record(&runtime, &job.name, settled, &mut stop).await {
                 return;
             }
@@ -106,6 +111,7 @@ async fn attempt(
     policy: &RetryPolicy,
     batch: &mut Vec<QueuedItem>,
     metrics: &QueueMetrics,
+    window: &DeliveryWindow,
 ) -> (Vec<Settled>, Wait) {
     match kind.call(runtime, job, batch).await {
         Ok((results, stats)) if results.len() == batch.len() => {
@@ -120,6 +126,11 @@ async fn attempt(
             );
             fail_head(job, policy, batch, error, kind.undecided())
         }
-        Err(error) => fail_head(job, policy, batch, error, kind.undecided()),
+        Err(error) => {
+            if matches!(error, CallError::TimedOut { .. }) {
+                window.timed_out();
+            }
+            fail_head(job, policy, batch, error.to_string(), kind.undecided())
+        }
     }
 }

@@ -39,7 +39,8 @@ impl CallContext {
     }
 }
 
-/// Where the time of a component call (or of a whole run, summed over its calls) went.
+/// Where the time of a component call (or of a whole run, summed over its calls) went, and
+/// what it stored in the streams.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallStats {
     /// The host's fixed cost of a call: a fresh store with its limits and capabilities, and
@@ -52,6 +53,8 @@ pub struct CallStats {
     /// Inside the host's SFTP and database capabilities (uploads, reading members, storing
     /// records).
     pub host_io: std::time::Duration,
+    /// The records the call stored, skipped as duplicates, refused and quarantined.
+    pub emitted: crate::capabilities::streams::Emitted,
 }
 
 /// Where the time of one scheduled run went: its calls' stats, summed.
@@ -78,6 +81,7 @@ impl CallStats {
         self.total += other.total;
         self.http += other.http;
         self.host_io += other.host_io;
+        self.emitted += other.emitted;
     }
 }
 
@@ -189,6 +193,7 @@ impl Runtime {
             total: started.elapsed(),
             http: data.http_waited.total(),
             host_io: data.host_io(),
+            emitted: data.emitted(),
         };
         crate::telemetry::metrics().component_call(&job.name, &stats);
         result
@@ -207,14 +212,24 @@ impl Runtime {
     /// finishes, waiting between steps for as long as it asks (each step is its own call,
     /// with its own deadline, so Cordial's processing time never counts against one).
     pub async fn run(&self, job: &JobConfig, call: &CallContext) -> Result<RunOutcome, CallError> {
-        let started = std::time::Instant::now();
-        let outcome = self.run_measured(job, call).await.map(|(o, _)| o);
-        crate::telemetry::metrics().run_ended(&job.name, started.elapsed(), &outcome);
-        outcome
+        self.run_measured(job, call).await.map(|(o, _)| o)
     }
 
-    /// [`Runtime::run`], also saying where the run's time went (for the benchmarks).
+    /// [`Runtime::run`], also saying where the run's time went (for the benchmarks and the
+    /// run history). Every run passes here, so its duration and success are counted here.
     pub async fn run_measured(
+        &self,
+        job: &JobConfig,
+        call: &CallContext,
+    ) -> Result<(RunOutcome, RunStats), CallError> {
+        let started = std::time::Instant::now();
+        let ran = self.run_steps(job, call).await;
+        let outcome = ran.as_ref().map(|(o, _)| o);
+        crate::telemetry::metrics().run_ended(&job.name, started.elapsed(), outcome);
+        ran
+    }
+
+    async fn run_steps(
         &self,
         job: &JobConfig,
         call: &CallContext,

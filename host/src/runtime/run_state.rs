@@ -65,6 +65,11 @@ impl RunState {
         }
     }
 
+    /// What the call's emits and quarantines came to.
+    pub fn emitted(&self) -> crate::capabilities::streams::Emitted {
+        self.streams.emitted
+    }
+
     /// Time spent inside the host's SFTP and database capabilities during this call.
     pub fn host_io(&self) -> Duration {
         self.sftp.io.0 + self.streams.io.0 + self.members.io.0

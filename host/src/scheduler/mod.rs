@@ -8,6 +8,7 @@ pub use slots::{Due, Schedule};
 
 use crate::config::JobConfig;
 use crate::db::{Db, FileLock};
+use crate::history::Trigger;
 use crate::runtime::{CallContext, RunOutcome, Runtime};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -86,7 +87,8 @@ pub async fn drive(
             }
         };
         tracing::info!(job = %job.name, slot = %slot.to_rfc3339(), "scheduled run starting");
-        match runtime.run(&job, &CallContext::now()).await {
+        let call = CallContext::now();
+        match crate::history::recorded_run(&runtime, &job, &call, Trigger::Schedule).await {
             Ok(RunOutcome::Completed(r)) => {
                 tracing::info!(job = %job.name, "scheduled run done: {}", r.summary)
             }

@@ -180,7 +180,7 @@ impl Metrics {
     }
 
     /// A scheduled run of `job` took `took` and ended with `outcome`.
-    pub fn run_ended(&self, job: &str, took: Duration, outcome: &Result<RunOutcome, CallError>) {
+    pub fn run_ended(&self, job: &str, took: Duration, outcome: Result<&RunOutcome, &CallError>) {
         let label = match outcome {
             Ok(RunOutcome::Completed(_)) => "completed",
             Ok(RunOutcome::Failed(_)) => "failed",
@@ -358,7 +358,7 @@ mod tests {
     fn only_a_completed_run_sets_the_last_success() {
         let m = Metrics::default();
         let failed = Ok(RunOutcome::Failed(JobError::Transient("502".into())));
-        m.run_ended("nightly", Duration::from_secs(3), &failed);
+        m.run_ended("nightly", Duration::from_secs(3), failed.as_ref());
         assert_eq!(
             m.last_success.get_or_create(&job_label("nightly")).get(),
             0.0
@@ -374,7 +374,7 @@ mod tests {
             records_rejected: 0,
             summary: "done".into(),
         }));
-        m.run_ended("nightly", Duration::from_secs(90), &completed);
+        m.run_ended("nightly", Duration::from_secs(90), completed.as_ref());
         let last = m.last_success.get_or_create(&job_label("nightly")).get();
         assert!(last >= before.floor(), "{last} < {before}");
         let text = m.render();
