@@ -180,3 +180,28 @@ async fn a_slot_is_skipped_while_another_run_holds_the_lock() {
         "the skipped slot {skipped} ran after all:\n{log}"
     );
 }
+
+/// SIGTERM while a run outlasts its slot: that run finishes, and no other starts once the
+/// host is shutting down, though a slot passed while it ran.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_run_starts_once_the_host_is_shutting_down() {
+    let (a, config) = activity_on("* * * * * *").await;
+    let mut host = ServeProcess::start(&a.h, &config).await;
+    a.h.emulator
+        .handle()
+        .set_latency(Duration::from_millis(1500));
+    wait_for(&host, 0, STARTING, 1, LIMIT).await;
+    assert!(host.terminate().await, "{}", host.log());
+
+    let log = host.log();
+    let stopping = lines(&log, "shutting down")[0].at;
+    let done = lines(&log, DONE);
+    assert!(
+        done.iter().any(|l| l.at > stopping),
+        "no run was in progress at the SIGTERM, which then tested nothing:\n{log}"
+    );
+    assert!(
+        lines(&log, STARTING).iter().all(|l| l.at < stopping),
+        "a scheduled run started after shutdown began:\n{log}"
+    );
+}

@@ -57,6 +57,11 @@ pub async fn drive(
     let store = runtime.db().clone();
     let store_path = runtime.config().store.clone();
     loop {
+        // Checked before every decision, not only while waiting: a slot that passed during
+        // the last run is due at once, and must not start a run once the host is stopping.
+        if *stop.borrow() {
+            return;
+        }
         let (name, sched) = (job.name.clone(), schedule.clone());
         let due = store
             .blocking(move |db| Ok(next_slot(db, &name, &sched, Utc::now())))
