@@ -117,6 +117,31 @@ pub async fn drive(
             })
             .await;
         drop(lock);
+        skip_slots_passed_during(&store, &job.name, &schedule, slot).await;
+    }
+}
+
+/// Slots that passed while the run of `slot` was in progress are skipped, the latest
+/// recorded as fired, with a warning: run back to back once it ended, a job that outlasts
+/// its period would never rest (missed while the host was down, they still give a catch-up).
+async fn skip_slots_passed_during(store: &Db, job: &str, schedule: &Schedule, slot: DateTime<Utc>) {
+    let Due::Now { slot: latest } = schedule.due(Some(slot), Utc::now()) else {
+        return;
+    };
+    let name = job.to_owned();
+    match store
+        .blocking(move |db| record_fired(db, &name, latest))
+        .await
+    {
+        Ok(()) => tracing::warn!(
+            job, slot = %latest.to_rfc3339(),
+            "skipping the slots up to this one: the run of the slot {} was still in progress",
+            slot.to_rfc3339()
+        ),
+        Err(e) => tracing::error!(
+            job,
+            "cannot record the slots that passed during the run as skipped; one runs now: {e:#}"
+        ),
     }
 }
 
