@@ -1,6 +1,7 @@
 //! The scheduler inside `serve`: one task per scheduled job, sleeping until its next slot,
 //! recording the slot as fired before the run starts (so a crash mid-run never fires that
-//! slot again), and skipping a slot while another run of the job holds its run lock.
+//! slot again), and skipping a slot while another run of the job holds its run lock or its
+//! own run is still in progress.
 
 mod slots;
 
@@ -57,8 +58,8 @@ pub async fn drive(
     let store = runtime.db().clone();
     let store_path = runtime.config().store.clone();
     loop {
-        // Checked before every decision, not only while waiting: a slot that passed during
-        // the last run is due at once, and must not start a run once the host is stopping.
+        // Checked before every decision, not only while waiting: a slot can be due at once
+        // (a catch-up), and must not start a run once the host is stopping.
         if *stop.borrow() {
             return;
         }
