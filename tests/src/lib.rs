@@ -15,6 +15,7 @@ pub mod rate_limits;
 pub mod realtime_job;
 pub mod redis;
 pub mod registry;
+pub mod schedule_log;
 pub mod serving;
 pub mod sftp;
 pub mod spin;
