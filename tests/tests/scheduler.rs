@@ -152,6 +152,17 @@ async fn slots_missed_while_down_give_one_catch_up_run() {
         cordial_host::scheduler::last_fired(&a.h.store(), "activity"),
         Some(slots[0])
     );
+    // `status` names the same next slot as the loop did.
+    let config_file = a.h.config_file(&config);
+    let status = cordial_e2e::cli::host(&[&"status", &config_file, &"--json"]).await;
+    assert!(status.ok, "{status}");
+    let job: serde_json::Value = serde_json::from_str(status.stdout.trim()).unwrap();
+    assert_eq!(
+        job["next_slot"],
+        hourly
+            .next_after(slots[0])
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
 }
 
 /// While another process holds the job's run lock (a `cordial-host run` of it), the slot

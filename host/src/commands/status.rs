@@ -73,7 +73,7 @@ fn job_status(store: &Db, job: &JobConfig) -> anyhow::Result<Value> {
     let running = last.as_ref().is_some_and(|r| r.state == "running");
     let next_slot = match scheduler::schedule_of(job) {
         Ok(schedule) => Some(
-            match schedule.due(scheduler::last_fired(store, &job.name), Utc::now()) {
+            match scheduler::next_slot(store, &job.name, &schedule, Utc::now()) {
                 Due::Now { .. } => "now".to_owned(),
                 Due::At { slot } => slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             },
