@@ -15,6 +15,9 @@ use std::path::PathBuf;
 /// What `serve` gives calls in flight when told to stop: well inside the 30 s a container
 /// platform (Kubernetes' default `terminationGracePeriodSeconds`) waits before SIGKILL.
 const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long `serve` waits for a request's headers, and then for its whole body: a client
+/// that trickles them (slowloris) holds a connection no longer than this.
+const DEFAULT_INTAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -27,6 +30,8 @@ pub struct HostConfig {
     pub listen: std::net::SocketAddr,
     /// How long `serve`, told to stop, lets component calls in flight finish.
     pub shutdown_grace: std::time::Duration,
+    /// How long `serve` gives a client to send a request's headers, and again its body.
+    pub intake_timeout: std::time::Duration,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
     /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
@@ -50,6 +55,7 @@ impl HostConfig {
             limits: Limits::default(),
             listen: ([127, 0, 0, 1], 0).into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            intake_timeout: DEFAULT_INTAKE_TIMEOUT,
             auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
             jobs,
             stream_ndjson_dir: None,
@@ -194,6 +200,7 @@ struct RawWebhook {
 struct RawHost {
     listen: Option<std::net::SocketAddr>,
     shutdown_grace_secs: Option<u64>,
+    intake_timeout_secs: Option<u64>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
     stream_ndjson_dir: Option<PathBuf>,
@@ -277,6 +284,13 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                     None
                 }
             });
+    if host.intake_timeout_secs == Some(0) {
+        problem(
+            "[host]",
+            "intake_timeout_secs must be at least 1 (seconds a client has to send a request)"
+                .into(),
+        );
+    }
     let limits = Limits::default().with(host.limits);
     if let Some(why) = limits.check() {
         problem("[host.limits]", why);
@@ -453,6 +467,9 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             shutdown_grace: host
                 .shutdown_grace_secs
                 .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs),
+            intake_timeout: host
+                .intake_timeout_secs
+                .map_or(DEFAULT_INTAKE_TIMEOUT, std::time::Duration::from_secs),
             auths,
             jobs,
             stream_ndjson_dir: host.stream_ndjson_dir,

@@ -1,0 +1,237 @@
+//! `cordial-host serve`'s intake under attack, through the real binary: deeply nested JSON,
+//! invalid UTF-8, duplicate keys, a body of tiny events just under and over the limit,
+//! bodies and headers that trickle in (slowloris) and a thousand idle connections. Each
+//! gets a clear answer (or is cut off at the intake timeout), another job's webhook is
+//! still accepted and delivered, and the host's peak memory stays bounded (printed, and
+//! held to a generous bound).
+
+use cordial_e2e::audience_events::default_payload;
+use cordial_e2e::cli::ServeProcess;
+use cordial_e2e::harness::Harness;
+use cordial_e2e::http::post;
+use cordial_e2e::measure::peak_rss_mb;
+use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
+use cordial_e2e::serving::wait_settled;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const DRAIN: Duration = Duration::from_secs(60);
+/// A bound on the host's peak resident memory: generous, so that it fails only when a
+/// request's size, not the machine, drives the memory.
+const MEMORY_BOUND_MB: f64 = 512.0;
+
+/// A host serving `vip` whose clients get `intake_timeout_secs = 2`.
+async fn host(h: &Harness) -> ServeProcess {
+    ServeProcess::start_with(h, "intake_timeout_secs = 2", &vip(FIRST_NAME_AND_AGE)).await
+}
+
+/// A bystander's webhook is accepted and delivered while (or after) an attack: the host is
+/// still serving its other work.
+async fn still_delivers(h: &Harness, host: &ServeProcess, id: u64, email: &str) {
+    let event = default_payload(id, email, "enter", "vip_customers", "");
+    let (status, body) = post(&host.url("/hooks/vip"), event, &[]).await;
+    assert_eq!(status, 202, "{body}");
+    let store = h.store();
+    let done = store.queue_counts("vip").unwrap().done;
+    wait_settled(&store, "vip", done + 1, DRAIN).await;
+    assert_eq!(h.lists(email), ["Lytics_vip_customers"]);
+}
+
+/// The host's peak resident memory so far, printed for the record and held to the bound.
+fn memory_bounded(host: &ServeProcess, after: &str) {
+    let peak = peak_rss_mb(host.pid()).expect("the host's /proc status");
+    eprintln!("peak RSS of cordial-host serve after {after}: {peak:.0} MiB");
+    assert!(peak < MEMORY_BOUND_MB, "{peak:.0} MiB after {after}");
+}
+
+/// Posts raw bytes as `application/json`: the status and the JSON answer.
+async fn post_bytes(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let response = cordial_e2e::http::client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nesting_and_invalid_utf8_get_a_400_naming_the_problem_and_nothing_is_queued() {
+    let h = Harness::start().await;
+    let host = host(&h).await;
+    let hook = host.url("/hooks/vip");
+
+    // 100,000 brackets deep, closed: serde_json stops at its recursion limit (128), and
+    // the host answers instead of overflowing its stack.
+    let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+    let (status, body) = post_bytes(&hook, deep).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("recursion limit exceeded"), "{error}");
+    // Never closed: the body ends inside them.
+    let (status, body) = post_bytes(&hook, vec![b'['; 100_000]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("EOF"), "{body}");
+    // The same depth of objects.
+    let (status, body) = post_bytes(&hook, b"{\"a\":".repeat(100_000)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("recursion limit"));
+
+    // A byte that is not UTF-8 inside the email.
+    let mut bad = default_payload(1, "x@example.com", "enter", "vip_customers", "").into_bytes();
+    let at = bad.windows(2).position(|w| w == b"x@").unwrap();
+    bad[at] = 0xFF;
+    let (status, body) = post_bytes(&hook, bad).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("invalid unicode"), "{error}");
+
+    assert_eq!(h.store().queue_counts("vip").unwrap().pending, 0);
+    still_delivers(&h, &host, 2, "after-nesting@example.com").await;
+    memory_bounded(&host, "nesting and invalid UTF-8");
+}
+
+/// JSON leaves duplicate keys undefined; the host reads them as serde_json and most parsers
+/// do: the last one wins. (The platform's serialisers never repeat a key, so this decides
+/// only for hand-made payloads.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_key_takes_its_last_value() {
+    let h = Harness::start().await;
+    let host = host(&h).await;
+    let event = default_payload(1, "first@example.com", "enter", "vip_customers", "").replacen(
+        r#""email":"first@example.com""#,
+        r#""email":"first@example.com","email":"last@example.com""#,
+        1,
+    );
+    let (status, body) = post(&host.url("/hooks/vip"), event, &[]).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(1)),
+        "{body}"
+    );
+    wait_settled(&h.store(), "vip", 1, DRAIN).await;
+    assert_eq!(h.lists("last@example.com"), ["Lytics_vip_customers"]);
+    assert!(h.find_contact("first@example.com").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiny_events_up_to_32_mib_are_read_and_a_byte_more_is_refused() {
+    let h = Harness::start().await;
+    let host = host(&h).await;
+    let hook = host.url("/hooks/vip");
+    // Tiny events of another audience: all of them parsed, none queued.
+    let event = r#"{"data":{"email":"a@b.io","segment_events":[{"event":"enter","slug":"z"}]}}"#;
+    let limit = 32 << 20;
+    let count = (limit - 2) / (event.len() + 1);
+    let mut body = Vec::with_capacity(limit);
+    body.push(b'[');
+    for i in 0..count {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(event.as_bytes());
+    }
+    // Padding to exactly the limit: JSON whitespace.
+    body.resize(limit - 1, b' ');
+    body.push(b']');
+    assert_eq!(body.len(), limit);
+
+    let (status, answer) = post_bytes(&hook, body.clone()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        answer["ignored_other_audiences"].as_u64(),
+        Some(count as u64)
+    );
+    memory_bounded(&host, &format!("a 32 MiB body of {count} tiny events"));
+
+    body.insert(1, b' ');
+    let (status, answer) = post_bytes(&hook, body).await;
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 32 MiB")
+    );
+
+    still_delivers(&h, &host, 1, "after-the-flood@example.com").await;
+    memory_bounded(&host, "32 MiB bodies");
+}
+
+/// The status code of the answer on `stream`, or `None` when the host closed the
+/// connection without one; fails after 30 s.
+async fn answer_or_close(stream: impl tokio::io::AsyncRead + Unpin) -> Option<u16> {
+    let mut line = String::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(30),
+        BufReader::new(stream).read_line(&mut line),
+    )
+    .await
+    .expect("the host neither answered nor closed the connection");
+    match read {
+        Ok(0) | Err(_) => None,
+        Ok(_) => line.split_whitespace().nth(1).and_then(|c| c.parse().ok()),
+    }
+}
+
+/// Sends `bytes` one at a time, 200 ms apart, until they run out or the host stops reading.
+fn trickle(mut writer: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>) {
+    tokio::spawn(async move {
+        for byte in bytes {
+            if writer.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_bodies_slow_headers_and_idle_connections_are_cut_off_at_the_intake_timeout() {
+    let h = Harness::start().await;
+    let host = host(&h).await;
+    let addr = host.url("").trim_start_matches("http://").to_owned();
+
+    // A body announced at 1,000 bytes, arriving one byte every 200 ms (200 s in all):
+    // answered 408 at the two-second intake timeout, however steadily it comes.
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /hooks/vip HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: 1000\r\n\r\n"
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    trickle(write, vec![b' '; 1000]);
+    let status = answer_or_close(read).await;
+    assert_eq!(status, Some(408));
+
+    // Headers that never end, a byte every 200 ms: the connection is closed.
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (read, write) = stream.into_split();
+    let headers = format!(
+        "POST /hooks/vip HTTP/1.1\r\nhost: {addr}\r\n{}",
+        "x".repeat(1000)
+    );
+    trickle(write, headers.into_bytes());
+    let answer = answer_or_close(read).await;
+    assert!(matches!(answer, None | Some(408)), "{answer:?}");
+
+    // A thousand connections that send nothing: another webhook is still served, and each
+    // idle connection is closed by the host at the intake timeout.
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        idle.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    still_delivers(&h, &host, 1, "beside-the-idle@example.com").await;
+    for mut stream in idle {
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
+            .await
+            .expect("an idle connection is closed by the host");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    memory_bounded(&host, "slow and idle connections");
+}
