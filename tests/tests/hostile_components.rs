@@ -272,3 +272,69 @@ async fn an_origin_whose_name_resolves_to_loopback_is_refused_unless_written_as_
         .count();
     assert_eq!(probes, 1);
 }
+
+/// The misbehaving fixture (a scheduled job, with SFTP) tries to write, read, list and
+/// remove outside its folder on a real sshd, by `..` and by absolute paths, while `vip`
+/// delivers in the same runtime: every attempt is refused as outside the folder, nothing
+/// is written outside it, and `vip`'s events reach Cordial.
+#[tokio::test(flavor = "multi_thread")]
+async fn sftp_paths_leaving_the_folder_are_refused_while_another_job_delivers() {
+    use cordial_e2e::activity::Activity;
+    use cordial_host::runtime::{CallContext, RunOutcome};
+    use cordial_jobs::realtime::Membership;
+    use cordial_jobs::realtime::job::AudienceEvent;
+
+    let a = Activity::start().await;
+    let rogue = format!(
+        "{sftp}\n[[job]]\nname = \"rogue\"\nkind = \"import-activity\"\nauth = \"cordial\"\n\
+         component = \"{component}\"\naction = \"sftp-escape\"\nsftp_saved_key = \"{key}\"\n",
+        sftp = cordial_e2e::sftp::sftp_auth(&a.sshd),
+        component = components_dir().join("misbehaving.wasm").display(),
+        key = cordial_e2e::sftp::SAVED_KEY,
+    );
+    let runtime = a.h.runtime(&format!("{rogue}{}", vip("")));
+    let (rogue, healthy) = (
+        runtime.config().job("rogue").unwrap().clone(),
+        runtime.config().job("vip").unwrap().clone(),
+    );
+    let events = [AudienceEvent {
+        event_id: 1,
+        audience: "vip_customers".into(),
+        kind: Membership::Enter,
+        user: r#"{"email":"beside-the-escape@example.com"}"#.into(),
+        occurred_at: None,
+    }];
+    let call = CallContext::now();
+    let (escape, delivered) = tokio::join!(
+        runtime.run(&rogue, &call),
+        runtime.deliver(&healthy, &events),
+    );
+
+    let summary = match escape.unwrap() {
+        RunOutcome::Completed(report) => report.summary,
+        RunOutcome::Failed(e) => panic!("{e:?}"),
+    };
+    let attempts: Vec<&str> = summary.lines().collect();
+    assert_eq!(attempts.len(), 12, "{summary}");
+    for attempt in &attempts {
+        assert!(attempt.contains(": SftpError::OutsideRoot("), "{attempt}");
+    }
+    let folder = a.sshd.files_dir();
+    assert!(!folder.parent().unwrap().join("escaped.txt").exists());
+    assert!(!std::path::Path::new("/tmp/escaped.txt").exists());
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "nothing left in the folder"
+    );
+
+    assert_eq!(
+        delivered.unwrap(),
+        [cordial_jobs::job::Outcome::Delivered],
+        "vip delivers beside the escape"
+    );
+    assert_eq!(
+        a.h.lists("beside-the-escape@example.com"),
+        ["Lytics_vip_customers"]
+    );
+}
