@@ -102,12 +102,28 @@ pub fn parse_trigger_payload(body: &[u8]) -> Result<Vec<TriggerEvent>, PayloadEr
     }
 }
 
+/// The most users one batch may carry. Reading a user costs a receiver several times its
+/// JSON (a map per object), so a 32 MiB body of tiny users (441,505 of 75 bytes) would cost
+/// it about 450 MiB, and each sender at once as much again; 50,000 users of 32 MiB are 670
+/// bytes each, the size of a real user with a few Export Fields.
+pub const MAX_BATCH_USERS: usize = 50_000;
+
 /// A batch (Batch Events on): each element is one user in either format.
 fn parse_batch(items: Vec<&RawValue>) -> Result<Vec<TriggerEvent>, PayloadError> {
     if items.is_empty() {
         return Err(PayloadError::new(
             "",
             "the batch is an empty array: expected at least one user",
+        ));
+    }
+    if items.len() > MAX_BATCH_USERS {
+        return Err(PayloadError::new(
+            "",
+            format!(
+                "the batch has {} users; at most {MAX_BATCH_USERS} are taken in one request: \
+                 send smaller batches",
+                items.len()
+            ),
         ));
     }
     let mut events = Vec::with_capacity(items.len());

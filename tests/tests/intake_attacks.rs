@@ -8,7 +8,7 @@
 use cordial_e2e::audience_events::default_payload;
 use cordial_e2e::cli::ServeProcess;
 use cordial_e2e::harness::Harness;
-use cordial_e2e::http::post;
+use cordial_e2e::http::{post, status_for_announced_body};
 use cordial_e2e::measure::peak_rss_mb;
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::wait_settled;
@@ -21,9 +21,14 @@ const DRAIN: Duration = Duration::from_secs(60);
 /// request's size, not the machine, drives the memory.
 const MEMORY_BOUND_MB: f64 = 512.0;
 
-/// A host serving `vip` whose clients get `intake_timeout_secs = 2`.
+/// A host serving `vip`, with more `[host]` settings.
+async fn host_with(h: &Harness, settings: &str) -> ServeProcess {
+    ServeProcess::start_with(h, settings, &vip(FIRST_NAME_AND_AGE)).await
+}
+
+/// A host serving `vip` with the default intake timeout (30 s).
 async fn host(h: &Harness) -> ServeProcess {
-    ServeProcess::start_with(h, "intake_timeout_secs = 2", &vip(FIRST_NAME_AND_AGE)).await
+    host_with(h, "").await
 }
 
 /// A bystander's webhook is accepted and delivered while (or after) an attack: the host is
@@ -117,46 +122,87 @@ async fn a_duplicate_key_takes_its_last_value() {
     assert!(h.find_contact("first@example.com").is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tiny_events_up_to_32_mib_are_read_and_a_byte_more_is_refused() {
-    let h = Harness::start().await;
-    let host = host(&h).await;
-    let hook = host.url("/hooks/vip");
-    // Tiny events of another audience: all of them parsed, none queued.
-    let event = r#"{"data":{"email":"a@b.io","segment_events":[{"event":"enter","slug":"z"}]}}"#;
-    let limit = 32 << 20;
-    let count = (limit - 2) / (event.len() + 1);
-    let mut body = Vec::with_capacity(limit);
+/// A batch of `users` copies of `user`, padded with whitespace to exactly `size` bytes.
+fn batch_of(user: &str, users: usize, size: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(size);
     body.push(b'[');
-    for i in 0..count {
+    for i in 0..users {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(event.as_bytes());
+        body.extend_from_slice(user.as_bytes());
     }
-    // Padding to exactly the limit: JSON whitespace.
-    body.resize(limit - 1, b' ');
-    body.push(b']');
-    assert_eq!(body.len(), limit);
-
-    let (status, answer) = post_bytes(&hook, body.clone()).await;
-    assert_eq!(status, 202, "{answer}");
-    assert_eq!(
-        answer["ignored_other_audiences"].as_u64(),
-        Some(count as u64)
-    );
-    memory_bounded(&host, &format!("a 32 MiB body of {count} tiny events"));
-
-    body.insert(1, b' ');
-    let (status, answer) = post_bytes(&hook, body).await;
-    assert_eq!(status, 413, "{answer}");
     assert!(
-        answer["error"]
-            .as_str()
-            .unwrap()
-            .contains("larger than 32 MiB")
+        body.len() < size,
+        "{users} users do not fit in {size} bytes"
+    );
+    body.resize(size - 1, b' ');
+    body.push(b']');
+    body
+}
+
+/// Posts `body` to `url` from four senders at once: their answers.
+async fn four_at_once(url: &str, body: &[u8]) -> Vec<(u16, serde_json::Value)> {
+    let tasks: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(post_bytes_owned(url.to_owned(), body.to_vec())))
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+async fn post_bytes_owned(url: String, body: Vec<u8>) -> (u16, serde_json::Value) {
+    post_bytes(&url, body).await
+}
+
+/// 32 MiB of 75-byte users is 441,505 of them: four senders of such a body at once get a
+/// `400` naming the limit of 50,000 users a batch, counted before any user is read. A body
+/// of 32 MiB with 50,000 users (670 bytes each, like real users with a few fields) is read
+/// from four senders at once; a byte over 32 MiB is refused on its length. Another webhook is
+/// delivered afterwards and the host's peak memory stays bounded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_32_mib_batch_is_read_up_to_its_user_limit_and_a_byte_more_is_refused() {
+    let h = Harness::start().await;
+    let host = host(&h).await;
+    let hook = host.url("/hooks/vip");
+    let limit = 32 << 20;
+
+    let tiny = r#"{"data":{"email":"a@b.io","segment_events":[{"event":"enter","slug":"z"}]}}"#;
+    let tiny_users = (limit - 2) / (tiny.len() + 1);
+    let body = batch_of(tiny, tiny_users, limit);
+    for (status, answer) in four_at_once(&hook, &body).await {
+        assert_eq!(status, 400, "{answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!(
+                "the batch has {tiny_users} users; at most 50000 are taken in one request"
+            )),
+            "{error}"
+        );
+    }
+    memory_bounded(
+        &host,
+        &format!("four 32 MiB bodies of {tiny_users} tiny users at once"),
     );
 
+    // Users of another audience: all of them read, none queued.
+    let padding = "p".repeat(limit / 50_000 - tiny.len() - 20);
+    let user = format!(
+        r#"{{"data":{{"email":"a@b.io","note":"{padding}","segment_events":[{{"event":"enter","slug":"z"}}]}}}}"#
+    );
+    let body = batch_of(&user, 50_000, limit);
+    for (status, answer) in four_at_once(&hook, &body).await {
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["ignored_other_audiences"].as_u64(), Some(50_000));
+    }
+    memory_bounded(&host, "four 32 MiB bodies of 50,000 users at once");
+
+    // Refused on its announced length, before the host reads any of it.
+    assert_eq!(status_for_announced_body(&hook, limit + 1, &[]).await, 413);
+
+    assert_eq!(h.store().queue_counts("vip").unwrap().pending, 0);
     still_delivers(&h, &host, 1, "after-the-flood@example.com").await;
     memory_bounded(&host, "32 MiB bodies");
 }
@@ -192,7 +238,7 @@ fn trickle(mut writer: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_bodies_slow_headers_and_idle_connections_are_cut_off_at_the_intake_timeout() {
     let h = Harness::start().await;
-    let host = host(&h).await;
+    let host = host_with(&h, "intake_timeout_secs = 2").await;
     let addr = host.url("").trim_start_matches("http://").to_owned();
 
     // A body announced at 1,000 bytes, arriving one byte every 200 ms (200 s in all):
