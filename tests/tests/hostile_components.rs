@@ -94,6 +94,7 @@ async fn a_panic_and_a_trap_fail_their_call_and_name_the_trap() {
     vip_delivers(&h, &host, "beside-traps@example.com").await;
     for job in ["panics", "traps"] {
         let dead = dead_letter(&h, job).await;
+        eprintln!("{job}: {}", dead.error);
         assert!(
             dead.error.contains(&format!("job `{job}` failed"))
                 && dead.error.contains("unreachable"),
