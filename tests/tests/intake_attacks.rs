@@ -12,6 +12,7 @@ use cordial_e2e::http::{post, status_for_announced_body};
 use cordial_e2e::measure::peak_rss_mb;
 use cordial_e2e::realtime_job::{FIRST_NAME_AND_AGE, vip};
 use cordial_e2e::serving::wait_settled;
+use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -34,11 +35,11 @@ async fn host(h: &Harness) -> ServeProcess {
 /// A bystander's webhook is accepted and delivered while (or after) an attack: the host is
 /// still serving its other work.
 async fn still_delivers(h: &Harness, host: &ServeProcess, id: u64, email: &str) {
+    let store = h.store();
+    let done = store.queue_counts("vip").unwrap().done;
     let event = default_payload(id, email, "enter", "vip_customers", "");
     let (status, body) = post(&host.url("/hooks/vip"), event, &[]).await;
     assert_eq!(status, 202, "{body}");
-    let store = h.store();
-    let done = store.queue_counts("vip").unwrap().done;
     wait_settled(&store, "vip", done + 1, DRAIN).await;
     assert_eq!(h.lists(email), ["Lytics_vip_customers"]);
 }
@@ -280,4 +281,46 @@ async fn slow_bodies_slow_headers_and_idle_connections_are_cut_off_at_the_intake
         assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     }
     memory_bounded(&host, "slow and idle connections");
+}
+
+/// The other routes' bodies at their limits, made of the smallest elements JSON has (a
+/// million `1`s and more): each gets its `400` naming the first element at fault, and the
+/// host's memory stays bounded while it reads them.
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_pushes_and_submissions_of_tiny_elements_at_their_limits_are_refused() {
+    use cordial_e2e::activity::Activity;
+    let a = Activity::start().await;
+    let secret = a.h.dir.path().join("push-secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let jobs = format!(
+        "{}{}",
+        a.config(&format!(
+            "[job.webhook]\nsecret_file = \"{}\"\n",
+            secret.display()
+        )),
+        cordial_e2e::capture::capture_job("quiz", ""),
+    );
+    let host = ServeProcess::start(&a.h, &jobs).await;
+    for (route, limit, place) in [
+        ("/cordial-events/activity", 16 << 20, "path"),
+        ("/capture/quiz", 4 << 20, "field"),
+    ] {
+        let body = batch_of("1", (limit - 2) / 2, limit);
+        let response = cordial_e2e::http::client()
+            .post(host.url(route))
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer s3cret")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, &answer[place]),
+            (400, &json!("[0]")),
+            "{route}: {answer}"
+        );
+        memory_bounded(&host, &format!("{} MiB of `1`s to {route}", limit >> 20));
+    }
 }
