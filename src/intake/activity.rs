@@ -10,6 +10,7 @@
 //! reshape its payload; an element that is the bare event (an object with `_id` and no
 //! `event`) is read as one.
 
+use super::elements::{ElementsError, each_element};
 use crate::activity::record::{RecordMapper, StreamRecord};
 use serde_json::{Map, Value};
 
@@ -23,24 +24,32 @@ pub struct BadPush {
 /// Every event of the body as a stream record; or the first problem. Nothing is stored for a
 /// body with a problem, so the sender can fix and resend the whole of it.
 pub fn activity_records(mapper: &RecordMapper, body: &[u8]) -> Result<Vec<StreamRecord>, BadPush> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| BadPush {
-        path: "(body)".into(),
-        message: format!(
-            "not valid JSON ({e}); send one {{\"contact\", \"event\"}} object, or an array of them"
-        ),
-    })?;
-    match value {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| one(mapper, item, &format!("[{i}]")))
-            .collect(),
-        item @ Value::Object(_) => Ok(vec![one(mapper, item, "")?]),
-        _ => Err(BadPush {
+    let mut records = Vec::new();
+    each_element(body, |index, item| {
+        let record = match (index, item) {
+            (Some(i), item) => one(mapper, item, &format!("[{i}]"))?,
+            (None, item @ Value::Object(_)) => one(mapper, item, "")?,
+            (None, _) => {
+                return Err(BadPush {
+                    path: "(body)".into(),
+                    message: "send one {\"contact\", \"event\"} object, or an array of them"
+                        .into(),
+                });
+            }
+        };
+        records.push(record);
+        Ok(())
+    })
+    .map_err(|e| match e {
+        ElementsError::Element(bad) => bad,
+        ElementsError::NotJson(e) => BadPush {
             path: "(body)".into(),
-            message: "send one {\"contact\", \"event\"} object, or an array of them".into(),
-        }),
-    }
+            message: format!(
+                "not valid JSON ({e}); send one {{\"contact\", \"event\"}} object, or an array of them"
+            ),
+        },
+    })?;
+    Ok(records)
 }
 
 /// One element, `at` its place in the body (empty for a single event).

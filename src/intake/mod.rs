@@ -5,6 +5,7 @@
 
 mod activity;
 mod audience;
+mod elements;
 mod secret;
 mod submissions;
 

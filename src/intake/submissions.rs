@@ -1,6 +1,7 @@
 //! Reading a capture body: one submission object, or an array of them, each checked with
 //! the job's settings before anything is stored.
 
+use super::elements::{ElementsError, each_element};
 use crate::capture::{self, BadSubmission};
 use crate::settings::CaptureSettings;
 use serde_json::Value;
@@ -19,28 +20,29 @@ pub fn submission_items(
     settings: &CaptureSettings,
     bytes: &[u8],
 ) -> Result<Vec<SubmissionItem>, BadSubmission> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        BadSubmission::new(
+    let mut items = Vec::new();
+    each_element(bytes, |index, item| {
+        let checked = match index {
+            None => one(settings, item)?,
+            Some(i) => one(settings, item).map_err(|e| {
+                let field = match e.field.as_str() {
+                    "(submission)" => format!("[{i}]"),
+                    f => format!("[{i}].{f}"),
+                };
+                BadSubmission::new(field, e.message)
+            })?,
+        };
+        items.push(checked);
+        Ok(())
+    })
+    .map_err(|e| match e {
+        ElementsError::Element(bad) => bad,
+        ElementsError::NotJson(e) => BadSubmission::new(
             "(submission)",
             format!("not valid JSON ({e}); send one JSON object, or an array of them"),
-        )
+        ),
     })?;
-    match value {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                one(settings, item).map_err(|e| {
-                    let field = match e.field.as_str() {
-                        "(submission)" => format!("[{i}]"),
-                        f => format!("[{i}].{f}"),
-                    };
-                    BadSubmission::new(field, e.message)
-                })
-            })
-            .collect(),
-        other => Ok(vec![one(settings, other)?]),
-    }
+    Ok(items)
 }
 
 fn one(settings: &CaptureSettings, body: Value) -> Result<SubmissionItem, BadSubmission> {

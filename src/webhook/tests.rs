@@ -236,6 +236,29 @@ fn rejects_an_empty_batch_and_non_object_elements() {
 }
 
 #[test]
+fn a_batch_of_more_users_than_the_limit_is_refused_before_any_is_read() {
+    let user = user_with_events(json!([enter_event()])).to_string();
+    let batch = |users: usize| format!("[{}]", vec![user.as_str(); users].join(","));
+    assert_eq!(parse(&batch(MAX_BATCH_USERS)).len(), MAX_BATCH_USERS);
+    let e = parse_trigger_payload(batch(MAX_BATCH_USERS + 1).as_bytes()).unwrap_err();
+    assert_eq!(e.path, "");
+    assert!(
+        e.message
+            .contains("the batch has 50001 users; at most 50000 are taken in one request"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_element_too_deep_to_read_is_named_by_its_place() {
+    let user = user_with_events(json!([enter_event()]));
+    let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    let e = parse_trigger_payload(format!("[{user}, {deep}]").as_bytes()).unwrap_err();
+    assert_eq!(e.path, "[1]");
+    assert!(e.message.contains("recursion limit exceeded"), "{e}");
+}
+
+#[test]
 fn rejects_a_missing_or_malformed_data() {
     let e = error(json!({"id": "1", "meta": {}}));
     assert_eq!(

@@ -89,6 +89,11 @@ impl ServeProcess {
         }
     }
 
+    /// The host's process id, to read its figures in `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the host is running")
+    }
+
     /// What the host has logged so far, over all its starts.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -12,25 +12,55 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 /// A line longer than this is logged in pieces rather than held whole.
 const MAX_LINE: usize = 64 << 10;
 
+/// What one call may write to its log. A job that logs without end (a loop printing) would
+/// otherwise fill the host's log, and whatever collects it, until its deadline; past this
+/// the rest of the call's output is dropped and counted, and one line says how much.
+pub const MAX_CALL_LOG: usize = 1 << 20;
+
 /// The stderr of one call.
 #[derive(Clone, Default)]
 pub struct JobLog {
+    inner: Arc<Mutex<Written>>,
+}
+
+#[derive(Default)]
+struct Written {
     /// The start of a line not yet ended: a line may arrive in several writes.
-    partial: Arc<Mutex<Vec<u8>>>,
+    partial: Vec<u8>,
+    /// Bytes taken so far, up to [`MAX_CALL_LOG`].
+    taken: usize,
+    /// Bytes written past [`MAX_CALL_LOG`], dropped.
+    dropped: u64,
 }
 
 impl JobLog {
     fn take(&self, bytes: &[u8]) {
-        let mut partial = self.partial.lock().expect("log buffer poisoned");
-        partial.extend_from_slice(bytes);
+        let mut written = self.inner.lock().expect("log buffer poisoned");
+        let room = MAX_CALL_LOG - written.taken;
+        let (kept, over) = bytes.split_at(bytes.len().min(room));
+        written.taken += kept.len();
+        written.dropped += over.len() as u64;
+        let partial = &mut written.partial;
+        partial.extend_from_slice(kept);
         while let Some(end) = partial.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = partial.drain(..=end).collect();
             self.emit(&line[..end]);
         }
-        if partial.len() > MAX_LINE {
-            let line = std::mem::take(&mut *partial);
+        if partial.len() > MAX_LINE || (!over.is_empty() && !partial.is_empty()) {
+            let line = std::mem::take(partial);
             self.emit(&line);
         }
+    }
+
+    /// The line saying how much of the call's log was dropped, if any was.
+    pub fn dropped(&self) -> Option<String> {
+        let dropped = self.inner.lock().expect("log buffer poisoned").dropped;
+        (dropped > 0).then(|| {
+            format!(
+                "dropped {dropped} bytes of the job's log: a call may log {} KiB",
+                MAX_CALL_LOG >> 10
+            )
+        })
     }
 
     fn emit(&self, line: &[u8]) {
@@ -142,8 +172,30 @@ mod tests {
     fn a_line_split_over_writes_is_logged_once_whole() {
         let log = JobLog::default();
         log.take(br#"{"level":"info","mess"#);
-        assert_eq!(log.partial.lock().unwrap().len(), 21);
+        assert_eq!(log.inner.lock().unwrap().partial.len(), 21);
         log.take(b"age\":\"hello\"}\n{\"level\"");
-        assert_eq!(&*log.partial.lock().unwrap(), br#"{"level""#);
+        assert_eq!(&log.inner.lock().unwrap().partial, br#"{"level""#);
+    }
+
+    #[test]
+    fn what_a_call_writes_past_its_limit_is_dropped_and_counted() {
+        let log = JobLog::default();
+        assert_eq!(log.dropped(), None);
+        let line = [b'x'; 1023]
+            .iter()
+            .chain(b"\n")
+            .copied()
+            .collect::<Vec<u8>>();
+        for _ in 0..MAX_CALL_LOG / 1024 {
+            log.take(&line);
+        }
+        assert_eq!(log.dropped(), None, "exactly the limit is kept");
+        log.take(&line);
+        log.take(b"tail");
+        assert_eq!(log.inner.lock().unwrap().taken, MAX_CALL_LOG);
+        assert_eq!(
+            log.dropped().as_deref(),
+            Some("dropped 1028 bytes of the job's log: a call may log 1024 KiB")
+        );
     }
 }

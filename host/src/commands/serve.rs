@@ -107,18 +107,15 @@ pub async fn serve(
     let app = ingress::router(Arc::new(Ingress {
         db: store,
         endpoints,
+        body_deadline: runtime.config().intake_timeout,
         readiness,
     }));
     tracing::info!(
         "listening on http://{addr}/hooks/<job> (webhooks), http://{addr}/capture/<job> (experience submissions) and http://{addr}/cordial-events/<job> (Cordial's activity pushes)",
         addr = listener.local_addr()?
     );
-    let mut told = stopping.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = told.wait_for(|s| *s).await;
-        })
-        .await?;
+    let intake_timeout = runtime.config().intake_timeout;
+    ingress::listen::serve(listener, app, intake_timeout, stopping.clone()).await;
     // Intake has stopped: every request was answered, none is read any more.
     let grace = runtime.config().shutdown_grace;
     tracing::info!(

@@ -18,6 +18,9 @@ const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_se
 /// How long run records are kept: a month of history answers "what happened last week"
 /// while a host running real-time windows every minute keeps its table small.
 const DEFAULT_RUN_HISTORY_DAYS: u32 = 30;
+/// How long `serve` waits for a request's headers, and then for its whole body: a client
+/// that trickles them (slowloris) holds a connection no longer than this.
+const DEFAULT_INTAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -32,6 +35,8 @@ pub struct HostConfig {
     pub shutdown_grace: std::time::Duration,
     /// Run records that started longer ago than this many days are deleted.
     pub run_history_days: u32,
+    /// How long `serve` gives a client to send a request's headers, and again its body.
+    pub intake_timeout: std::time::Duration,
     pub auths: BTreeMap<String, AuthConfig>,
     pub jobs: Vec<JobConfig>,
     /// When set, every stream is also mirrored to `<dir>/<stream>.ndjson` after each run.
@@ -56,6 +61,7 @@ impl HostConfig {
             listen: ([127, 0, 0, 1], 0).into(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             run_history_days: DEFAULT_RUN_HISTORY_DAYS,
+            intake_timeout: DEFAULT_INTAKE_TIMEOUT,
             auths: auths.into_iter().map(|a| (a.name.clone(), a)).collect(),
             jobs,
             stream_ndjson_dir: None,
@@ -201,6 +207,7 @@ struct RawHost {
     listen: Option<std::net::SocketAddr>,
     shutdown_grace_secs: Option<u64>,
     run_history_days: Option<u32>,
+    intake_timeout_secs: Option<u64>,
     store: Option<PathBuf>,
     components_dir: Option<PathBuf>,
     stream_ndjson_dir: Option<PathBuf>,
@@ -284,6 +291,13 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                     None
                 }
             });
+    if host.intake_timeout_secs == Some(0) {
+        problem(
+            "[host]",
+            "intake_timeout_secs must be at least 1 (seconds a client has to send a request)"
+                .into(),
+        );
+    }
     let limits = Limits::default().with(host.limits);
     if let Some(why) = limits.check() {
         problem("[host.limits]", why);
@@ -461,6 +475,9 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                 .shutdown_grace_secs
                 .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs),
             run_history_days: host.run_history_days.unwrap_or(DEFAULT_RUN_HISTORY_DAYS),
+            intake_timeout: host
+                .intake_timeout_secs
+                .map_or(DEFAULT_INTAKE_TIMEOUT, std::time::Duration::from_secs),
             auths,
             jobs,
             stream_ndjson_dir: host.stream_ndjson_dir,

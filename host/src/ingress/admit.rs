@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cordial_jobs::intake::BodyLimit;
 use serde_json::json;
+use std::time::Duration;
 
 /// A JSON error answer: `{"error": "..."}`.
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -29,12 +30,14 @@ pub fn unknown_job<'a>(what: &str, job: &str, known: impl Iterator<Item = &'a st
 
 /// The job's secret, when it has one, must be presented; a body announced (`content-length`)
 /// over the route's limit is refused before any of it is read; then the body is read whole,
-/// up to the limit.
+/// up to the limit, within `deadline`: a body that trickles in (slowloris) gets `408` once
+/// the deadline has passed, however steadily its bytes come.
 pub async fn admit(
     expected: Option<&Secret>,
     headers: &HeaderMap,
     body: Body,
     limit: BodyLimit,
+    deadline: Duration,
 ) -> Result<Bytes, Response> {
     if let Some(expected) = expected
         && !secret::presented(headers, expected)
@@ -51,7 +54,15 @@ pub async fn admit(
     if announced.is_some_and(|length| length > limit.max_bytes) {
         return Err(error(StatusCode::PAYLOAD_TOO_LARGE, limit.refusal()));
     }
-    axum::body::to_bytes(body, limit.max_bytes)
-        .await
-        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, limit.refusal()))
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit.max_bytes)).await {
+        Ok(read) => read.map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, limit.refusal())),
+        Err(_) => Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {}s; send it at once \
+                 ([host] intake_timeout_secs sets this limit)",
+                deadline.as_secs()
+            ),
+        )),
+    }
 }

@@ -15,6 +15,7 @@ mod admit;
 mod audience;
 pub mod health;
 mod intake;
+pub mod listen;
 mod receive;
 mod route;
 mod secret;
@@ -52,6 +53,8 @@ pub struct Endpoint {
 pub struct Ingress {
     pub db: Db,
     pub endpoints: HashMap<String, Endpoint>,
+    /// How long a request's body may take to arrive once its headers have.
+    pub body_deadline: std::time::Duration,
     pub readiness: health::Readiness,
 }
 

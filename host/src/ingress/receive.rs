@@ -45,7 +45,15 @@ pub async fn receive(
             ),
         );
     }
-    let bytes = match admit::admit(endpoint.secret.as_ref(), headers, body, route.limit()).await {
+    let bytes = match admit::admit(
+        endpoint.secret.as_ref(),
+        headers,
+        body,
+        route.limit(),
+        ingress.body_deadline,
+    )
+    .await
+    {
         Ok(bytes) => bytes,
         Err(refusal) => return refusal,
     };

@@ -1,5 +1,7 @@
 //! The WIT types every job world shares (`cordial:jobs/types`, `outcomes`, `items`), to and
-//! from the job types of `cordial_jobs`.
+//! from the job types of `cordial_jobs`. The text a job returns (a summary, a reason, an
+//! error) is kept to [`MAX_TEXT`] bytes: the host logs it and stores it with dead letters,
+//! and a job returning a string as large as its memory must not put that in either.
 
 use crate::runtime::bindings::{items, outcomes, types};
 use cordial_jobs::capture::job::{CaptureResult, Submission};
@@ -8,6 +10,25 @@ use cordial_jobs::realtime::Membership;
 use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::settings::ConfigProblem;
 use std::time::Duration;
+
+/// The most of one text returned by a job that the host keeps; Cordial's own messages,
+/// which reasons quote, are far shorter.
+pub const MAX_TEXT: usize = 8 << 10;
+
+/// `text`, cut to [`MAX_TEXT`] bytes (on a character boundary) with a note of what was cut.
+pub fn bounded(mut text: String) -> String {
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let cut = text.len();
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("… ({} more bytes cut by the host)", cut - end));
+    text
+}
 
 pub fn run_context(ctx: &RunContext) -> types::RunContext {
     types::RunContext {
@@ -20,8 +41,8 @@ pub fn run_context(ctx: &RunContext) -> types::RunContext {
 
 pub fn config_problem(p: types::ConfigProblem) -> ConfigProblem {
     ConfigProblem {
-        field: p.field,
-        message: p.message,
+        field: bounded(p.field),
+        message: bounded(p.message),
         transient: p.transient,
     }
 }
@@ -34,15 +55,15 @@ pub fn run_result(
             records_read: r.records_read,
             records_written: r.records_written,
             records_rejected: r.records_rejected,
-            summary: r.summary,
+            summary: bounded(r.summary),
         })),
         Ok(types::RunProgress::Waiting(w)) => Ok(Progress::Waiting {
             after: Duration::from_millis(w.after_ms),
-            reason: w.reason,
+            reason: bounded(w.reason),
         }),
-        Err(types::JobError::InvalidConfig(m)) => Err(JobError::InvalidConfig(m)),
-        Err(types::JobError::Transient(m)) => Err(JobError::Transient(m)),
-        Err(types::JobError::Permanent(m)) => Err(JobError::Permanent(m)),
+        Err(types::JobError::InvalidConfig(m)) => Err(JobError::InvalidConfig(bounded(m))),
+        Err(types::JobError::Transient(m)) => Err(JobError::Transient(bounded(m))),
+        Err(types::JobError::Permanent(m)) => Err(JobError::Permanent(bounded(m))),
     }
 }
 
@@ -51,12 +72,12 @@ pub fn outcome(o: outcomes::Outcome) -> Outcome {
         outcomes::Outcome::Delivered => Outcome::Delivered,
         outcomes::Outcome::Retry(r) => Outcome::Retry {
             after: r.after_ms.map(Duration::from_millis),
-            reason: r.reason,
+            reason: bounded(r.reason),
             attempted: r.attempted,
         },
         outcomes::Outcome::DeadLetter(r) => Outcome::DeadLetter {
             status: r.status,
-            reason: r.reason,
+            reason: bounded(r.reason),
         },
     }
 }
@@ -85,7 +106,28 @@ pub fn submission(s: &Submission) -> items::Submission {
 pub fn capture_result(r: items::CaptureResult) -> CaptureResult {
     CaptureResult {
         outcome: outcome(r.outcome),
-        rule: r.rule,
-        action: r.action,
+        rule: bounded(r.rule),
+        action: bounded(r.action),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_over_the_limit_is_cut_on_a_character_boundary_with_a_note() {
+        assert_eq!(bounded("short".into()), "short");
+        let exact = "x".repeat(MAX_TEXT);
+        assert_eq!(bounded(exact.clone()), exact);
+        // A two-byte character straddles the limit: it goes whole.
+        let long = format!("{}é{}", "x".repeat(MAX_TEXT - 1), "y".repeat(10_000));
+        let cut = bounded(long);
+        assert!(cut.starts_with(&"x".repeat(MAX_TEXT - 1)));
+        assert!(
+            cut.ends_with("… (10002 more bytes cut by the host)"),
+            "{}",
+            &cut[MAX_TEXT - 8..]
+        );
     }
 }

@@ -184,7 +184,22 @@ impl Runtime {
         } = self.prepare(job, context).await?;
         // Every line logged during the call, the job's own and the host's, names both.
         let span = tracing::info_span!("call", job = %job.name, run = %context.run_id);
-        let result = call(&driver, &mut store, &ctx).instrument(span).await;
+        // The epoch deadline stops wasm code that runs too long, but not a call parked in
+        // the host (a sleep that never ends, a response that never comes): the same limit
+        // on the call's future cuts that one off, and dropping it frees the instance.
+        let limit = std::time::Duration::from_secs(job.limits.timeout_secs) + EPOCH_TICK;
+        let result = tokio::time::timeout(limit, call(&driver, &mut store, &ctx))
+            .instrument(span.clone())
+            .await;
+        if let Some(dropped) = store.data().log.dropped() {
+            span.in_scope(|| tracing::warn!("{dropped}"));
+        }
+        let Ok(result) = result else {
+            return Err(CallError::TimedOut {
+                job: job.name.clone(),
+                limit_secs: job.limits.timeout_secs,
+            });
+        };
         let data = store.data();
         let stats = CallStats {
             setup: data

@@ -29,6 +29,8 @@ pub struct CallParts {
 
 pub struct RunState {
     pub table: ResourceTable,
+    /// The call's stderr (its log), to say afterwards what went over its limit.
+    pub log: JobLog,
     pub limiter: JobLimiter,
     /// Time spent waiting for Cordial during this call.
     pub http_waited: Arc<NetworkWait>,
@@ -48,9 +50,11 @@ impl RunState {
     pub fn new(parts: CallParts) -> Self {
         // No environment, no arguments, no preopened directories, no sockets: a job reaches
         // the world only through its capabilities. Its stderr is its log.
-        let wasi = WasiCtx::builder().stderr(JobLog::default()).build();
+        let log = JobLog::default();
+        let wasi = WasiCtx::builder().stderr(log.clone()).build();
         RunState {
             table: ResourceTable::new(),
+            log,
             limiter: JobLimiter::new(parts.max_memory_bytes),
             http_waited: parts.hooks.waited(),
             instantiated_at: None,

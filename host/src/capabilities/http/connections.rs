@@ -5,6 +5,7 @@
 //! under load (the kernel's TCP setup and teardown), and against a real Cordial over HTTPS it
 //! would add a TLS handshake to every request.
 
+use super::resolve::GuardedResolver;
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,7 +18,7 @@ const IDLE: Duration = Duration::from_secs(60);
 /// Waiting for a response's first byte (connecting included) when the job sets no timeout.
 const FIRST_BYTE: Duration = Duration::from_secs(600);
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
 
 /// What wasi:http awaits after the response: a connection's I/O to its end.
 pub type Driven = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
@@ -27,7 +28,9 @@ pub struct Connections {
 }
 
 impl Connections {
-    pub fn new() -> Connections {
+    /// The pool for an origin whose host is `host`; its name is resolved by a
+    /// [`GuardedResolver`].
+    pub fn new(host: &str) -> Connections {
         let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -37,7 +40,7 @@ impl Connections {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         })
         .with_no_client_auth();
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver::for_origin(host));
         http.enforce_http(false);
         http.set_nodelay(true);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()

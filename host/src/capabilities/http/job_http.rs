@@ -45,7 +45,7 @@ impl JobHttp {
             scheme,
             authorization,
             traffic: Arc::new(JobTraffic::new(max_in_flight)),
-            connections: Arc::new(Connections::new()),
+            connections: Arc::new(Connections::new(uri.host().unwrap_or_default())),
             sftp_password: None,
         })
     }

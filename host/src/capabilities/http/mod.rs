@@ -6,6 +6,7 @@ mod connections;
 mod job_http;
 mod pace;
 mod password;
+mod resolve;
 mod traffic;
 mod wait;
 
