@@ -89,7 +89,8 @@ impl ServeProcess {
         }
     }
 
-    /// The host's process id, to read its figures in `/proc`.
+    /// The host's process id: to read its figures in `/proc`, or set its limits from outside
+    /// (as `prlimit` does).
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the host is running")
     }
@@ -113,11 +114,6 @@ impl ServeProcess {
             .expect("the host exits after SIGTERM")
             .unwrap();
         exited.success()
-    }
-
-    /// The host's process id (to set its limits from outside, as `prlimit` does).
-    pub fn pid(&self) -> u32 {
-        self.child.id().expect("the host is running")
     }
 
     /// `http://<addr><path>`.
