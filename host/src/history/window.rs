@@ -304,16 +304,7 @@ impl DeliveryWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(id: i64, kind: &str) -> QueuedItem {
-        QueuedItem {
-            id,
-            name: format!("vip-{id}"),
-            key: format!("c{id}"),
-            item: format!(r#"{{"audience":"vip","kind":"{kind}","user":{{}},"occurred_at":null}}"#),
-            attempts: 0,
-        }
-    }
+    use crate::queue::audience::queued as event;
 
     fn done(id: i64) -> Settled {
         Settled::Done {

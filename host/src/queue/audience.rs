@@ -75,6 +75,18 @@ pub fn kind(item: &str) -> String {
     serde_json::from_str::<Item>(item).map_or_else(|_| "?".into(), |i| i.kind)
 }
 
+/// A queued audience event of `kind` for contact `c<id>`, for other modules' unit tests.
+#[cfg(test)]
+pub fn queued(id: i64, kind: &str) -> QueuedItem {
+    QueuedItem {
+        id,
+        name: format!("vip-{id}"),
+        key: format!("c{id}"),
+        item: format!(r#"{{"audience":"vip","kind":"{kind}","user":{{}},"occurred_at":null}}"#),
+        attempts: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

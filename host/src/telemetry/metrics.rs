@@ -240,8 +240,8 @@ fn gauge(n: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::QueuedItem;
     use crate::queue::ItemKind;
+    use crate::queue::audience::queued as event;
     use cordial_jobs::job::{JobError, RunReport};
 
     fn record(m: &Metrics, job: &str, op: &str, outcome: &'static str) -> u64 {
@@ -252,16 +252,6 @@ mod tests {
                 outcome,
             })
             .get()
-    }
-
-    fn event(id: i64, kind: &str) -> QueuedItem {
-        QueuedItem {
-            id,
-            name: format!("vip-{id}"),
-            key: format!("c{id}"),
-            item: format!(r#"{{"audience":"vip","kind":"{kind}","user":{{}},"occurred_at":null}}"#),
-            attempts: 0,
-        }
     }
 
     #[test]
