@@ -14,7 +14,7 @@ mod window;
 
 pub use counts::{Counts, Rejections};
 pub use scheduled::recorded_run;
-pub use window::{DeliveryWindow, Tally};
+pub use window::DeliveryWindow;
 
 use crate::db::Db;
 

@@ -10,10 +10,9 @@
 //! the workers closes the open window.
 
 use super::{Counts, Rejections, RunState, Trigger};
-use crate::db::{Db, QueuedItem, RunEnd, Settled};
-use crate::queue::ItemKind;
+use crate::db::{Db, RunEnd, Settled};
+use crate::queue::{BatchOps, ItemKind, ItemOp};
 use crate::runtime::CallContext;
-use cordial_jobs::realtime::Membership;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -22,40 +21,6 @@ use tokio::sync::watch;
 pub const WINDOW_SPAN: Duration = Duration::from_secs(60);
 /// How often the keeper looks at the open window.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
-
-/// What a delivered item counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tally {
-    Added,
-    Removed,
-    Updated,
-    Delivered,
-}
-
-impl Tally {
-    /// Each item's tally by id, sorted by id: read before the batch goes to the job, which
-    /// takes the settled items out of it.
-    pub fn of_batch(kind: ItemKind, batch: &[QueuedItem]) -> Vec<(i64, Tally)> {
-        let mut tallies: Vec<(i64, Tally)> = batch
-            .iter()
-            .map(|item| {
-                let tally = match kind {
-                    ItemKind::Submissions => Tally::Delivered,
-                    ItemKind::AudienceEvents => {
-                        match crate::queue::audience::membership(&item.item) {
-                            Membership::Exit => Tally::Removed,
-                            Membership::Change => Tally::Updated,
-                            Membership::Enter => Tally::Added,
-                        }
-                    }
-                };
-                (item.id, tally)
-            })
-            .collect();
-        tallies.sort_unstable_by_key(|(id, _)| *id);
-        tallies
-    }
-}
 
 /// An open window.
 struct Open {
@@ -130,9 +95,8 @@ impl DeliveryWindow {
         f(open);
     }
 
-    /// Counts what became of a batch. `tallies` is [`Tally::of_batch`] of the batch as it
-    /// went to the job.
-    pub fn record(&self, tallies: &[(i64, Tally)], settled: &[Settled]) {
+    /// Counts what became of a batch; `ops` are its items' operations as it went to the job.
+    pub fn record(&self, ops: &BatchOps, settled: &[Settled]) {
         if settled.is_empty() {
             return;
         }
@@ -141,14 +105,11 @@ impl DeliveryWindow {
                 match s {
                     Settled::Done { id, .. } => {
                         w.done += 1;
-                        let tally = tallies
-                            .binary_search_by_key(id, |(id, _)| *id)
-                            .map_or(Tally::Delivered, |i| tallies[i].1);
-                        Counts::bump(match tally {
-                            Tally::Added => &mut w.counts.added,
-                            Tally::Removed => &mut w.counts.removed,
-                            Tally::Updated => &mut w.counts.updated,
-                            Tally::Delivered => &mut w.counts.delivered,
+                        Counts::bump(match ops.get(*id) {
+                            Some(ItemOp::Enter) => &mut w.counts.added,
+                            Some(ItemOp::Exit) => &mut w.counts.removed,
+                            Some(ItemOp::Change) => &mut w.counts.updated,
+                            Some(ItemOp::Submission) | None => &mut w.counts.delivered,
                         });
                     }
                     Settled::Retrying { error, .. } => {
@@ -336,9 +297,9 @@ mod tests {
             event(5, "enter"),
             event(6, "enter"),
         ];
-        let tallies = Tally::of_batch(ItemKind::AudienceEvents, &batch);
+        let ops = BatchOps::of(ItemKind::AudienceEvents, &batch);
         window.record(
-            &tallies,
+            &ops,
             &[
                 done(1),
                 done(2),
@@ -352,10 +313,7 @@ mod tests {
                 },
             ],
         );
-        window.record(
-            &tallies,
-            &[dead(6, 3, None, "gave up after 3 attempts: 503")],
-        );
+        window.record(&ops, &[dead(6, 3, None, "gave up after 3 attempts: 503")]);
         window.ignored(2);
         window.close(&db, 30).await;
 
@@ -401,8 +359,9 @@ mod tests {
     fn a_window_that_delivered_nothing_but_had_failures_failed_and_one_past_the_time_limit_timed_out()
      {
         let window = DeliveryWindow::new("quiz", ItemKind::Submissions, Trigger::Backfill);
+        let ops = BatchOps::of(ItemKind::Submissions, &[]);
         window.record(
-            &[],
+            &ops,
             &[Settled::Retrying {
                 id: 1,
                 attempts: 1,
@@ -411,7 +370,7 @@ mod tests {
         );
         assert_eq!(window.state(), Some(RunState::Failed));
         window.record(
-            &[],
+            &ops,
             &[Settled::Done {
                 id: 1,
                 attempts: 2,

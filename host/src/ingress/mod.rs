@@ -16,6 +16,7 @@ mod audience;
 pub mod health;
 mod intake;
 pub mod listen;
+mod metrics;
 mod receive;
 mod route;
 mod secret;
@@ -29,11 +30,9 @@ use crate::db::Db;
 use crate::history::{DeliveryWindow, Trigger};
 use crate::queue::{ItemKind, QueueMetrics};
 use axum::Router;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+
 use axum::routing::{get, post};
 use intake::Intake;
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -63,20 +62,9 @@ pub fn router(ingress: Arc<Ingress>) -> Router {
         .route("/{route}/{job}", post(receive::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::telemetry::scrape))
-        .route("/metrics.json", get(metrics_json))
+        .route("/metrics", get(metrics::scrape))
+        .route("/metrics.json", get(metrics::json))
         .with_state(ingress)
-}
-
-/// Per job: its queue's counters and the median and 90th percentile of the host's overhead
-/// and of the work per event over its recent calls (what the benchmarks read).
-async fn metrics_json(State(ingress): State<Arc<Ingress>>) -> Response {
-    let jobs: serde_json::Map<String, serde_json::Value> = ingress
-        .endpoints
-        .iter()
-        .map(|(name, e)| (name.clone(), e.metrics.snapshot()))
-        .collect();
-    axum::Json(json!({ "jobs": jobs })).into_response()
 }
 
 /// The endpoints of every job that takes requests, with their settings and secrets read

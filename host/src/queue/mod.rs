@@ -19,12 +19,14 @@ pub mod audience;
 mod dispatcher;
 mod kind;
 mod metrics;
+mod ops;
 mod settle;
 pub mod submission;
 mod worker;
 
 pub use kind::ItemKind;
 pub use metrics::QueueMetrics;
+pub use ops::{BatchOps, ItemOp};
 
 use crate::config::JobConfig;
 use crate::db::{Db, QueueCounts};

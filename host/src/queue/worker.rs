@@ -5,7 +5,7 @@ use super::metrics::QueueMetrics;
 use super::settle::{Wait, fail_head, settle};
 use crate::config::JobConfig;
 use crate::db::{QueuedItem, Settled};
-use crate::history::{DeliveryWindow, Tally};
+use crate::history::DeliveryWindow;
 use crate::runtime::{CallError, Runtime};
 use cordial_jobs::retry::RetryPolicy;
 use std::sync::Arc;
@@ -47,14 +47,13 @@ pub async fn run(
         // A batch is kept until every item in it is settled: a contact's later items wait
         // in the inbox behind it.
         while !batch.is_empty() && !*stop.borrow() {
-            let ops = crate::telemetry::ItemOps::of(kind, &batch);
-            let tallies = Tally::of_batch(kind, &batch);
+            let ops = super::BatchOps::of(kind, &batch);
             let (settled, wait) =
                 attempt(&runtime, &job, kind, &policy, &mut batch, &metrics, &window).await;
             metrics.record_outcomes(&settled);
-            crate::telemetry::metrics().settled(&job.name, &ops, &settled);
+            crate::telemetry::metrics().settled(&job.name, |id| ops.label(id), &settled);
             // Counted before it is written: a drained queue means the window has it all.
-            window.record(&tallies, &settled);
+            window.record(&ops, &settled);
             if !record(&runtime, &job.name, settled, &mut stop).await {
                 return;
             }

@@ -12,11 +12,8 @@
 
 mod labels;
 mod metrics;
-mod scrape;
 
-pub use labels::ItemOps;
 pub use metrics::Metrics;
-pub use scrape::scrape;
 
 use std::sync::LazyLock;
 
