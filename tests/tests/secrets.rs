@@ -302,6 +302,7 @@ fn scheduled_jobs(h: &Harness, sshd: &LocalSshd, folder: &Path, wrong: &Path) ->
             std::process::id()
         )
     };
+    // Outside the Cordial origin: the host refuses it before any connection is made.
     let bystander = "http://127.0.0.1:9/steal";
     [
         sftp_table(
