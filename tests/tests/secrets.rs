@@ -336,8 +336,7 @@ fn scheduled_jobs(h: &Harness, sshd: &LocalSshd, folder: &Path, wrong: &Path) ->
                 h.emulator.base_url()
             ),
         ),
-        // The trapping component: allocation past the memory limit ends in a trap, as a
-        // panic does.
+        // A component trapping at its memory limit (the served `panicky` job panics).
         rogue(
             "rogue_trap",
             "action = \"allocate\"\n[job.limits]\nmemory_mb = 32",
@@ -346,7 +345,8 @@ fn scheduled_jobs(h: &Harness, sshd: &LocalSshd, folder: &Path, wrong: &Path) ->
     .concat()
 }
 
-/// The served jobs behind the webhook secret: `vip` (real-time export) and `quiz` (capture).
+/// The served jobs behind the webhook secret: `vip` (real-time export), `quiz` (capture)
+/// and `panicky` (the hostile fixture's real-time job, panicking in `deliver`).
 fn served_jobs(secret: &Path) -> String {
     let webhook = format!("[job.webhook]\nsecret_file = \"{}\"\n", secret.display());
     let delivery = "[job.delivery]\nconcurrency = 1\nbatch_size = 10\nmax_attempts = 2\n";
@@ -358,6 +358,11 @@ fn served_jobs(secret: &Path) -> String {
             "opt_in_mode = \"opted_in\"\nopt_in_attribute = \"quiz_opt_in\"\nlist = \"quiz_list\"\n\
              [job.field_mapping]\nfirst_name = \"first_name\"\n{delivery}{webhook}"
         ),
+    ) + &format!(
+        "\n[[job]]\nname = \"panicky\"\nkind = \"export-realtime\"\nauth = \"cordial\"\n\
+         audience = \"vip_customers\"\ncomponent = \"{}\"\ndescription = \"panic\"\n\
+         [job.delivery]\nmax_attempts = 1\n{webhook}",
+        components_dir().join("hostile_realtime.wasm").display()
     )
 }
 
@@ -502,6 +507,15 @@ async fn drive_and_sweep(user: &str, password: &str) {
     )
     .await;
     assert_eq!(status, 202);
+    // The hostile fixture attacks only for a user it can tell: `hostile` in the payload.
+    let (status, _) = post(
+        &serve.url("/hooks/panicky"),
+        hook(4, "hostile@x.io"),
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(wait_settled(&store, "panicky", 1, SETTLE).await.dead, 1);
     let vip_counts = wait_settled(&store, "vip", 1, SETTLE).await;
     let quiz_counts = wait_settled(&store, "quiz", 1, SETTLE).await;
     assert_eq!((vip_counts.done, quiz_counts.done), (1, 1));
