@@ -10,17 +10,23 @@ use cordial_jobs::capture::parse_for_settings;
 use cordial_jobs::intake::{SubmissionItem, submission_items};
 use cordial_jobs::settings::{CaptureSettings, JobKind, typed};
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 fn settings(value: Value) -> CaptureSettings {
     typed(JobKind::ExperienceCapture, &value).expect("the target's settings are valid")
 }
 
+/// The job's settings, built once (checking them is slower than a run of the target).
+static LAX: LazyLock<CaptureSettings> = LazyLock::new(|| settings(json!({})));
+static STRICT: LazyLock<CaptureSettings> = LazyLock::new(|| {
+    settings(json!({"strict": true, "field_mapping": {"first_name": "first_name"}}))
+});
+
 pub fn run(data: &[u8]) {
-    let lax = settings(json!({}));
-    let strict = settings(json!({"strict": true, "field_mapping": {"first_name": "first_name"}}));
+    let (lax, strict) = (&*LAX, &*STRICT);
     let body = serde_json::from_slice::<Value>(data).ok();
-    let lax_items = check(&lax, data, body.as_ref());
-    if let Some(strict_items) = check(&strict, data, body.as_ref()) {
+    let lax_items = check(lax, data, body.as_ref());
+    if let Some(strict_items) = check(strict, data, body.as_ref()) {
         let contacts = |items: &[SubmissionItem]| -> Vec<String> {
             items.iter().map(|i| i.contact.clone()).collect()
         };

@@ -14,16 +14,15 @@ use cordial_jobs::cordial::AttributeType;
 use cordial_jobs::realtime::{AttributeTypes, attribute_kind, email_in, typed_as};
 use cordial_jobs::settings::{ExportSettings, JobKind, typed};
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 const LIST: &str = "Lytics_vip";
 
-pub fn run(data: &[u8]) {
-    let Some((&flags, rest)) = data.split_first() else {
-        return;
-    };
-    let text = String::from_utf8_lossy(rest);
-    plain_cells_read_back(&text);
-    let settings: ExportSettings = typed(
+/// Two sources for one column (the last present wins), a geo sub-field, and one column of
+/// each type the writer treats differently. Built once: checking settings is slower than
+/// a run of the target.
+static SETTINGS: LazyLock<ExportSettings> = LazyLock::new(|| {
+    typed(
         JobKind::ExportBulk,
         &json!({
             "audience": "vip",
@@ -33,7 +32,16 @@ pub fn run(data: &[u8]) {
             }
         }),
     )
-    .expect("the target's settings are valid");
+    .expect("the target's settings are valid")
+});
+
+pub fn run(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    plain_cells_read_back(&text);
+    let settings = &*SETTINGS;
     let types: AttributeTypes = if flags & 2 == 0 {
         AttributeTypes::new()
     } else {
@@ -45,7 +53,7 @@ pub fn run(data: &[u8]) {
         ]
         .into()
     };
-    member_reads_back(&settings, &types, flags & 1 == 1, &text);
+    member_reads_back(settings, &types, flags & 1 == 1, &text);
 }
 
 /// Cells cut from `text` at `\x1f`, and a list flag so that no row is a blank line (which
