@@ -5,7 +5,8 @@
 //! rest is a member's JSON. Promises checked: the file reads back as its header and exactly
 //! the row the member should give, computed the long way (a `serde_json::Value`, the
 //! real-time export's conversions), so the writer's shortcuts agree with them; a refused
-//! member leaves no half row. The same text, cut at `\x1f`, is also written as a row of
+//! member leaves no half row; no value is written as the null marker (which Cordial reads
+//! as "leave unchanged"). The same text, cut at `\x1f`, is also written as a row of
 //! plain cells, which must read back cell for cell.
 
 use cordial_jobs::bulk::csv_cells::{UNSET, write_row};
@@ -102,7 +103,13 @@ fn member_reads_back(settings: &ExportSettings, types: &AttributeTypes, entered:
                 );
             }
         }
-        (Err(why), None) => assert_eq!(written.map_err(|e| e.0), Err(why)),
+        (Err(why), None) => {
+            let message = written.expect_err("no row is a refusal").0;
+            assert!(
+                message.contains(&why),
+                "refused as `{message}`, expected `{why}`"
+            );
+        }
         (Ok(expected), None) => panic!("{user} was refused ({written:?}); expected {expected:?}"),
         (Err(why), Some(row)) => panic!("{user} gave {row:?}; expected the refusal {why}"),
     }
@@ -126,7 +133,8 @@ impl Cell {
 }
 
 /// The member's row the long way: the email through [`email_in`], every attribute's last
-/// present source through [`typed_as`], then the list flag.
+/// present source through [`typed_as`], then the list flag. A value whose cell would be
+/// the import's null marker cannot be sent: Cordial would leave the attribute unchanged.
 fn expected_row(
     settings: &ExportSettings,
     types: &AttributeTypes,
@@ -153,6 +161,10 @@ fn expected_row(
         let value = &member[source];
         let kind = attribute_kind(types, column);
         let typed = typed_as(kind, source, column, value).map_err(|e| e.0)?;
+        if cell_text(&typed) == UNSET {
+            // Cordial would read the value as "leave the attribute as it is".
+            return Err("null marker".to_owned());
+        }
         row.push(match (kind, &typed) {
             (None, Value::String(_)) | (Some(_), _) => Cell::Text(cell_text(&typed).into_owned()),
             (None, _) => Cell::Json(typed),
