@@ -253,7 +253,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
     for key in root.keys() {
         if !["host", "auth", "job"].contains(&key.as_str()) {
             problem(
-                key,
+                &toml_key(key),
                 "unknown section; the config has [host], [auth.<name>] and [[job]] sections".into(),
             );
         }
@@ -463,6 +463,20 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
     }
 }
 
+/// A key as it is written in TOML: bare when it can be, else quoted, so that a problem's
+/// place is never blank (`'' = 1` is a key with no text).
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
 /// What a file-based job needs of its authorization's SFTP settings. Cordial fetches import
 /// files itself, with the password or a key saved in Cordial, never our private key.
 fn sftp_problem(kind: JobKind, auth: &AuthConfig, settings: &serde_json::Value) -> Option<String> {
@@ -649,6 +663,15 @@ mod tests {
             text.iter().any(|t| t.starts_with("job #2: needs `name")),
             "{text:?}"
         );
+    }
+
+    /// Found by fuzzing (`config_file`): an empty top-level key gave a problem with a blank
+    /// place (": unknown section; …").
+    #[test]
+    fn an_unknown_key_without_text_is_named_quoted() {
+        let problems = parse("'' = ''\n\"a b\" = 1\nother = 2").unwrap_err();
+        let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
+        assert_eq!(places, ["\"\"", "\"a b\"", "other"]);
     }
 
     #[test]
