@@ -16,6 +16,10 @@ use std::path::PathBuf;
 /// platform (Kubernetes' default `terminationGracePeriodSeconds`) waits before SIGKILL.
 const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// The longest grace period `serve` may be given: its end is a deadline from the moment of
+/// the stop signal, which a far larger value would overflow.
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 60 * 60;
+
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// The SQLite file holding job state, the durable queue, pending members and streams.
@@ -277,6 +281,16 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
                     None
                 }
             });
+    if let Some(grace) = host.shutdown_grace_secs
+        && grace > MAX_SHUTDOWN_GRACE_SECS
+    {
+        problem(
+            "[host]",
+            format!(
+                "shutdown_grace_secs must be at most {MAX_SHUTDOWN_GRACE_SECS} (an hour; container platforms stop waiting long before)"
+            ),
+        );
+    }
     let limits = Limits::default().with(host.limits);
     if let Some(why) = limits.check() {
         problem("[host.limits]", why);
@@ -672,6 +686,25 @@ mod tests {
         let problems = parse("'' = ''\n\"a b\" = 1\nother = 2").unwrap_err();
         let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
         assert_eq!(places, ["\"\"", "\"a b\"", "other"]);
+    }
+
+    /// Found while writing the `config_file` fuzz target's property that accepted time limits
+    /// are usable: these were accepted, and then overflowed computing a call's deadline
+    /// (`timeout_secs * 1000`) or the shutdown deadline (`now + grace`, a panic at SIGTERM).
+    #[test]
+    fn time_limits_too_long_to_be_deadlines_are_refused() {
+        let problems = parse(
+            "[host]\nshutdown_grace_secs = 9223372036854775807\n[host.limits]\ntimeout_secs = 18446744073709552",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text[0].starts_with("[host]: shutdown_grace_secs must be at most 3600"));
+        assert!(text[1].starts_with("[host.limits]: timeout_secs must be at most 86400"));
+        assert!(
+            parse("[host]\nshutdown_grace_secs = 3600\n[host.limits]\ntimeout_secs = 86400")
+                .is_ok()
+        );
     }
 
     #[test]
