@@ -159,8 +159,7 @@ fn try_one(target: &str, run: fn(&[u8]), what: &str, data: &[u8]) {
     std::fs::write(&file, data).expect("the failing input");
     panic!(
         "{target} failed on {what} (the panic is above); the input is in {}; \
-         replay it with `cargo fuzz run --fuzz-dir fuzz/libfuzzer {target} {}`",
-        file.display(),
+         `cargo test -p cordial-fuzz --test bounded {target}` repeats it (the mutants are seeded)",
         file.display()
     );
 }
