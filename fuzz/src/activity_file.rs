@@ -4,16 +4,17 @@
 //! Each input is read as `export.json` and as `export.csv`, the way the job reads a file:
 //! up to the first error that says the file itself is broken. Promises checked: never more
 //! records than the (decompressed) input has bytes, plus the one that reports a break; no
-//! record starts on a line the input does not have; a JSON record is neither blank nor padded and a CSV
-//! record is a JSON object of the header's names to text; and compressing the input with
-//! gzip changes nothing about what is read.
+//! record starts on a line the input does not have; a JSON record is neither blank nor
+//! padded, and a CSV record is a JSON object of non-empty text; and compressing the input
+//! with gzip changes nothing about what is read.
 
 use cordial_jobs::activity::reader::{BROKEN, Item, records};
 use flate2::{Compression, bufread::MultiGzDecoder, write::GzEncoder};
 use serde_json::Value;
 use std::io::{Read, Write};
 
-/// Inputs are kept small by the fuzzer; this caps what a gzip bomb may decompress to.
+/// What the target decompresses at most: far above what a fuzzer's input (4 KiB by default,
+/// deflate's ratio is at most about 1:1000) can expand to, so the bound stays honest.
 const MAX_PLAIN_BYTES: u64 = 64 << 20;
 
 pub fn run(data: &[u8]) {
