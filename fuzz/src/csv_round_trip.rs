@@ -7,9 +7,10 @@
 //! real-time export's conversions), so the writer's shortcuts agree with them; a refused
 //! member leaves no half row; no value is written as the null marker (which Cordial reads
 //! as "leave unchanged"). The same text, cut at `\x1f`, is also written as a row of
-//! plain cells, which must read back cell for cell.
+//! plain cells, which must read back cell for cell, each that a spreadsheet could take for
+//! a formula (or whose edge spaces it could trim) quoted.
 
-use cordial_jobs::bulk::csv_cells::{UNSET, write_row};
+use cordial_jobs::bulk::csv_cells::{UNSET, write_cell, write_row};
 use cordial_jobs::bulk::{BulkColumns, cell_text};
 use cordial_jobs::cordial::AttributeType;
 use cordial_jobs::realtime::{AttributeTypes, attribute_kind, email_in, typed_as};
@@ -69,6 +70,15 @@ fn plain_cells_read_back(text: &str) {
         rows,
         [cells.iter().map(|c| c.to_string()).collect::<Vec<_>>()]
     );
+    for cell in cells {
+        let mut one = Vec::new();
+        write_cell(&mut one, cell);
+        let formula = cell.starts_with(['=', '+', '-', '@', ' ', '\t']) || cell.ends_with(' ');
+        assert!(
+            !formula || one.starts_with(b"\""),
+            "`{cell}` could be taken for a formula or lose its spaces: written bare"
+        );
+    }
 }
 
 fn member_reads_back(settings: &ExportSettings, types: &AttributeTypes, entered: bool, user: &str) {
