@@ -148,14 +148,19 @@ impl<R: BufRead> JsonArray<R> {
         if first == b'{' || first == b'[' {
             depth = 1;
         } else if !in_string {
-            // A bare scalar: read to the next separator.
+            // A bare scalar: read to the next separator, counting the lines it crosses (the
+            // records after it are numbered from them), without the whitespace before it.
             loop {
                 let buf = self.input.fill_buf().map_err(|e| format!("{BROKEN}{e}"))?;
                 match buf.first() {
-                    Some(b',' | b']') | None => return Ok(Some((start, text))),
-                    Some(&b) => {
-                        text.push(b);
-                        self.input.consume(1);
+                    Some(b',' | b']') | None => {
+                        let end = text.trim_ascii_end().len();
+                        text.truncate(end);
+                        return Ok(Some((start, text)));
+                    }
+                    Some(_) => {
+                        let b = self.byte().map_err(|e| format!("{BROKEN}{e}"))?;
+                        text.extend(b);
                     }
                 }
             }
@@ -280,6 +285,17 @@ mod tests {
         assert_eq!(got[1].0, 3);
         let cut = collect("a.json", b"[{\"_id\":\"1\"},{\"_id\"");
         assert!(cut[1].1.as_ref().unwrap_err().starts_with(BROKEN));
+    }
+
+    /// Found by fuzzing (`activity_file`): a bare scalar element kept the whitespace after it,
+    /// and the newlines it crossed were not counted, so later records got lines too low.
+    #[test]
+    fn a_bare_scalar_element_is_trimmed_and_its_lines_are_counted() {
+        let got = collect("a.json", b"[1\n, \"b\"\n,\ntrue \n\n, {\"_id\":\"1\"}]");
+        let texts: Vec<&str> = got.iter().map(|(_, t)| t.as_deref().unwrap()).collect();
+        assert_eq!(texts, ["1", "\"b\"", "true", "{\"_id\":\"1\"}"]);
+        let lines: Vec<u64> = got.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [1, 2, 4, 6]);
     }
 
     #[test]

@@ -142,6 +142,12 @@ impl BulkColumns {
                     Cow::Owned(cell_text(&typed_as(*kind, source, column, &value)?).into_owned())
                 }
             };
+            if cell == csv_cells::UNSET {
+                return Err(Undeliverable(format!(
+                    "field `{source}`: the value `{cell}` is the import's null marker, which \
+                     Cordial reads as \"leave `{column}` as it is\"; it cannot be sent in a bulk file"
+                )));
+            }
             csv_cells::write_cell(out, &cell);
         }
         out.extend_from_slice(if entered { b",1\n" } else { b",0\n" });
@@ -283,6 +289,21 @@ mod tests {
             .unwrap_err();
         assert!(err.0.contains("email"), "{err:?}");
         assert_eq!(out, b"kept\n");
+    }
+
+    /// Found by fuzzing (`csv_round_trip`): a value that is literally `\N` was written as the
+    /// import's null marker, so Cordial would silently leave the attribute unchanged.
+    #[test]
+    fn a_value_equal_to_the_null_marker_is_refused_not_written_as_unset() {
+        let s = settings();
+        let columns = BulkColumns::new(&s, "L", &AttributeTypes::new());
+        let mut out = Vec::new();
+        let err = columns
+            .write_member(&mut out, true, r#"{"email":"i@x.io","first_name":"\\N"}"#)
+            .unwrap_err();
+        assert!(err.0.contains("null marker"), "{err:?}");
+        assert!(err.0.contains("first_name"), "{err:?}");
+        assert!(out.is_empty(), "no half row");
     }
 
     /// The cell of `raw` for an attribute of `kind`, the long way: a `Value`, converted.

@@ -22,6 +22,10 @@ const DEFAULT_RUN_HISTORY_DAYS: u32 = 30;
 /// that trickles them (slowloris) holds a connection no longer than this.
 const DEFAULT_INTAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The longest grace period `serve` may be given: its end is a deadline from the moment of
+/// the stop signal, which a far larger value would overflow.
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 60 * 60;
+
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// The SQLite file holding job state, the durable queue, pending members and streams.
@@ -267,7 +271,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
     for key in root.keys() {
         if !["host", "auth", "job"].contains(&key.as_str()) {
             problem(
-                key,
+                &toml_key(key),
                 "unknown section; the config has [host], [auth.<name>] and [[job]] sections".into(),
             );
         }
@@ -296,6 +300,16 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             "[host]",
             "intake_timeout_secs must be at least 1 (seconds a client has to send a request)"
                 .into(),
+        );
+    }
+    if let Some(grace) = host.shutdown_grace_secs
+        && grace > MAX_SHUTDOWN_GRACE_SECS
+    {
+        problem(
+            "[host]",
+            format!(
+                "shutdown_grace_secs must be at most {MAX_SHUTDOWN_GRACE_SECS} (an hour; container platforms stop waiting long before)"
+            ),
         );
     }
     let limits = Limits::default().with(host.limits);
@@ -488,6 +502,20 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
     }
 }
 
+/// A key as it is written in TOML: bare when it can be, else quoted, so that a problem's
+/// place is never blank (`'' = 1` is a key with no text).
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
 /// What a file-based job needs of its authorization's SFTP settings. Cordial fetches import
 /// files itself, with the password or a key saved in Cordial, never our private key.
 fn sftp_problem(kind: JobKind, auth: &AuthConfig, settings: &serde_json::Value) -> Option<String> {
@@ -673,6 +701,34 @@ mod tests {
         assert!(
             text.iter().any(|t| t.starts_with("job #2: needs `name")),
             "{text:?}"
+        );
+    }
+
+    /// Found by fuzzing (`config_file`): an empty top-level key gave a problem with a blank
+    /// place (": unknown section; …").
+    #[test]
+    fn an_unknown_key_without_text_is_named_quoted() {
+        let problems = parse("'' = ''\n\"a b\" = 1\nother = 2").unwrap_err();
+        let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
+        assert_eq!(places, ["\"\"", "\"a b\"", "other"]);
+    }
+
+    /// Found while writing the `config_file` fuzz target's property that accepted time limits
+    /// are usable: these were accepted, and then overflowed computing a call's deadline
+    /// (`timeout_secs * 1000`) or the shutdown deadline (`now + grace`, a panic at SIGTERM).
+    #[test]
+    fn time_limits_too_long_to_be_deadlines_are_refused() {
+        let problems = parse(
+            "[host]\nshutdown_grace_secs = 9223372036854775807\n[host.limits]\ntimeout_secs = 18446744073709552",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text[0].starts_with("[host]: shutdown_grace_secs must be at most 3600"));
+        assert!(text[1].starts_with("[host.limits]: timeout_secs must be at most 86400"));
+        assert!(
+            parse("[host]\nshutdown_grace_secs = 3600\n[host.limits]\ntimeout_secs = 86400")
+                .is_ok()
         );
     }
 

@@ -2,6 +2,9 @@
 
 use serde::Deserialize;
 
+/// The longest call a job may be given.
+const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
 /// Limits for one component call. Host-wide defaults in `[host.limits]`, overridden per job
 /// in `[job.limits]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -58,6 +61,13 @@ impl Limits {
         }
         if self.timeout_secs == 0 {
             return Some("timeout_secs must be at least 1".into());
+        }
+        // The call's deadline is counted in milliseconds from now; far larger values would
+        // overflow there instead of being refused here.
+        if self.timeout_secs > MAX_TIMEOUT_SECS {
+            return Some(format!(
+                "timeout_secs must be at most {MAX_TIMEOUT_SECS} (a day); the jobs resume across calls, so none needs longer"
+            ));
         }
         None
     }

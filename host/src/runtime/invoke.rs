@@ -131,7 +131,12 @@ impl Runtime {
             };
             store.set_fuel(fuel).map_err(|e| failed(e.into()))?;
         }
-        let ticks = (job.limits.timeout_secs * 1000).div_ceil(EPOCH_TICK.as_millis() as u64);
+        // Saturating: an embedder may build limits without the config file's bounds.
+        let ticks = job
+            .limits
+            .timeout_secs
+            .saturating_mul(1000)
+            .div_ceil(EPOCH_TICK.as_millis() as u64);
         store.set_epoch_deadline(ticks.max(1));
         store.epoch_deadline_trap();
         let ctx = RunContext {
@@ -187,7 +192,8 @@ impl Runtime {
         // The epoch deadline stops wasm code that runs too long, but not a call parked in
         // the host (a sleep that never ends, a response that never comes): the same limit
         // on the call's future cuts that one off, and dropping it frees the instance.
-        let limit = std::time::Duration::from_secs(job.limits.timeout_secs) + EPOCH_TICK;
+        let limit =
+            std::time::Duration::from_secs(job.limits.timeout_secs).saturating_add(EPOCH_TICK);
         let result = tokio::time::timeout(limit, call(&driver, &mut store, &ctx))
             .instrument(span.clone())
             .await;
