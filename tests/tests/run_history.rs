@@ -358,6 +358,7 @@ fn looping(timeout_secs: u64) -> String {
 async fn a_run_in_progress_shows_running_and_a_killed_runs_record_is_closed_by_the_next() {
     let h = Harness::start().await;
     let config = h.config_file(&looping(600));
+    let run_log = h.dir.path().join("run.log");
     let mut running = tokio::process::Command::new(cordial_e2e::cli::host_binary())
         .args([
             std::ffi::OsStr::new("run"),
@@ -365,7 +366,7 @@ async fn a_run_in_progress_shows_running_and_a_killed_runs_record_is_closed_by_t
             "rogue".as_ref(),
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&run_log).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -379,7 +380,8 @@ async fn a_run_in_progress_shows_running_and_a_killed_runs_record_is_closed_by_t
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the run never showed as running: {job}"
+            "the run never showed as running: {job}\nthe run's log:\n{}",
+            std::fs::read_to_string(&run_log).unwrap_or_default()
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
