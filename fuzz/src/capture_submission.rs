@@ -60,7 +60,9 @@ fn check(
         }
         (Ok(items), None) => panic!("a body that is not JSON gave {items:?}"),
         (Err(e), None) => {
-            assert_eq!(e.field, "(submission)", "{e}");
+            // Refused as a whole, or at the element where reading stopped: an array is read
+            // one element at a time, and a bad element may come before the broken text.
+            assert!(e.field == "(submission)" || e.field.starts_with('['), "{e}");
             None
         }
         (Err(e), Some(body)) => {
