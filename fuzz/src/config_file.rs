@@ -7,7 +7,7 @@
 //! it (in milliseconds, added to the present instant) instead of overflowing at the first
 //! call or at shutdown.
 
-use cordial_host::config::{Limits, parse};
+use cordial_host::config::{HOST_JOB_KEYS, Limits, parse};
 use std::time::{Duration, Instant};
 
 /// Whether `duration` can be a deadline from now and counted in milliseconds.
@@ -21,17 +21,6 @@ fn limits_usable(limits: &Limits) -> bool {
         .checked_mul(1000)
         .is_some_and(|ms| usable(Duration::from_millis(ms)))
 }
-
-/// The `[[job]]` keys the host keeps for itself; the job's settings never see them.
-const HOST_JOB_KEYS: [&str; 7] = [
-    "name",
-    "kind",
-    "auth",
-    "limits",
-    "component",
-    "delivery",
-    "webhook",
-];
 
 pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -244,7 +244,7 @@ struct RawSftp {
 }
 
 /// Keys of a `[[job]]` table that belong to the host; the rest are the job's settings.
-const HOST_JOB_KEYS: [&str; 7] = [
+pub const HOST_JOB_KEYS: [&str; 7] = [
     "name",
     "kind",
     "auth",

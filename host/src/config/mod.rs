@@ -9,7 +9,9 @@ mod limits;
 mod secret;
 mod toml_json;
 
-pub use file::{AuthConfig, DeliveryConfig, HostConfig, JobConfig, SftpConfig, SftpCredential};
+pub use file::{
+    AuthConfig, DeliveryConfig, HOST_JOB_KEYS, HostConfig, JobConfig, SftpConfig, SftpCredential,
+};
 pub use limits::Limits;
 pub use secret::{Secret, SecretSource};
 
