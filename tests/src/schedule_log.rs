@@ -11,7 +11,7 @@ pub const DONE: &str = "scheduled run done";
 pub const NEXT: &str = "next scheduled run";
 pub const SKIPPING: &str = "skipping";
 
-/// One log line with its time, colours removed.
+/// One log line with its time.
 #[derive(Debug, Clone)]
 pub struct Line {
     pub at: DateTime<Utc>,
@@ -35,8 +35,7 @@ impl Line {
 
 /// The lines of `log` holding `message`.
 pub fn lines(log: &str, message: &str) -> Vec<Line> {
-    strip_colours(log)
-        .lines()
+    log.lines()
         .filter(|l| l.contains(message))
         .map(|l| Line {
             at: l
@@ -79,23 +78,4 @@ pub async fn wait_for(
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The text without ANSI colour sequences (`ESC [ ... m`), which the host writes even to a
-/// file.
-fn strip_colours(log: &str) -> String {
-    let mut out = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -156,8 +156,9 @@ impl Sweep {
     }
 }
 
-/// `text` without terminal colour codes (`ESC [ … m`), which a log written to a file still
-/// carries and which would split a secret logged as a coloured field.
+/// `text` without terminal colour codes (`ESC [ … m`), which a log written to a terminal
+/// (and so captured from one) carries and which would split a secret logged as a coloured
+/// field.
 fn without_colours(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();

@@ -30,6 +30,9 @@ pub fn execute(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitC
                 .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: a log file or a collector reading a pipe
+        // gets plain lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // A log line that cannot be written (a full disk under the log file) is dropped:
         // reporting it would `eprintln!` to the same stderr, which panics when that write
         // fails too, and a panic in a request or a queue worker loses its work.
