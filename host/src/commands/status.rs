@@ -81,7 +81,7 @@ fn job_status(store: &Db, job: &JobConfig) -> anyhow::Result<Value> {
         Err(_) => None,
     };
     let queue = match ItemKind::of(job.kind) {
-        Some(_) => Some(store.queue_counts(&job.name)?),
+        Some(_) => Some(store.backlog(&job.name)?),
         None => None,
     };
     Ok(json!({

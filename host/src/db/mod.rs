@@ -19,7 +19,7 @@ pub use forwarding::{Forwarding, PLATFORM};
 pub use lock::FileLock;
 pub use members::Member;
 pub use probe::probe_write;
-pub use queue::{DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
+pub use queue::{Backlog, DeadLetter, NewEvent, NewItem, QueueCounts, QueuedItem, Settled};
 pub use runs::{RunEnd, RunRow};
 pub use streams::{EmitSummary, Quarantined};
 

@@ -16,7 +16,7 @@ pub async fn scrape(State(ingress): State<Arc<Ingress>>) -> Response {
             continue;
         }
         let name = endpoint.job.name.clone();
-        let counts = ingress.db.blocking(move |s| s.queue_counts(&name)).await;
+        let counts = ingress.db.blocking(move |s| s.backlog(&name)).await;
         if let Err(e) = &counts {
             tracing::warn!(job = %endpoint.job.name, "metrics: cannot read the queue's depth: {e:#}");
         }

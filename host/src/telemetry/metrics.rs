@@ -2,7 +2,7 @@
 //! recording method per place in the host that counts.
 
 use super::labels::{HttpLabels, JobLabel, RecordLabels, RunLabels};
-use crate::db::{EmitSummary, QueueCounts, Settled};
+use crate::db::{Backlog, EmitSummary, Settled};
 use crate::runtime::{CallError, CallStats, RunOutcome};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
@@ -204,7 +204,7 @@ impl Metrics {
 
     /// `job`'s queue as the store has it now; `None` when it could not be read, so no stale
     /// figure is served.
-    pub fn queue(&self, job: &str, counts: Option<&QueueCounts>) {
+    pub fn queue(&self, job: &str, counts: Option<&Backlog>) {
         let label = job_label(job);
         match counts {
             Some(c) => {
@@ -380,9 +380,8 @@ mod tests {
     #[test]
     fn a_queue_that_cannot_be_read_has_no_depth_rather_than_a_stale_one() {
         let m = Metrics::default();
-        let counts = QueueCounts {
+        let counts = Backlog {
             pending: 4,
-            done: 10,
             dead: 1,
         };
         m.queue("vip", Some(&counts));
