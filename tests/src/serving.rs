@@ -84,3 +84,17 @@ pub async fn wait_settled(store: &Db, job: &str, decided: u64, limit: Duration) 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits until Cordial (the emulator) has recorded more than `before` requests — a delivery
+/// call is under way — or fails the test after 30 s. The emulator records a request once
+/// its latency has passed, so the call's first answer is on its way when this returns.
+pub async fn wait_for_a_request(h: &Harness, before: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.emulator.handle().requests().len() == before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery call began"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -8,7 +8,7 @@ use cordial_e2e::cli::ServeProcess;
 use cordial_e2e::harness::Harness;
 use cordial_e2e::http::post;
 use cordial_e2e::realtime_job::vip;
-use cordial_e2e::serving::wait_settled;
+use cordial_e2e::serving::{wait_for_a_request, wait_settled};
 use cordial_host::db::Db;
 use std::time::Duration;
 
@@ -38,14 +38,7 @@ async fn delivering(h: &Harness, latency: Duration, grace_secs: u64) -> ServePro
     let before = h.emulator.handle().requests().len();
     let (status, _) = post(&host.url("/hooks/vip"), batch(&events), &[]).await;
     assert_eq!(status, 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while h.emulator.handle().requests().len() == before {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no delivery call began"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_a_request(h, before).await;
     host
 }
 

@@ -11,7 +11,7 @@ use cordial_e2e::cli::ServeProcess;
 use cordial_e2e::harness::Harness;
 use cordial_e2e::http::{get, post};
 use cordial_e2e::realtime_job::vip;
-use cordial_e2e::serving::wait_settled;
+use cordial_e2e::serving::{wait_for_a_request, wait_settled};
 use cordial_host::db::Db;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -187,11 +187,7 @@ async fn through_a_fault(
     let accepted: Vec<String> = (0..CONTACTS).map(enter).collect();
     let (status, _) = post(&host.url("/hooks/vip"), batch(&accepted), &[]).await;
     assert_eq!(status, 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while h.emulator.handle().requests().len() == before {
-        assert!(tokio::time::Instant::now() < deadline, "no delivery began");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_a_request(&h, before).await;
 
     let mut fault = fault(&host, &h.store_path());
     // r0 leaves after entering, and r4 is new: the order per contact must hold across the
