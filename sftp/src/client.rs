@@ -35,32 +35,105 @@ impl Upload {
     }
 }
 
-/// A file being read.
+/// The largest read a caller gets at once.
+const MAX_READ: usize = 4 << 20;
+
+/// A file being read, one chunk ahead: while the caller works on a chunk, the next one
+/// (of the size last asked for) is already on its way, so the server's reads, the network
+/// and the decryption overlap the caller's work instead of adding to it. At most one chunk
+/// is held ahead.
 pub struct Download {
-    file: File,
     path: String,
+    reading: Reading,
+}
+
+enum Reading {
+    /// Nothing under way: the next read goes to the server.
+    Idle(File),
+    /// The next chunk, being read in the background (the task holds the file meanwhile).
+    Ahead(tokio::task::JoinHandle<(File, Result<Vec<u8>, SftpFailure>)>),
+    /// The end of the file was reached.
+    Ended,
+    /// A background read could not finish (its task was lost): the file is gone.
+    Lost(String),
 }
 
 impl Download {
-    /// Up to `max` more bytes; empty at the end of the file.
-    pub async fn read(&mut self, max: usize) -> Result<Vec<u8>, SftpFailure> {
-        let mut buffer = vec![0; max.clamp(1, 4 << 20)];
-        let mut filled = 0;
-        // Fill the buffer as far as the stream allows so that callers get big chunks.
-        while filled < buffer.len() {
-            let n = self
-                .file
-                .read(&mut buffer[filled..])
-                .await
-                .map_err(|e| SftpFailure::from_io(&self.path, e))?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
+    fn new(file: File, path: &str) -> Download {
+        Download {
+            path: path.to_owned(),
+            reading: Reading::Idle(file),
         }
-        buffer.truncate(filled);
-        Ok(buffer)
     }
+
+    /// Up to `max` more bytes; empty at the end of the file. A chunk read ahead for a larger
+    /// `max` than this call's is returned whole (callers take what they are given).
+    pub async fn read(&mut self, max: usize) -> Result<Vec<u8>, SftpFailure> {
+        let max = max.clamp(1, MAX_READ);
+        let (file, chunk) = match std::mem::replace(&mut self.reading, Reading::Ended) {
+            Reading::Ended => return Ok(Vec::new()),
+            Reading::Lost(why) => {
+                self.reading = Reading::Lost(why.clone());
+                return Err(SftpFailure::Connection(why));
+            }
+            Reading::Idle(mut file) => {
+                let chunk = fill(&mut file, &self.path, max).await;
+                (file, chunk)
+            }
+            Reading::Ahead(task) => match task.await {
+                Ok(done) => done,
+                Err(e) => {
+                    let why = format!("reading {}: {e}", self.path);
+                    self.reading = Reading::Lost(why.clone());
+                    return Err(SftpFailure::Connection(why));
+                }
+            },
+        };
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // The caller may try again: the file stays, never an early "end".
+                self.reading = Reading::Idle(file);
+                return Err(e);
+            }
+        };
+        if !chunk.is_empty() {
+            let path = self.path.clone();
+            self.reading = Reading::Ahead(tokio::spawn(async move {
+                let mut file = file;
+                let next = fill(&mut file, &path, max).await;
+                (file, next)
+            }));
+        }
+        Ok(chunk)
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        if let Reading::Ahead(task) = &self.reading {
+            task.abort();
+        }
+    }
+}
+
+/// Up to `max` bytes from `file`, filling the buffer as far as the stream allows so that
+/// callers get big chunks.
+async fn fill(file: &mut File, path: &str, max: usize) -> Result<Vec<u8>, SftpFailure> {
+    let mut buffer = vec![0; max];
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let n = file
+            .read(&mut buffer[filled..])
+            .await
+            .map_err(|e| SftpFailure::from_io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    buffer.truncate(filled);
+    Ok(buffer)
 }
 
 /// One login to one server, confined to the target's folder. Connects on first use.
@@ -234,10 +307,7 @@ async fn open_once(session: &Session, root: &str, path: &str) -> Result<Download
         .open(full)
         .await
         .map_err(|e| SftpFailure::from_sftp(path, e))?;
-    Ok(Download {
-        file,
-        path: path.to_owned(),
-    })
+    Ok(Download::new(file, path))
 }
 
 async fn list_dir_once(

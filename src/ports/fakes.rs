@@ -338,12 +338,16 @@ impl Files for MemoryFiles {
     }
 }
 
-/// Streams in memory, keyed records deduplicated as the host's store does.
+/// Streams in memory, keyed records deduplicated as the host's store does. Appended
+/// records are held aside until a flush stores them: a crash before then loses them, as
+/// a runtime may before their commit.
 #[derive(Default)]
 pub struct MemoryStreams {
     /// Per stream, the records in the order they were accepted.
     pub records: BTreeMap<String, Vec<StreamRecord>>,
     pub quarantined: BTreeMap<String, Vec<Quarantined>>,
+    /// Appended, not yet flushed.
+    pub unflushed: Vec<(String, Vec<StreamRecord>)>,
     pub crash: Crash,
 }
 
@@ -357,17 +361,26 @@ impl MemoryStreams {
 }
 
 impl Streams for MemoryStreams {
-    fn emit(&mut self, stream: &str, records: &[StreamRecord]) -> Result<EmitSummary, PortError> {
+    fn append(&mut self, stream: &str, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        self.crash.alive()?;
+        self.unflushed.push((stream.to_owned(), records));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<EmitSummary, PortError> {
+        let appended = std::mem::take(&mut self.unflushed);
         self.crash.effect()?;
-        let held = self.records.entry(stream.to_owned()).or_default();
         let mut summary = EmitSummary::default();
-        for r in records {
-            let known = r.key.is_some() && held.iter().any(|h| h.key == r.key);
-            if known {
-                summary.duplicates += 1;
-            } else {
-                held.push(r.clone());
-                summary.accepted += 1;
+        for (stream, records) in appended {
+            let held = self.records.entry(stream).or_default();
+            for r in records {
+                let known = r.key.is_some() && held.iter().any(|h| h.key == r.key);
+                if known {
+                    summary.duplicates += 1;
+                } else {
+                    held.push(r);
+                    summary.accepted += 1;
+                }
             }
         }
         Ok(summary)

@@ -189,8 +189,13 @@ pub struct Quarantined {
 
 /// The platform's streams.
 pub trait Streams {
-    /// Appends `records` to `stream` in one transaction: durable when this returns `Ok`.
-    fn emit(&mut self, stream: &str, records: &[StreamRecord]) -> Result<EmitSummary, PortError>;
+    /// Hands `records` over to be appended to `stream` (in one transaction, after those
+    /// handed over before) without waiting for their commit, so the platform stores them
+    /// while the job reads on. An error is an earlier batch that could not be stored.
+    fn append(&mut self, stream: &str, records: Vec<StreamRecord>) -> Result<(), PortError>;
+    /// Waits until every record appended is durable: a job saves its place only after this
+    /// returns `Ok`. What the streams took since the last flush.
+    fn flush(&mut self) -> Result<EmitSummary, PortError>;
     fn quarantine(&mut self, stream: &str, entries: &[Quarantined]) -> Result<(), PortError>;
 }
 

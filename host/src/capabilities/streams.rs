@@ -1,9 +1,11 @@
 //! `cordial:jobs/streams`: records a job emits, appended by a [`StreamsBackend`] (in the
 //! host, the SQLite database, one transaction per call, keyed records deduplicated), and
-//! records it quarantines. Backend calls run on the blocking pool.
+//! records it quarantines. Backend calls run on the blocking pool; an `append` returns once
+//! its batch is on its way there (the batch before it stored), so the store writes one
+//! batch while the job parses the next, and a `flush` waits for the last one.
 
 use super::{HostIo, blocking};
-use crate::db::{Db, Quarantined as SetAside};
+use crate::db::{Db, EmitSummary as Stored, Quarantined as SetAside};
 use crate::runtime::bindings::streams::{self, EmitSummary, Quarantined, StreamRecord};
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
@@ -15,21 +17,13 @@ const QUARANTINE_TEXT: usize = 4096;
 /// stream holds is a duplicate, skipped; one that is not a flat JSON object is rejected),
 /// and records a job set aside. Calls may block; they run on the blocking pool.
 pub trait StreamsBackend: Send + Sync + 'static {
-    fn append(
-        &self,
-        stream: &str,
-        records: &[(Option<String>, String)],
-    ) -> anyhow::Result<crate::db::EmitSummary>;
+    fn append(&self, stream: &str, records: &[(Option<String>, String)]) -> anyhow::Result<Stored>;
     fn quarantine(&self, job: &str, stream: &str, entries: &[SetAside]) -> anyhow::Result<()>;
 }
 
 /// The host's own: stream tables in its SQLite database.
 impl StreamsBackend for Db {
-    fn append(
-        &self,
-        stream: &str,
-        records: &[(Option<String>, String)],
-    ) -> anyhow::Result<crate::db::EmitSummary> {
+    fn append(&self, stream: &str, records: &[(Option<String>, String)]) -> anyhow::Result<Stored> {
         self.append_stream(stream, records)
     }
     fn quarantine(&self, job: &str, stream: &str, entries: &[SetAside]) -> anyhow::Result<()> {
@@ -60,12 +54,19 @@ impl std::ops::AddAssign for Emitted {
     }
 }
 
+/// A batch being stored on the blocking pool.
+type Storing = tokio::task::JoinHandle<anyhow::Result<Stored>>;
+
 /// One call's streams.
 pub struct StreamsCtx {
     backend: Arc<dyn StreamsBackend>,
     job: String,
     pub io: HostIo,
     pub emitted: Emitted,
+    /// The batch appended last, while the store writes it.
+    storing: Option<Storing>,
+    /// What appended batches came to since the job's last flush.
+    unflushed: Stored,
 }
 
 impl StreamsCtx {
@@ -75,6 +76,42 @@ impl StreamsCtx {
             job: job.to_owned(),
             io: HostIo::default(),
             emitted: Emitted::default(),
+            storing: None,
+            unflushed: Stored::default(),
+        }
+    }
+
+    /// Counts a batch the store took, for the run's record and the metrics.
+    fn count(&mut self, c: &Stored) {
+        crate::telemetry::metrics().emitted(&self.job, c);
+        self.emitted += Emitted {
+            stored: c.accepted.into(),
+            duplicates: c.duplicates.into(),
+            refused: c.rejected.into(),
+            quarantined: 0,
+        };
+    }
+
+    /// Waits for the batch being stored, if any; its counts join the unflushed ones. Called
+    /// before anything else reaches the store (so writes keep their order) and when the
+    /// call ends (so the run's record counts every batch the store took).
+    pub async fn settle(&mut self) -> Result<(), String> {
+        let Some(storing) = self.storing.take() else {
+            return Ok(());
+        };
+        let stored = match self.io.time(storing).await {
+            Ok(stored) => stored,
+            Err(e) => Err(anyhow::anyhow!("the store's task ended: {e}")),
+        };
+        match stored {
+            Ok(c) => {
+                self.count(&c);
+                self.unflushed.accepted += c.accepted;
+                self.unflushed.duplicates += c.duplicates;
+                self.unflushed.rejected += c.rejected;
+                Ok(())
+            }
+            Err(e) => Err(format!("the host could not store the records: {e:#}")),
         }
     }
 }
@@ -94,6 +131,9 @@ impl streams::Host for StreamsCtx {
         stream_name: String,
         records: Vec<StreamRecord>,
     ) -> wasmtime::Result<Result<EmitSummary, String>> {
+        if let Err(e) = self.settle().await {
+            return Ok(Err(e));
+        }
         let records: Vec<(Option<String>, String)> =
             records.into_iter().map(|r| (r.key, r.body)).collect();
         let stored = self
@@ -103,13 +143,7 @@ impl streams::Host for StreamsCtx {
             }))
             .await;
         if let Ok(c) = &stored {
-            crate::telemetry::metrics().emitted(&self.job, c);
-            self.emitted += Emitted {
-                stored: c.accepted.into(),
-                duplicates: c.duplicates.into(),
-                refused: c.rejected.into(),
-                quarantined: 0,
-            };
+            self.count(c);
         }
         Ok(stored
             .map(|c| EmitSummary {
@@ -120,11 +154,43 @@ impl streams::Host for StreamsCtx {
             .map_err(|e| format!("the host could not store the records: {e:#}")))
     }
 
+    async fn append(
+        &mut self,
+        stream_name: String,
+        records: Vec<StreamRecord>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        if let Err(e) = self.settle().await {
+            return Ok(Err(e));
+        }
+        let records: Vec<(Option<String>, String)> =
+            records.into_iter().map(|r| (r.key, r.body)).collect();
+        let backend = self.backend.clone();
+        self.storing = Some(tokio::task::spawn_blocking(move || {
+            backend.append(&stream_name, &records)
+        }));
+        Ok(Ok(()))
+    }
+
+    async fn flush(&mut self) -> wasmtime::Result<Result<EmitSummary, String>> {
+        if let Err(e) = self.settle().await {
+            return Ok(Err(e));
+        }
+        let c = std::mem::take(&mut self.unflushed);
+        Ok(Ok(EmitSummary {
+            accepted: c.accepted,
+            duplicates: c.duplicates,
+            rejected: c.rejected,
+        }))
+    }
+
     async fn quarantine(
         &mut self,
         stream_name: String,
         entries: Vec<Quarantined>,
     ) -> wasmtime::Result<Result<(), String>> {
+        if let Err(e) = self.settle().await {
+            return Ok(Err(e));
+        }
         let entries: Vec<SetAside> = entries
             .into_iter()
             .map(|e| SetAside {

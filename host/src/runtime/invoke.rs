@@ -200,6 +200,11 @@ impl Runtime {
         if let Some(dropped) = store.data().log.dropped() {
             span.in_scope(|| tracing::warn!("{dropped}"));
         }
+        // A batch the job appended and never flushed is still stored (its keys make a later
+        // copy a duplicate); the call's record counts it.
+        if let Err(e) = store.data_mut().settle_streams().await {
+            span.in_scope(|| tracing::warn!("{e}"));
+        }
         let Ok(result) = result else {
             return Err(CallError::TimedOut {
                 job: job.name.clone(),

@@ -69,6 +69,12 @@ impl RunState {
         }
     }
 
+    /// Waits for the batch the job appended last to reach the store (see
+    /// [`StreamsCtx::settle`]).
+    pub async fn settle_streams(&mut self) -> Result<(), String> {
+        self.streams.settle().await
+    }
+
     /// What the call's emits and quarantines came to.
     pub fn emitted(&self) -> crate::capabilities::streams::Emitted {
         self.streams.emitted

@@ -149,15 +149,20 @@ impl Files for SftpFiles {
 pub struct PlatformStreams;
 
 impl Streams for PlatformStreams {
-    fn emit(&mut self, stream: &str, records: &[StreamRecord]) -> Result<EmitSummary, PortError> {
+    fn append(&mut self, stream: &str, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        // The records move into the binding's type: no copy of their text.
         let records: Vec<streams::StreamRecord> = records
-            .iter()
+            .into_iter()
             .map(|r| streams::StreamRecord {
-                key: r.key.clone(),
-                body: r.body.clone(),
+                key: r.key,
+                body: r.body,
             })
             .collect();
-        let s = streams::emit(stream, &records).map_err(PortError)?;
+        streams::append(stream, &records).map_err(PortError)
+    }
+
+    fn flush(&mut self) -> Result<EmitSummary, PortError> {
+        let s = streams::flush().map_err(PortError)?;
         Ok(EmitSummary {
             accepted: s.accepted,
             duplicates: s.duplicates,

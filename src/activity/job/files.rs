@@ -1,7 +1,7 @@
 //! Streaming the export's files into the stream: read in chunks, records mapped one at a
-//! time, emitted in batches (each batch durable before the next), malformed records
-//! quarantined with their file and line. A file is marked imported only when all its
-//! records are stored; a file that cannot be read fails the run.
+//! time, appended in batches (the platform stores one batch while the next is parsed),
+//! malformed records quarantined with their file and line. A file is marked imported only
+//! after a flush says all its records are durable; a file that cannot be read fails the run.
 
 use crate::activity::export::WindowExport;
 use crate::activity::reader::{BROKEN, records};
@@ -11,7 +11,7 @@ use crate::ports::{Download, Env, FileError, Files, Quarantined, StreamRecord, S
 use crate::scheduled::Checkpoint;
 use crate::settings::ImportActivitySettings;
 
-/// Records per emit call.
+/// Records per append.
 const BATCH: usize = 2_000;
 /// Bytes asked of the file server per read.
 const CHUNK: usize = 1 << 20;
@@ -121,10 +121,14 @@ fn store_records(
             }),
         }
         if batch.len() == BATCH {
-            counts.stored += emit(streams, &mut batch)?;
+            append(streams, &mut batch)?;
         }
     }
-    counts.stored += emit(streams, &mut batch)?;
+    append(streams, &mut batch)?;
+    let summary = streams
+        .flush()
+        .map_err(|e| Stopped::Job(JobError::from_port("storing records", e)))?;
+    counts.stored = u64::from(summary.accepted) + u64::from(summary.duplicates);
     if !quarantine.is_empty() {
         streams
             .quarantine(STREAM, &quarantine)
@@ -134,16 +138,15 @@ fn store_records(
     Ok(counts)
 }
 
-/// Emits the batch; returns how many records it added or found already stored.
-fn emit(streams: &mut dyn Streams, batch: &mut Vec<StreamRecord>) -> Result<u64, Stopped> {
+/// Hands the batch over to be stored (durable at the file's flush), leaving it empty.
+fn append(streams: &mut dyn Streams, batch: &mut Vec<StreamRecord>) -> Result<(), Stopped> {
     if batch.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
-    let summary = streams
-        .emit(STREAM, batch)
-        .map_err(|e| Stopped::Job(JobError::from_port("storing records", e)))?;
-    batch.clear();
-    Ok(u64::from(summary.accepted) + u64::from(summary.duplicates))
+    let records = std::mem::replace(batch, Vec::with_capacity(BATCH));
+    streams
+        .append(STREAM, records)
+        .map_err(|e| Stopped::Job(JobError::from_port("storing records", e)))
 }
 
 /// A download as a `Read`, keeping the file server's error (which `Read` can only pass on as

@@ -55,7 +55,7 @@ fn export_files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-/// Streams that also note the size of every batch emitted.
+/// Streams that also note the size of every batch appended.
 #[derive(Default)]
 struct NotedStreams {
     streams: MemoryStreams,
@@ -63,9 +63,13 @@ struct NotedStreams {
 }
 
 impl Streams for NotedStreams {
-    fn emit(&mut self, stream: &str, records: &[StreamRecord]) -> Result<EmitSummary, PortError> {
+    fn append(&mut self, stream: &str, records: Vec<StreamRecord>) -> Result<(), PortError> {
         self.batches.push(records.len());
-        self.streams.emit(stream, records)
+        self.streams.append(stream, records)
+    }
+
+    fn flush(&mut self) -> Result<EmitSummary, PortError> {
+        self.streams.flush()
     }
 
     fn quarantine(&mut self, stream: &str, entries: &[Quarantined]) -> Result<(), PortError> {

@@ -20,7 +20,7 @@ use exports::cordial::jobs::sftp::{self, Entry, Remote, SftpError};
 use exports::cordial::jobs::streams::{self, EmitSummary, Quarantined, StreamRecord};
 use serde_json::json;
 use session::to_wit;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 wit_bindgen::generate!({
     path: "../../../wit",
@@ -150,6 +150,14 @@ fn stream(name: &str) -> Result<Stream, String> {
     Stream::open(Variables::read()?.job()?, name)
 }
 
+thread_local! {
+    /// What `append` stored since the last `flush`: Spin's key-value writes are done when
+    /// they return, so an append here is already durable and a flush only reports.
+    static UNREPORTED: Cell<EmitSummary> = const {
+        Cell::new(EmitSummary { accepted: 0, duplicates: 0, rejected: 0 })
+    };
+}
+
 impl streams::Guest for Store {
     fn emit(stream_name: String, records: Vec<StreamRecord>) -> Result<EmitSummary, String> {
         let records: Vec<Record<'_>> = records
@@ -165,6 +173,29 @@ impl streams::Guest for Store {
             duplicates: appended.duplicates,
             rejected: appended.rejected,
         })
+    }
+
+    fn append(stream_name: String, records: Vec<StreamRecord>) -> Result<(), String> {
+        let stored = Self::emit(stream_name, records)?;
+        UNREPORTED.with(|u| {
+            let so_far = u.get();
+            u.set(EmitSummary {
+                accepted: so_far.accepted + stored.accepted,
+                duplicates: so_far.duplicates + stored.duplicates,
+                rejected: so_far.rejected + stored.rejected,
+            })
+        });
+        Ok(())
+    }
+
+    fn flush() -> Result<EmitSummary, String> {
+        Ok(UNREPORTED.with(|u| {
+            u.replace(EmitSummary {
+                accepted: 0,
+                duplicates: 0,
+                rejected: 0,
+            })
+        }))
     }
 
     fn quarantine(stream_name: String, entries: Vec<Quarantined>) -> Result<(), String> {
