@@ -732,6 +732,20 @@ mod tests {
         );
     }
 
+    /// The real-time and capture components start with 4 MiB of memory: a smaller limit
+    /// would stop every call at instantiation, so the config refuses it.
+    #[test]
+    fn memory_limits_leave_room_for_the_components_initial_memory() {
+        let problems = parse("[host.limits]\nmemory_mb = 4").unwrap_err();
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("memory_mb must be at least 8"),
+            "{problems:?}"
+        );
+        assert!(parse("[host.limits]\nmemory_mb = 8").is_ok());
+    }
+
     #[test]
     fn sftp_needs_exactly_one_credential() {
         let problems = parse(

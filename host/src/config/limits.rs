@@ -5,6 +5,10 @@ use serde::Deserialize;
 /// The longest call a job may be given.
 const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 
+/// The least memory a job may be given: the real-time and capture components are linked
+/// with 4 MiB of initial memory (see their `build.rs`), and a job needs room to work.
+const MIN_MEMORY_MB: u64 = 8;
+
 /// Limits for one component call. Host-wide defaults in `[host.limits]`, overridden per job
 /// in `[job.limits]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -49,10 +53,10 @@ impl Limits {
 
     /// Why these limits cannot work, if they cannot.
     pub fn check(&self) -> Option<String> {
-        if self.memory_mb < 2 {
-            return Some(
-                "memory_mb must be at least 2 (a component needs some memory to start)".into(),
-            );
+        if self.memory_mb < MIN_MEMORY_MB {
+            return Some(format!(
+                "memory_mb must be at least {MIN_MEMORY_MB} (the real-time and capture jobs start with 4 MiB of memory)"
+            ));
         }
         if self.memory_mb > 4096 {
             return Some(

@@ -82,24 +82,25 @@ pub fn outcome(o: outcomes::Outcome) -> Outcome {
     }
 }
 
-pub fn audience_event(e: &AudienceEvent) -> items::AudienceEvent {
+/// Moved, not copied: a batch's text reaches the component without a copy of its own.
+pub fn audience_event(e: AudienceEvent) -> items::AudienceEvent {
     items::AudienceEvent {
         event_id: e.event_id,
-        audience: e.audience.clone(),
+        audience: e.audience,
         kind: match e.kind {
             Membership::Enter => items::Membership::Enter,
             Membership::Exit => items::Membership::Exit,
             Membership::Change => items::Membership::Change,
         },
-        user: e.user.clone(),
-        occurred_at: e.occurred_at.clone(),
+        user: e.user,
+        occurred_at: e.occurred_at,
     }
 }
 
-pub fn submission(s: &Submission) -> items::Submission {
+pub fn submission(s: Submission) -> items::Submission {
     items::Submission {
-        submission_id: s.id.clone(),
-        body: s.body.clone(),
+        submission_id: s.id,
+        body: s.body,
     }
 }
 

@@ -29,9 +29,9 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &types::RunContext,
-        submissions: &[Submission],
+        submissions: Vec<Submission>,
     ) -> wasmtime::Result<Vec<CaptureResult>> {
-        let submissions: Vec<_> = submissions.iter().map(convert::submission).collect();
+        let submissions: Vec<_> = submissions.into_iter().map(convert::submission).collect();
         let results = super::instantiate!(self.0, store)
             .cordial_jobs_capture()
             .call_submit(&mut *store, ctx, &submissions)

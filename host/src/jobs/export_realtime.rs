@@ -30,9 +30,9 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &types::RunContext,
-        events: &[AudienceEvent],
+        events: Vec<AudienceEvent>,
     ) -> wasmtime::Result<Vec<Outcome>> {
-        let events: Vec<_> = events.iter().map(convert::audience_event).collect();
+        let events: Vec<_> = events.into_iter().map(convert::audience_event).collect();
         let outcomes = super::instantiate!(self.0, store)
             .cordial_jobs_realtime()
             .call_deliver(&mut *store, ctx, &events)

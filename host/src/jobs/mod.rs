@@ -178,7 +178,7 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &RunContext,
-        events: &[AudienceEvent],
+        events: Vec<AudienceEvent>,
     ) -> wasmtime::Result<Vec<Outcome>> {
         match self {
             Driver::ExportRealtime(d) => d.deliver(store, &convert::run_context(ctx), events).await,
@@ -191,7 +191,7 @@ impl Driver {
         &self,
         store: &mut Store<RunState>,
         ctx: &RunContext,
-        submissions: &[Submission],
+        submissions: Vec<Submission>,
     ) -> wasmtime::Result<Vec<CaptureResult>> {
         match self {
             Driver::ExperienceCapture(d) => {

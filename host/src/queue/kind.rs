@@ -57,7 +57,7 @@ impl ItemKind {
                 let Ok(events) = events else {
                     return Ok((unreadable(batch), None));
                 };
-                let (outcomes, stats) = runtime.deliver_measured(job, &events).await?;
+                let (outcomes, stats) = runtime.deliver_measured(job, events).await?;
                 let results = outcomes
                     .into_iter()
                     .map(|outcome| ItemResult {
@@ -69,7 +69,7 @@ impl ItemKind {
             }
             ItemKind::Submissions => {
                 let submissions: Vec<_> = batch.iter().map(submission::submission).collect();
-                let (results, stats) = runtime.submit_measured(job, &submissions).await?;
+                let (results, stats) = runtime.submit_measured(job, submissions).await?;
                 let results = results
                     .into_iter()
                     .map(|r| ItemResult {

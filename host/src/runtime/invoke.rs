@@ -293,14 +293,15 @@ impl Runtime {
         job: &JobConfig,
         events: &[AudienceEvent],
     ) -> Result<Vec<Outcome>, CallError> {
-        Ok(self.deliver_measured(job, events).await?.0)
+        Ok(self.deliver_measured(job, events.to_vec()).await?.0)
     }
 
-    /// [`Runtime::deliver`], also telling where the call's time went.
+    /// [`Runtime::deliver`] of a batch the caller gives up (its text moves into the call
+    /// instead of being copied), also telling where the call's time went.
     pub async fn deliver_measured(
         &self,
         job: &JobConfig,
-        events: &[AudienceEvent],
+        events: Vec<AudienceEvent>,
     ) -> Result<(Vec<Outcome>, CallStats), CallError> {
         let call = async |d: &Driver, s: &mut Store<RunState>, c: &RunContext| {
             d.deliver(s, c, events).await
@@ -313,7 +314,7 @@ impl Runtime {
     pub async fn submit_measured(
         &self,
         job: &JobConfig,
-        submissions: &[Submission],
+        submissions: Vec<Submission>,
     ) -> Result<(Vec<CaptureResult>, CallStats), CallError> {
         let call = async |d: &Driver, s: &mut Store<RunState>, c: &RunContext| {
             d.submit(s, c, submissions).await
