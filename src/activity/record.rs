@@ -47,6 +47,9 @@ pub struct RecordMapper<'e> {
     /// The top-level fields a record is read for: the default mapping's, then the first
     /// segment of each extra mapping's source. Worked out once per file, not per record.
     wanted: Vec<&'e str>,
+    /// Each stream field's name as written, `"name":`: the default mapping's, then each
+    /// extra mapping's. Escaped once per file, not once per record.
+    names: Vec<String>,
 }
 
 impl<'e> RecordMapper<'e> {
@@ -60,11 +63,26 @@ impl<'e> RecordMapper<'e> {
                 .keys()
                 .map(|source| source.split('.').next().unwrap_or(source)),
         );
-        RecordMapper { extra, wanted }
+        let names = DEFAULT_MAPPING
+            .iter()
+            .map(|(_, target, _)| *target)
+            .chain(extra.values().map(String::as_str))
+            .map(|target| {
+                let mut name = String::new();
+                push_json_string(&mut name, target);
+                name.push(':');
+                name
+            })
+            .collect();
+        RecordMapper {
+            extra,
+            wanted,
+            names,
+        }
     }
 
     pub fn map(&self, text: &str) -> Result<StreamRecord, String> {
-        map_record(text, self.extra, &self.wanted)
+        map_record(text, self.extra, &self.wanted, &self.names)
     }
 }
 
@@ -72,6 +90,7 @@ fn map_record(
     text: &str,
     extra: &BTreeMap<String, String>,
     wanted: &[&str],
+    names: &[String],
 ) -> Result<StreamRecord, String> {
     let picked = pick(text, wanted).map_err(|e| {
         if text.trim_start().starts_with('{') {
@@ -90,11 +109,11 @@ fn map_record(
     }
     let mut out = String::with_capacity(text.len());
     out.push('{');
-    for (i, (source, target, kind)) in DEFAULT_MAPPING.iter().enumerate() {
+    for (i, (source, _, kind)) in DEFAULT_MAPPING.iter().enumerate() {
         let Some(raw) = picked.values[i].filter(|r| r.get() != "null") else {
             continue;
         };
-        field(&mut out, target);
+        field(&mut out, &names[i]);
         match kind {
             Kind::Text if raw.get().starts_with('"') => out.push_str(raw.get()),
             Kind::Text => push_json_string(&mut out, raw.get()),
@@ -133,7 +152,7 @@ fn map_record(
         if value.is_null() {
             continue;
         }
-        field(&mut out, target);
+        field(&mut out, &names[DEFAULT_MAPPING.len() + n]);
         out.push_str(&flat(&value).to_string());
     }
     out.push('}');
@@ -143,13 +162,13 @@ fn map_record(
 /// Where `_id` is in the default mapping.
 const ID: usize = 2;
 
-/// Writes `"name":`, after a comma when a field came before.
+/// Writes a field's `"name":` (as [`RecordMapper`] escaped it), after a comma when a field
+/// came before.
 fn field(out: &mut String, name: &str) {
     if out.len() > 1 {
         out.push(',');
     }
-    push_json_string(out, name);
-    out.push(':');
+    out.push_str(name);
 }
 
 /// `text` as a JSON string, escaped in place (no string of its own per field).
@@ -241,6 +260,18 @@ mod tests {
                 "cr_message_name": "Spring sale", "cr_url": "https://x.io/a"
             })
         );
+    }
+
+    /// Field names are escaped once per mapper; an extra mapping may name a field with
+    /// characters JSON must escape, and a record still comes out valid.
+    #[test]
+    fn extra_field_names_are_escaped() {
+        let extra = BTreeMap::from([("plan".to_owned(), "say \"hi\"\\now".to_owned())]);
+        let raw =
+            json!({"_id": "1", "action": "open", "time": "2017-03-23T20:00:00Z", "plan": "gold"});
+        let r = RecordMapper::new(&extra).map(&raw.to_string()).unwrap();
+        let v: Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(v["say \"hi\"\\now"], "gold", "{}", r.json);
     }
 
     #[test]
