@@ -47,11 +47,14 @@ pub struct Download {
     reading: Reading,
 }
 
+/// A background read's result, with the file it read from.
+type ChunkRead = (Box<File>, Result<Vec<u8>, SftpFailure>);
+
 enum Reading {
     /// Nothing under way: the next read goes to the server.
-    Idle(File),
+    Idle(Box<File>),
     /// The next chunk, being read in the background (the task holds the file meanwhile).
-    Ahead(tokio::task::JoinHandle<(File, Result<Vec<u8>, SftpFailure>)>),
+    Ahead(tokio::task::JoinHandle<ChunkRead>),
     /// The end of the file was reached.
     Ended,
     /// A background read could not finish (its task was lost): the file is gone.
@@ -62,7 +65,7 @@ impl Download {
     fn new(file: File, path: &str) -> Download {
         Download {
             path: path.to_owned(),
-            reading: Reading::Idle(file),
+            reading: Reading::Idle(Box::new(file)),
         }
     }
 

@@ -207,3 +207,49 @@ async fn many_chunks_arrive_in_order_and_a_connection_lost_mid_upload_publishes_
     assert!(err.to_string().contains("lost.bin"), "{err}");
     assert!(!folder.join("lost.bin").exists());
 }
+
+/// Downloads read one chunk ahead: a file of many chunks comes back whole and in order, and
+/// a server that goes away mid-download is an error on a later read (the chunk read ahead
+/// may still arrive first), never an early end of the file.
+#[tokio::test]
+async fn a_download_reads_ahead_in_order_and_a_lost_server_is_an_error_not_an_end() {
+    let mut sshd = LocalSshd::start().unwrap();
+    let folder = sshd.files_dir();
+    let chunk = 256 << 10;
+    let data: Vec<u8> = (0..64 * chunk).map(|i| (i / 997 % 251) as u8).collect();
+    std::fs::write(folder.join("big.bin"), &data).unwrap();
+    let mut client = key_client(&sshd);
+
+    let mut down = client.open("big.bin").await.unwrap();
+    let mut read = Vec::new();
+    loop {
+        let got = down.read(chunk).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        assert!(got.len() <= chunk);
+        read.extend_from_slice(&got);
+    }
+    assert_eq!(read.len(), data.len());
+    assert!(read == data, "the chunks came back out of order");
+
+    let mut down = client.open("big.bin").await.unwrap();
+    let first = down.read(chunk).await.unwrap();
+    assert_eq!(first, data[..chunk]);
+    sshd.kill();
+    let mut total = first.len();
+    let err = loop {
+        match down.read(chunk).await {
+            Ok(got) if got.is_empty() => panic!("the download ended early at {total} bytes"),
+            Ok(got) => total += got.len(),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        total < data.len(),
+        "everything was read before the server went away"
+    );
+    assert!(err.to_string().contains("big.bin"), "{err}");
+    // Asked again, the download still says it failed: it never turns into an end.
+    assert!(down.read(chunk).await.is_err());
+}
