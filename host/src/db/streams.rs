@@ -46,8 +46,8 @@ fn insert_rows(rows: usize) -> String {
 
 /// The parameters of [`insert_rows`] for `rows`.
 fn insert_params<'a>(
-    stream: &'a String,
-    stored_at: &'a String,
+    stream: &'a &'a str,
+    stored_at: &'a &'a str,
     rows: &[(&'a Option<String>, &'a String)],
 ) -> Vec<&'a dyn rusqlite::ToSql> {
     let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + 2 * rows.len());
@@ -74,13 +74,13 @@ impl Db {
         let mut conn = self.conn.lock().expect("store mutex poisoned");
         let tx = conn.transaction()?;
         let mut counts = EmitSummary::default();
-        let stream = stream.to_owned();
         {
             // One time for the batch, read once rather than by the column's default per row.
             let stored_at: String =
                 tx.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
                     r.get(0)
                 })?;
+            let stored_at = stored_at.as_str();
             let mut flat: Vec<(&Option<String>, &String)> = Vec::with_capacity(records.len());
             for (key, record) in records {
                 if is_flat_record(record) {
