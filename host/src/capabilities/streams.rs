@@ -111,9 +111,27 @@ impl StreamsCtx {
                 self.unflushed.rejected += c.rejected;
                 Ok(())
             }
-            Err(e) => Err(format!("the host could not store the records: {e:#}")),
+            Err(e) => Err(not_stored(e)),
         }
     }
+}
+
+/// Records as the backend takes them (moved, not copied).
+fn keyed(records: Vec<StreamRecord>) -> Vec<(Option<String>, String)> {
+    records.into_iter().map(|r| (r.key, r.body)).collect()
+}
+
+/// What the store took, as the job is told.
+fn summary(c: Stored) -> EmitSummary {
+    EmitSummary {
+        accepted: c.accepted,
+        duplicates: c.duplicates,
+        rejected: c.rejected,
+    }
+}
+
+fn not_stored(e: anyhow::Error) -> String {
+    format!("the host could not store the records: {e:#}")
 }
 
 /// Per-call store data that carries a [`StreamsCtx`].
@@ -134,8 +152,7 @@ impl streams::Host for StreamsCtx {
         if let Err(e) = self.settle().await {
             return Ok(Err(e));
         }
-        let records: Vec<(Option<String>, String)> =
-            records.into_iter().map(|r| (r.key, r.body)).collect();
+        let records = keyed(records);
         let stored = self
             .io
             .time(blocking(&self.backend, move |b| {
@@ -145,13 +162,7 @@ impl streams::Host for StreamsCtx {
         if let Ok(c) = &stored {
             self.count(c);
         }
-        Ok(stored
-            .map(|c| EmitSummary {
-                accepted: c.accepted,
-                duplicates: c.duplicates,
-                rejected: c.rejected,
-            })
-            .map_err(|e| format!("the host could not store the records: {e:#}")))
+        Ok(stored.map(summary).map_err(not_stored))
     }
 
     async fn append(
@@ -162,8 +173,7 @@ impl streams::Host for StreamsCtx {
         if let Err(e) = self.settle().await {
             return Ok(Err(e));
         }
-        let records: Vec<(Option<String>, String)> =
-            records.into_iter().map(|r| (r.key, r.body)).collect();
+        let records = keyed(records);
         let backend = self.backend.clone();
         self.storing = Some(tokio::task::spawn_blocking(move || {
             backend.append(&stream_name, &records)
@@ -175,12 +185,7 @@ impl streams::Host for StreamsCtx {
         if let Err(e) = self.settle().await {
             return Ok(Err(e));
         }
-        let c = std::mem::take(&mut self.unflushed);
-        Ok(Ok(EmitSummary {
-            accepted: c.accepted,
-            duplicates: c.duplicates,
-            rejected: c.rejected,
-        }))
+        Ok(Ok(summary(std::mem::take(&mut self.unflushed))))
     }
 
     async fn quarantine(
@@ -262,5 +267,50 @@ mod tests {
             "two set aside, the refused one not counted"
         );
         assert!(counted("stored") && counted("duplicate"));
+    }
+
+    /// Appended batches are stored in order behind the job; a flush waits for them and
+    /// reports what the stream took since the last one; a batch the store refused is an
+    /// error at the next append or flush, never a silent loss.
+    #[tokio::test]
+    async fn appends_are_stored_in_order_and_a_flush_reports_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("store.sqlite")).unwrap();
+        let mut ctx = StreamsCtx::new(Arc::new(db.clone()), "append-test");
+        let record = |key: &str| StreamRecord {
+            key: Some(key.into()),
+            body: format!(r#"{{"id":"{key}"}}"#),
+        };
+        for batch in [
+            vec![record("a"), record("b")],
+            vec![record("b"), record("c")],
+        ] {
+            ctx.append("s".into(), batch).await.unwrap().unwrap();
+        }
+        let flushed = ctx.flush().await.unwrap().unwrap();
+        assert_eq!((flushed.accepted, flushed.duplicates), (3, 1));
+        let stored: Vec<String> = db
+            .stream_after("s", 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(stored, [r#"{"id":"a"}"#, r#"{"id":"b"}"#, r#"{"id":"c"}"#]);
+        let again = ctx.flush().await.unwrap().unwrap();
+        assert_eq!(
+            (again.accepted, again.duplicates),
+            (0, 0),
+            "a flush reports each batch once"
+        );
+        assert_eq!(ctx.emitted.stored, 3);
+
+        let mut refused = StreamsCtx::new(Arc::new(super::super::Unsupported), "append-test");
+        refused
+            .append("s".into(), vec![record("x")])
+            .await
+            .unwrap()
+            .unwrap();
+        let err = refused.flush().await.unwrap().unwrap_err();
+        assert!(err.contains("could not store"), "{err}");
     }
 }
