@@ -178,6 +178,15 @@ pub struct EmitSummary {
     pub rejected: u32,
 }
 
+/// Batches' summaries add up to what a flush reports.
+impl std::ops::AddAssign for EmitSummary {
+    fn add_assign(&mut self, other: EmitSummary) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+    }
+}
+
 /// A record that could not be used, kept aside with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quarantined {

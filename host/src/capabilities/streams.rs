@@ -106,9 +106,7 @@ impl StreamsCtx {
         match stored {
             Ok(c) => {
                 self.count(&c);
-                self.unflushed.accepted += c.accepted;
-                self.unflushed.duplicates += c.duplicates;
-                self.unflushed.rejected += c.rejected;
+                self.unflushed += c;
                 Ok(())
             }
             Err(e) => Err(not_stored(e)),

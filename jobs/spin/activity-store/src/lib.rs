@@ -12,6 +12,7 @@
 mod login;
 mod session;
 
+use cordial_jobs::ports::EmitSummary as Stored;
 use cordial_jobs::ports::paths::join_inside;
 use cordial_spin_glue::kv::now_ms;
 use cordial_spin_glue::settings::Variables;
@@ -145,6 +146,27 @@ impl sftp::GuestDownload for Download {
     }
 }
 
+/// Appends `records` to the stream `name`: durable when this returns.
+fn store(name: &str, records: &[StreamRecord]) -> Result<Stored, String> {
+    let records: Vec<Record<'_>> = records
+        .iter()
+        .map(|r| Record {
+            key: r.key.as_deref(),
+            body: &r.body,
+        })
+        .collect();
+    stream(name)?.append(&records)
+}
+
+/// What the stream took, as the job is told.
+fn summary(s: Stored) -> EmitSummary {
+    EmitSummary {
+        accepted: s.accepted,
+        duplicates: s.duplicates,
+        rejected: s.rejected,
+    }
+}
+
 /// The job's stream `name`.
 fn stream(name: &str) -> Result<Stream, String> {
     Stream::open(Variables::read()?.job()?, name)
@@ -153,49 +175,28 @@ fn stream(name: &str) -> Result<Stream, String> {
 thread_local! {
     /// What `append` stored since the last `flush`: Spin's key-value writes are done when
     /// they return, so an append here is already durable and a flush only reports.
-    static UNREPORTED: Cell<EmitSummary> = const {
-        Cell::new(EmitSummary { accepted: 0, duplicates: 0, rejected: 0 })
-    };
+    static UNREPORTED: Cell<Stored> = Cell::default();
 }
 
 impl streams::Guest for Store {
     fn emit(stream_name: String, records: Vec<StreamRecord>) -> Result<EmitSummary, String> {
-        let records: Vec<Record<'_>> = records
-            .iter()
-            .map(|r| Record {
-                key: r.key.as_deref(),
-                body: &r.body,
-            })
-            .collect();
-        let appended = stream(&stream_name)?.append(&records)?;
-        Ok(EmitSummary {
-            accepted: appended.accepted,
-            duplicates: appended.duplicates,
-            rejected: appended.rejected,
-        })
+        store(&stream_name, &records).map(summary)
     }
 
     fn append(stream_name: String, records: Vec<StreamRecord>) -> Result<(), String> {
-        let stored = Self::emit(stream_name, records)?;
+        let stored = store(&stream_name, &records)?;
         UNREPORTED.with(|u| {
-            let so_far = u.get();
-            u.set(EmitSummary {
-                accepted: so_far.accepted + stored.accepted,
-                duplicates: so_far.duplicates + stored.duplicates,
-                rejected: so_far.rejected + stored.rejected,
+            u.set({
+                let mut so_far = u.get();
+                so_far += stored;
+                so_far
             })
         });
         Ok(())
     }
 
     fn flush() -> Result<EmitSummary, String> {
-        Ok(UNREPORTED.with(|u| {
-            u.replace(EmitSummary {
-                accepted: 0,
-                duplicates: 0,
-                rejected: 0,
-            })
-        }))
+        Ok(summary(UNREPORTED.with(Cell::take)))
     }
 
     fn quarantine(stream_name: String, entries: Vec<Quarantined>) -> Result<(), String> {

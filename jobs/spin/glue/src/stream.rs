@@ -25,14 +25,9 @@ pub struct Record<'a> {
     pub body: &'a str,
 }
 
-/// How many records an append took, skipped and refused.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Appended {
-    pub accepted: u32,
-    pub duplicates: u32,
-    /// Not a flat JSON object.
-    pub rejected: u32,
-}
+/// How many records an append took, skipped and refused (not a flat JSON object): the
+/// jobs' own summary.
+pub use cordial_jobs::ports::EmitSummary as Appended;
 
 /// One stream of one job.
 pub struct Stream {
