@@ -208,9 +208,10 @@ async fn many_chunks_arrive_in_order_and_a_connection_lost_mid_upload_publishes_
     assert!(!folder.join("lost.bin").exists());
 }
 
-/// Downloads read one chunk ahead: a file of many chunks comes back whole and in order, and
-/// a server that goes away mid-download is an error on a later read (the chunk read ahead
-/// may still arrive first), never an early end of the file.
+/// What reading one chunk ahead must keep (its speed is the activity benchmark's to show):
+/// a file of many chunks comes back whole and in order, and a server that goes away
+/// mid-download is an error on a later read (the chunk read ahead may still arrive first),
+/// never an early end of the file.
 #[tokio::test]
 async fn a_download_reads_ahead_in_order_and_a_lost_server_is_an_error_not_an_end() {
     let mut sshd = LocalSshd::start().unwrap();

@@ -6,7 +6,7 @@ use serde::Deserialize;
 const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 
 /// The least memory a job may be given: the real-time and capture components are linked
-/// with 4 MiB of initial memory (see their `build.rs`), and a job needs room to work.
+/// with 4 MiB of initial memory (`jobs/short-calls-memory.rs`), and a job needs room to work.
 const MIN_MEMORY_MB: u64 = 8;
 
 /// Limits for one component call. Host-wide defaults in `[host.limits]`, overridden per job
