@@ -47,8 +47,8 @@ pub fn router(app: App) -> Router {
                 .put(attributes::update)
                 .delete(attributes::destroy),
         )
-        .route("/v2/contactimports", post(imports::request::create))
-        .route("/v2/contactactivityexport", post(exports::request::create))
+        .route("/v2/contactimports", post(imports::create))
+        .route("/v2/contactactivityexport", post(exports::create))
         .route("/v2/jobs", get(jobs::endpoints::index))
         .route("/v2/jobs/{id}", get(jobs::endpoints::show))
         .fallback(not_found)

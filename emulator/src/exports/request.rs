@@ -1,5 +1,6 @@
-//! `POST /v2/contactactivityexport`: checking an event export request and
-//! starting its job (cordial-api.md §6.1; Swagger `createExportCAJob`/`SourceCAE`).
+//! `POST /v2/contactactivityexport`: checking an event export request (the endpoint,
+//! in [`crate::exports`], then starts its job; cordial-api.md §6.1; Swagger
+//! `createExportCAJob`/`SourceCAE`).
 //!
 //! The path is singular, as on Cordial. A bad request is answered at once with
 //! Cordial's envelope `{"error":true,"errorKey":"GENERIC_ERROR_KEY","message":..}`:
@@ -58,23 +59,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::account::contact_body::is_email;
 use crate::account::values::lenient_bool;
-use crate::exports::job;
-use crate::http::answer::{Answer, ok};
-use crate::http::app::App;
 use crate::http::errors::ApiError;
-use crate::http::pipeline::ParsedBody;
 use crate::jobs::fields::{delimiter, text};
 use crate::jobs::sftp::Login;
 use crate::model::events::ceil_seconds;
-use crate::model::ids;
-use crate::model::job::Job;
 use crate::time;
 
 /// The file layout asked for.
@@ -159,24 +153,6 @@ impl ExportRequest {
             format!("{}-{n}.{ext}{gz}", self.name)
         }
     }
-}
-
-/// `POST /v2/contactactivityexport` → 200 `{"jobId": ".."}`, or 400/406.
-pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
-    let request = parse_request(&body.0, &app.saved_sftp_keys, &|contact| {
-        app.store().find(contact).is_some() || app.events_have_contact(contact)
-    })?;
-    let id = ids::object_id();
-    app.add_job(Job::new_export(
-        id.clone(),
-        request.name.clone(),
-        request.format.as_str(),
-        request.login.path.clone(),
-        request.file_name(1),
-    ));
-    let failure = app.take_export_failure();
-    job::spawn(app.clone(), id.clone(), request, failure);
-    ok(json!({"jobId": id}))
 }
 
 /// 406: the export's configuration.
@@ -404,6 +380,7 @@ mod tests {
     use cordial_sftp::Credential;
 
     use super::*;
+    use serde_json::json;
 
     fn keys() -> HashMap<String, PathBuf> {
         HashMap::from([("k".to_owned(), PathBuf::from("/keys/k"))])

@@ -1,4 +1,5 @@
-//! `POST /v2/contactimports`: checking an import request and starting its job.
+//! `POST /v2/contactimports`: checking an import request (the endpoint, in
+//! [`crate::imports`], then starts its job).
 //!
 //! The request is validated at once and a configuration problem is a 406 with
 //! Cordial's messages (cordial-api.md §5.1); a good request is answered 201
@@ -13,22 +14,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use axum::Json;
-use axum::extract::{Extension, State};
-use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::account::contact_body::is_email;
 use crate::account::values::lenient_bool;
-use crate::http::answer::Answer;
-use crate::http::app::App;
 use crate::http::errors::ApiError;
-use crate::http::pipeline::ParsedBody;
-use crate::imports::job;
 use crate::imports::source::ImportSource;
 use crate::jobs::fields::{delimiter, text};
-use crate::model::ids;
-use crate::model::job::Job;
 use crate::model::store::Store;
 
 /// `strategy`: which rows an import may write.
@@ -60,22 +52,6 @@ pub struct ImportRequest {
     /// `subscribe` (default true): false leaves existing contacts' status alone
     /// where the file gives none, and makes new contacts `none` rather than `subscribed`.
     pub subscribe: bool,
-}
-
-/// `POST /v2/contactimports` → 201 `{"jobId": ".."}`, or 406 for a bad configuration.
-pub async fn create(State(app): State<App>, Extension(body): Extension<ParsedBody>) -> Answer {
-    let request = {
-        let store = app.store();
-        parse_request(&body.0, &app.saved_sftp_keys, &store)?
-    };
-    let id = ids::object_id();
-    app.add_job(Job::new_import(
-        id.clone(),
-        request.import_name.clone(),
-        request.source.shown(),
-    ));
-    job::spawn(app.clone(), id.clone(), request);
-    Ok((StatusCode::CREATED, Json(json!({"jobId": id}))))
 }
 
 fn refuse(message: impl Into<String>) -> ApiError {
@@ -224,6 +200,8 @@ mod tests {
     use super::*;
     use crate::config::Seed;
     use crate::jobs::sftp::Login;
+    use axum::http::StatusCode;
+    use serde_json::json;
 
     fn keys() -> HashMap<String, PathBuf> {
         HashMap::from([("k".to_owned(), PathBuf::from("/keys/k"))])
