@@ -101,24 +101,6 @@ impl JobError {
             e => JobError::Permanent(e.to_string()),
         }
     }
-
-    /// A file-server failure while `doing` something: settings problems are invalid
-    /// config, a lost connection is transient, the rest permanent.
-    pub fn from_files(doing: &str, error: crate::ports::FileError) -> JobError {
-        use crate::ports::FileError as E;
-        match error {
-            E::NotConfigured(m) | E::OutsideRoot(m) | E::PermissionDenied(m) => {
-                JobError::InvalidConfig(format!("SFTP {doing}: {m}"))
-            }
-            E::Connection(m) => JobError::Transient(format!("SFTP {doing}: {m}")),
-            E::NotFound(m) | E::Other(m) => JobError::Permanent(format!("SFTP {doing}: {m}")),
-        }
-    }
-
-    /// A port failure (state, streams, members): transient, the runtime may recover.
-    pub fn from_port(doing: &str, error: crate::ports::PortError) -> JobError {
-        JobError::Transient(format!("{doing}: {error}"))
-    }
 }
 
 impl Outcome {

@@ -21,6 +21,7 @@ pub mod flat;
 pub mod paths;
 
 use crate::cordial::HttpTransport;
+use crate::job::JobError;
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::time::Duration;
@@ -112,6 +113,27 @@ impl fmt::Display for FileError {
             FileError::Other(m) => ("error", m),
         };
         write!(f, "{what}: {m}")
+    }
+}
+
+/// How a port's failure ends a run: the job's error for it.
+impl JobError {
+    /// A file-server failure while `doing` something: settings problems are invalid
+    /// config, a lost connection is transient, the rest permanent.
+    pub fn from_files(doing: &str, error: FileError) -> JobError {
+        use FileError as E;
+        match error {
+            E::NotConfigured(m) | E::OutsideRoot(m) | E::PermissionDenied(m) => {
+                JobError::InvalidConfig(format!("SFTP {doing}: {m}"))
+            }
+            E::Connection(m) => JobError::Transient(format!("SFTP {doing}: {m}")),
+            E::NotFound(m) | E::Other(m) => JobError::Permanent(format!("SFTP {doing}: {m}")),
+        }
+    }
+
+    /// A port failure (state, streams, members): transient, the runtime may recover.
+    pub fn from_port(doing: &str, error: PortError) -> JobError {
+        JobError::Transient(format!("{doing}: {error}"))
     }
 }
 
