@@ -109,7 +109,9 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         println!("  {record}");
     }
     println!("\n▶ cordial-host forward {}", config_path.display());
-    cordial_host::sinks::platform::after_run(&config, &store).await;
+    let forwarding = (config.platform.as_ref())
+        .ok_or_else(|| anyhow::anyhow!("the demo's config names no platform to forward to"))?;
+    cordial_host::sinks::platform::after_run(forwarding, &config.store, &store).await;
     let imported = store.stream_count(ACTIVITY)? as usize;
     println!(
         "✓ the platform stand-in holds {} {ACTIVITY} record(s)",

@@ -3,8 +3,9 @@
 //! events to Cordial (the local emulator). `cargo run -p cordial-host --example embed`
 
 use cordial_host::capabilities::{Backends, KeyValueBackend};
-use cordial_host::config::{AuthConfig, HostConfig, JobConfig, Secret, SecretSource};
+use cordial_host::config::{AuthConfig, HostConfig, JobConfig};
 use cordial_host::runtime::Runtime;
+use cordial_host::secret::{Secret, SecretSource};
 use cordial_jobs::realtime::Membership;
 use cordial_jobs::realtime::job::AudienceEvent;
 use cordial_jobs::settings::JobKind;

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod queue;
 pub mod runtime;
 pub mod scheduler;
+pub mod secret;
 pub mod sinks;
 pub mod telemetry;
 pub mod tls;

@@ -20,7 +20,9 @@ pub async fn run(path: &Path, job_name: &str) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config, store.clone())?;
     let outcome = recorded_run(&runtime, &job, &CallContext::now(), Trigger::Run).await?;
     crate::sinks::after_run(runtime.config(), &store);
-    crate::sinks::platform::after_run(runtime.config(), &store).await;
+    if let Some(platform) = &runtime.config().platform {
+        crate::sinks::platform::after_run(platform, &runtime.config().store, &store).await;
+    }
     Ok(print_outcome(&job.name, outcome))
 }
 

@@ -2,9 +2,9 @@
 
 use super::Problem;
 use super::limits::{Limits, LimitsOverride};
-use super::secret::SecretSource;
 use super::toml_json::to_json;
 use crate::artifact::ComponentSource;
+use crate::secret::SecretSource;
 use crate::sinks::platform::PlatformConfig;
 use cordial_jobs::settings::JobKind;
 use serde::Deserialize;

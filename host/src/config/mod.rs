@@ -6,14 +6,12 @@
 
 mod file;
 mod limits;
-mod secret;
 mod toml_json;
 
 pub use file::{
     AuthConfig, DeliveryConfig, HOST_JOB_KEYS, HostConfig, JobConfig, SftpConfig, SftpCredential,
 };
 pub use limits::Limits;
-pub use secret::{Secret, SecretSource};
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! the body; and the JSON error answers the ingress gives.
 
 use super::secret;
-use crate::config::Secret;
+use crate::secret::Secret;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

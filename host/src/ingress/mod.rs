@@ -25,10 +25,11 @@ mod submissions;
 pub use audience::{from_member, store_events};
 pub use intake::settings_of;
 
-use crate::config::{JobConfig, Secret};
+use crate::config::JobConfig;
 use crate::db::Db;
 use crate::history::{DeliveryWindow, Trigger};
 use crate::queue::{ItemKind, QueueMetrics};
+use crate::secret::Secret;
 use axum::Router;
 
 use axum::routing::{get, post};

@@ -1,6 +1,6 @@
 //! Checking the secret the platform presents (see [`cordial_jobs::intake::presented`]).
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use axum::http::HeaderMap;
 
 pub fn presented(headers: &HeaderMap, expected: &Secret) -> bool {

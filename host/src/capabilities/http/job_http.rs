@@ -3,7 +3,7 @@
 
 use super::connections::Connections;
 use super::traffic::JobTraffic;
-use crate::config::Secret;
+use crate::secret::Secret;
 use base64::Engine as _;
 use http::header::HeaderValue;
 use std::sync::Arc;

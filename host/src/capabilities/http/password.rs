@@ -1,7 +1,7 @@
 //! Putting the SFTP password into a request body at the last moment, so that a job can ask
 //! Cordial to use the SFTP server without ever holding the password itself.
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use bytes::Bytes;
 use cordial_jobs::cordial::jobs::fill_password;
 use http_body_util::{BodyExt, Full};

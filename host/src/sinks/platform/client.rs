@@ -2,7 +2,7 @@
 //! for the batch.
 
 use super::config::PlatformConfig;
-use crate::config::Secret;
+use crate::secret::Secret;
 use std::time::Duration;
 
 /// Which collect endpoint a batch goes to.

@@ -13,7 +13,7 @@
 //! forward = true
 //! ```
 
-use crate::config::SecretSource;
+use crate::secret::SecretSource;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -142,13 +142,10 @@ impl Forwarder {
 /// next run (or to `serve`).
 const AFTER_RUN_PATIENCE: Duration = Duration::from_secs(120);
 
-/// After a `cordial-host run`: forwards what the stores' streams hold beyond their cursors,
-/// unless a `serve` forwards this store (it holds the lock and will). A failure is logged,
-/// not fatal: the records are safe in the store and go on the next pass.
-pub async fn after_run(config: &crate::config::HostConfig, store: &Db) {
-    let Some(platform) = &config.platform else {
-        return;
-    };
+/// After a `cordial-host run`: forwards what the store at `store_path` holds beyond the
+/// streams' cursors, unless a `serve` forwards this store (it holds the lock and will). A
+/// failure is logged, not fatal: the records are safe in the store and go on the next pass.
+pub async fn after_run(platform: &PlatformConfig, store_path: &std::path::Path, store: &Db) {
     let forwarder = match Forwarder::new(platform, store.clone()) {
         Ok(f) => f,
         Err(e) => {
@@ -158,7 +155,7 @@ pub async fn after_run(config: &crate::config::HostConfig, store: &Db) {
     };
     let mut patience = Patience::at_most(AFTER_RUN_PATIENCE);
     let passes = match forwarder
-        .catch_up_unless_served(&config.store, &mut patience)
+        .catch_up_unless_served(store_path, &mut patience)
         .await
     {
         Ok(Some(passes)) => passes,
