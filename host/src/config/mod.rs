@@ -4,13 +4,16 @@
 //! Loading never stops at the first mistake: [`load`] returns every problem it can find,
 //! each naming the place in the file and what to write instead.
 
+mod auth;
 mod file;
+mod host;
+mod job;
 mod limits;
 mod toml_json;
 
-pub use file::{
-    AuthConfig, DeliveryConfig, HOST_JOB_KEYS, HostConfig, JobConfig, SftpConfig, SftpCredential,
-};
+pub use auth::{AuthConfig, SftpConfig, SftpCredential};
+pub use host::HostConfig;
+pub use job::{DeliveryConfig, HOST_JOB_KEYS, JobConfig};
 pub use limits::Limits;
 
 use std::path::Path;
