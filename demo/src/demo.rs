@@ -109,7 +109,9 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         println!("  {record}");
     }
     println!("\n▶ cordial-host forward {}", config_path.display());
-    let forwarding = (config.platform.as_ref())
+    let forwarding = config
+        .platform
+        .as_ref()
         .ok_or_else(|| anyhow::anyhow!("the demo's config names no platform to forward to"))?;
     cordial_host::sinks::platform::after_run(forwarding, &config.store, &store).await;
     let imported = store.stream_count(ACTIVITY)? as usize;
