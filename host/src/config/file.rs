@@ -3,7 +3,7 @@
 
 use super::Problem;
 use super::auth::read_auths;
-use super::host::{HostConfig, RawHost};
+use super::host::{HostConfig, read_host};
 use super::job::{Earlier, read_job};
 
 pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
@@ -28,14 +28,7 @@ pub(super) fn parse(text: &str) -> Result<HostConfig, Vec<Problem>> {
             );
         }
     }
-    let host: RawHost = match root.get("host") {
-        None => RawHost::default(),
-        Some(v) => v.clone().try_into().unwrap_or_else(|e| {
-            problem("[host]", e.to_string());
-            RawHost::default()
-        }),
-    };
-    let host = host.check(&mut problem);
+    let host = read_host(root.get("host"), &mut problem);
     let auths = read_auths(root.get("auth"), &mut problem).map_err(|p| vec![p])?;
 
     // Every [auth.<name>] named, including any with problems of their own (reported above).

@@ -79,7 +79,7 @@ impl HostConfig {
 /// `[host]` as written: everything optional, the defaults applied by [`CheckedHost::into_config`].
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawHost {
+struct RawHost {
     listen: Option<std::net::SocketAddr>,
     shutdown_grace_secs: Option<u64>,
     run_history_days: Option<u32>,
@@ -100,9 +100,24 @@ pub(super) struct CheckedHost {
     pub limits: Limits,
 }
 
+/// Reads and checks the `[host]` section (all defaults when there is none), telling
+/// `problem` (place, message) of each mistake.
+pub(super) fn read_host(
+    section: Option<&toml::Value>,
+    problem: &mut impl FnMut(&str, String),
+) -> CheckedHost {
+    let raw: RawHost = match section {
+        None => RawHost::default(),
+        Some(v) => v.clone().try_into().unwrap_or_else(|e| {
+            problem("[host]", e.to_string());
+            RawHost::default()
+        }),
+    };
+    raw.check(problem)
+}
+
 impl RawHost {
-    /// Checks the section, telling `problem` (place, message) of each mistake.
-    pub(super) fn check(self, problem: &mut impl FnMut(&str, String)) -> CheckedHost {
+    fn check(self, problem: &mut impl FnMut(&str, String)) -> CheckedHost {
         let platform =
             self.platform
                 .as_ref()
